@@ -1,0 +1,118 @@
+//! A JSON driver for the library, used by `scripts/parity.py` and usable from any script.
+//!
+//! Reads a request `{"cases": [...]}` from standard input (or from the file given as the first
+//! argument) and writes `{"results": [...]}` to standard output, one result per case, in order.
+//! A case that fails gives `{"id": .., "error": "..."}` instead of stopping the run.
+//!
+//! Case kinds (format in `docs/json.md`):
+//! * `"distribution"`: builds `distribution` in a fresh `VarStore` with `dtype`; returns the
+//!   printed description, batch and event shapes, `log_prob(x)`, the raw trainable variables and
+//!   the gradients of `sum(log_prob(x))` with respect to each, the mean and, when
+//!   `sample_shape` is given, the mean and variance over the sample dimensions of
+//!   `sample(sample_shape)` drawn after `tch::manual_seed(seed)`.
+//! * `"bijector"`: `forward(x)`, `inverse(y)`, `forward_log_det_jacobian(x)` and
+//!   `inverse_log_det_jacobian(y)`.
+//!
+//! ```text
+//! echo '{"cases": [{"id": 0, "kind": "bijector", "dtype": "float32", "bijector": "Softplus",
+//!                   "x": [0.0], "y": [1.0]}]}' | cargo run --example json_driver
+//! ```
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Map, Value};
+use std::io::Read;
+use tch::{nn, Device, Kind, Tensor};
+use tch_distributions::spec::{build_bijector, build_distribution, parse_kind, tensor_from_json, tensor_to_json};
+
+fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    vs.set_kind(kind);
+    let spec = case.get("distribution").ok_or_else(|| anyhow!("case needs \"distribution\""))?;
+    let d = build_distribution(&vs.root(), spec, kind)?;
+    let mut out = json!({
+        "description": d.to_string(),
+        "batch_shape": d.batch_shape(),
+        "event_shape": d.event_shape(),
+        "mean": tensor_to_json(&d.mean()?),
+    });
+    let vars = d.trainable_variables();
+    let mut raw = Map::new();
+    for (name, t) in &vars {
+        raw.insert(name.clone(), tensor_to_json(t));
+    }
+    out["variables"] = Value::Object(raw);
+    if let Some(x) = case.get("x") {
+        let x = tensor_from_json(x, kind, Device::Cpu)?;
+        let lp = d.log_prob(&x)?;
+        out["log_prob"] = tensor_to_json(&lp);
+        if !vars.is_empty() {
+            let inputs: Vec<&Tensor> = vars.iter().map(|(_, t)| t).collect();
+            let grads = Tensor::run_backward(&[lp.sum(kind)], &inputs, false, false);
+            let mut g = Map::new();
+            for ((name, _), grad) in vars.iter().zip(grads) {
+                g.insert(name.clone(), tensor_to_json(&grad));
+            }
+            out["grads"] = Value::Object(g);
+        }
+    }
+    if let Some(shape) = case.get("sample_shape") {
+        let shape: Vec<i64> = serde_json::from_value(shape.clone()).context("\"sample_shape\"")?;
+        tch::manual_seed(case.get("seed").and_then(Value::as_i64).unwrap_or(0));
+        let s = d.sample(&shape)?.to_kind(Kind::Double);
+        let dims: Vec<i64> = (0..shape.len() as i64).collect();
+        out["sample_shape_out"] = json!(s.size());
+        out["sample_count"] = json!(shape.iter().product::<i64>());
+        out["sample_mean"] = tensor_to_json(&s.mean_dim(dims.as_slice(), false, Kind::Double));
+        out["sample_var"] = tensor_to_json(&s.var_dim(dims.as_slice(), true, false));
+    }
+    Ok(out)
+}
+
+fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
+    let b = build_bijector(case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?)?;
+    let mut out = json!({"name": b.name()});
+    if let Some(x) = case.get("x") {
+        let x = tensor_from_json(x, kind, Device::Cpu)?;
+        out["forward"] = tensor_to_json(&b.forward(&x)?);
+        out["fldj"] = tensor_to_json(&b.forward_log_det_jacobian(&x)?);
+    }
+    if let Some(y) = case.get("y") {
+        let y = tensor_from_json(y, kind, Device::Cpu)?;
+        out["inverse"] = tensor_to_json(&b.inverse(&y)?);
+        out["ildj"] = tensor_to_json(&b.inverse_log_det_jacobian(&y)?);
+    }
+    Ok(out)
+}
+
+fn run_case(case: &Value) -> Result<Value> {
+    let case = case.as_object().ok_or_else(|| anyhow!("a case must be an object"))?;
+    let kind = parse_kind(case.get("dtype").and_then(Value::as_str).unwrap_or("float32"))?;
+    match case.get("kind").and_then(Value::as_str) {
+        Some("distribution") => distribution_case(case, kind),
+        Some("bijector") => bijector_case(case, kind),
+        other => bail!("unknown case kind {other:?} (expected \"distribution\" or \"bijector\")"),
+    }
+}
+
+fn main() -> Result<()> {
+    let mut text = String::new();
+    match std::env::args().nth(1) {
+        Some(path) => text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
+        None => {
+            std::io::stdin().read_to_string(&mut text)?;
+        }
+    }
+    let request: Value = serde_json::from_str(&text).context("request is not valid JSON")?;
+    let cases = request["cases"].as_array().ok_or_else(|| anyhow!("request needs a \"cases\" list"))?;
+    let results: Vec<Value> = cases
+        .iter()
+        .map(|case| {
+            let id = case.get("id").cloned().unwrap_or(Value::Null);
+            let mut r = run_case(case).unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
+            r["id"] = id;
+            r
+        })
+        .collect();
+    println!("{}", json!({"results": results}));
+    Ok(())
+}

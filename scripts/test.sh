@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds and tests everything: set-up (idempotent), `cargo test`, and the PyTorch parity script.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh
+cargo build --examples
+cargo test
+echo "== parity with PyTorch (scripts/parity.py)"
+.venv/bin/python scripts/parity.py --driver target/debug/examples/json_driver

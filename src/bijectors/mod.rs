@@ -1,0 +1,140 @@
+//! Bijectors: invertible, differentiable maps with log-det-Jacobians (TFP semantics).
+//!
+//! A [`Bijector`] maps `x` to `y = f(x)`. It acts on the rightmost `forward_min_event_ndims`
+//! dimensions of `x` as one event; leading dimensions are batch dimensions. Its
+//! [`Bijector::forward_log_det_jacobian`] is `log|det df/dx|` over that event, so its shape is the
+//! batch shape of `x`. [`Bijector::forward_log_det_jacobian_reduced`] also sums over extra
+//! event dimensions, as TFP's `forward_log_det_jacobian(x, event_ndims)` does.
+//!
+//! A bijector defines [`Bijector::forward`], [`Bijector::inverse`] and
+//! [`Bijector::forward_log_det_jacobian`]; everything else has a default, which a bijector
+//! overrides where it saves work or is more accurate. The trait is object safe: chains hold
+//! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
+
+mod exp;
+mod identity;
+mod softplus;
+pub mod testing;
+
+pub use exp::Exp;
+pub use identity::Identity;
+pub use softplus::Softplus;
+
+use crate::shape::{check_float, check_min_rank, fmt_shape};
+use anyhow::{bail, Result};
+use tch::Tensor;
+
+/// An invertible map `y = f(x)` with its log-det-Jacobian.
+pub trait Bijector {
+    /// The bijector's name, as TFP prints it (`"softplus"`, `"exp"`, ...).
+    fn name(&self) -> String;
+
+    /// The number of rightmost dimensions of `x` that form one event of the forward map.
+    fn forward_min_event_ndims(&self) -> usize;
+
+    /// The number of rightmost dimensions of `y` that form one event of the inverse map.
+    fn inverse_min_event_ndims(&self) -> usize {
+        self.forward_min_event_ndims()
+    }
+
+    /// `y = f(x)`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// `x = f⁻¹(y)`.
+    fn inverse(&self, y: &Tensor) -> Result<Tensor>;
+
+    /// `log|det J_f(x)|` over the bijector's `forward_min_event_ndims` rightmost dimensions of
+    /// `x`. Its shape is the rest of `x`'s shape, or broadcasts to it (a constant Jacobian may
+    /// return a scalar).
+    fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// `log|det J_f⁻¹(y)|` over `inverse_min_event_ndims` dimensions; defaults to
+    /// `-forward_log_det_jacobian(inverse(y))`.
+    fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
+        Ok(-self.forward_log_det_jacobian(&self.inverse(y)?)?)
+    }
+
+    /// `(f(x), log|det J_f(x)|)` together; override when both share work.
+    fn forward_and_log_det(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((self.forward(x)?, self.forward_log_det_jacobian(x)?))
+    }
+
+    /// `(f⁻¹(y), log|det J_f⁻¹(y)|)` together; override when both share work.
+    fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((self.inverse(y)?, self.inverse_log_det_jacobian(y)?))
+    }
+
+    /// The event shape of `y` for an `x` event of shape `input` (identity by default). `input`
+    /// may carry leading batch dimensions; only its last `forward_min_event_ndims` change.
+    fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
+        Ok(input.to_vec())
+    }
+
+    /// The event shape of `x` for a `y` event of shape `output` (identity by default).
+    fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
+        Ok(output.to_vec())
+    }
+
+    /// Whether the log-det-Jacobian is the same for every `x` (TFP's `is_constant_jacobian`).
+    fn is_constant_jacobian(&self) -> bool {
+        false
+    }
+
+    /// `forward_log_det_jacobian` summed over `event_ndims` rightmost dimensions of `x`
+    /// (TFP's `forward_log_det_jacobian(x, event_ndims)`), `event_ndims >= forward_min_event_ndims`.
+    fn forward_log_det_jacobian_reduced(&self, x: &Tensor, event_ndims: usize) -> Result<Tensor> {
+        let op = format!("{}.forward_log_det_jacobian", self.name());
+        let min = self.forward_min_event_ndims();
+        check_event_ndims(&op, x, event_ndims, min)?;
+        reduce_log_det(&op, &self.forward_log_det_jacobian(x)?, &x.size(), min, event_ndims)
+    }
+
+    /// `inverse_log_det_jacobian` summed over `event_ndims` rightmost dimensions of `y`.
+    fn inverse_log_det_jacobian_reduced(&self, y: &Tensor, event_ndims: usize) -> Result<Tensor> {
+        let op = format!("{}.inverse_log_det_jacobian", self.name());
+        let min = self.inverse_min_event_ndims();
+        check_event_ndims(&op, y, event_ndims, min)?;
+        reduce_log_det(&op, &self.inverse_log_det_jacobian(y)?, &y.size(), min, event_ndims)
+    }
+}
+
+/// Checks an input of a bijector method: a float tensor with at least `min_ndims` dimensions.
+pub fn check_input(op: &str, what: &str, t: &Tensor, min_ndims: usize) -> Result<()> {
+    check_float(op, what, t)?;
+    check_min_rank(op, what, t, min_ndims)
+}
+
+fn check_event_ndims(op: &str, t: &Tensor, event_ndims: usize, min: usize) -> Result<()> {
+    if event_ndims < min {
+        bail!("{op}: event_ndims must be at least the bijector's min event ndims {min}, got {event_ndims}");
+    }
+    check_input(op, "input", t, event_ndims)
+}
+
+/// Sums a log-det computed over `min` event dimensions of an input of shape `input_shape` over
+/// `event_ndims` dimensions, broadcasting a constant (lower-rank) log-det first.
+pub fn reduce_log_det(
+    op: &str,
+    ldj: &Tensor,
+    input_shape: &[i64],
+    min: usize,
+    event_ndims: usize,
+) -> Result<Tensor> {
+    let full = &input_shape[..input_shape.len() - min];
+    let ldj = if ldj.size() == full {
+        ldj.shallow_clone()
+    } else {
+        crate::shape::broadcast_shapes(op, &ldj.size(), full)
+            .ok()
+            .filter(|s| s == full)
+            .map(|_| ldj.broadcast_to(full))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{op}: log-det of shape {} does not broadcast to the batch shape {}",
+                    fmt_shape(&ldj.size()),
+                    fmt_shape(full)
+                )
+            })?
+    };
+    Ok(crate::shape::sum_last(&ldj, event_ndims - min))
+}

@@ -1,0 +1,96 @@
+//! Independent: reinterprets batch dimensions of a distribution as event dimensions.
+
+use super::{display_as_describe, Distribution};
+use crate::shape::{check_tensor, check_value_shape, fmt_shape, sum_last};
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+/// `Independent(base, n)`: the rightmost `n` batch dimensions of `base` become event dimensions;
+/// `log_prob` sums the base's `log_prob` over them. With `Normal` this is a multivariate normal
+/// with diagonal covariance, as in the seed's `learnable_mvn_diag`.
+pub struct Independent {
+    base: Box<dyn Distribution>,
+    ndims: usize,
+    name: String,
+    batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
+}
+
+impl Independent {
+    /// Wraps `base`, reinterpreting its rightmost `reinterpreted_batch_ndims` batch dimensions.
+    /// Errors when the base has fewer batch dimensions.
+    pub fn new(base: impl Distribution + 'static, reinterpreted_batch_ndims: usize) -> Result<Self> {
+        Self::from_box(Box::new(base), reinterpreted_batch_ndims)
+    }
+
+    /// As [`Independent::new`], from a boxed distribution.
+    pub fn from_box(base: Box<dyn Distribution>, reinterpreted_batch_ndims: usize) -> Result<Self> {
+        let n = reinterpreted_batch_ndims;
+        let b = base.batch_shape();
+        if n > b.len() {
+            bail!(
+                "Independent::new: reinterpreted_batch_ndims {n} exceeds the base's batch rank (batch shape {})",
+                fmt_shape(&b)
+            );
+        }
+        let (batch, moved) = b.split_at(b.len() - n);
+        let mut event_shape = moved.to_vec();
+        event_shape.extend(base.event_shape());
+        let name = format!("Independent{}", base.name());
+        Ok(Self { ndims: n, name, batch_shape: batch.to_vec(), event_shape, base })
+    }
+
+    /// Sets the name printed by `Display`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The wrapped distribution.
+    pub fn base(&self) -> &dyn Distribution {
+        self.base.as_ref()
+    }
+
+    /// The number of reinterpreted batch dimensions.
+    pub fn reinterpreted_batch_ndims(&self) -> usize {
+        self.ndims
+    }
+}
+
+impl Distribution for Independent {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn type_name(&self) -> &'static str {
+        "Independent"
+    }
+    fn batch_shape(&self) -> Vec<i64> {
+        self.batch_shape.clone()
+    }
+    fn event_shape(&self) -> Vec<i64> {
+        self.event_shape.clone()
+    }
+    fn dtype(&self) -> Kind {
+        self.base.dtype()
+    }
+    fn device(&self) -> Device {
+        self.base.device()
+    }
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Independent.log_prob";
+        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
+        Ok(sum_last(&self.base.log_prob(x)?, self.ndims))
+    }
+    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        self.base.sample(sample_shape)
+    }
+    fn mean(&self) -> Result<Tensor> {
+        self.base.mean()
+    }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.base.trainable_variables()
+    }
+}
+
+display_as_describe!(Independent);

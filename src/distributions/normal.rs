@@ -1,0 +1,138 @@
+//! The univariate Normal distribution.
+
+use super::{display_as_describe, Distribution};
+use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, kind_name};
+use crate::Parameter;
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+
+/// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
+///
+/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+/// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form.
+pub struct Normal {
+    loc: Parameter,
+    scale: Parameter,
+    name: String,
+    batch_shape: Vec<i64>,
+    validate_args: bool,
+}
+
+impl Normal {
+    /// Builds `Normal(loc, scale)`. Errors when the parameters are not float, differ in dtype or
+    /// device, or their shapes do not broadcast.
+    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
+        let (loc, scale) = (loc.into(), scale.into());
+        let op = "Normal::new";
+        for (what, p) in [("loc", &loc), ("scale", &scale)] {
+            if !matches!(p.kind(), Kind::Float | Kind::Double) {
+                bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
+            }
+        }
+        if loc.kind() != scale.kind() {
+            bail!("{op}: loc is {} but scale is {}", kind_name(loc.kind()), kind_name(scale.kind()));
+        }
+        if loc.device() != scale.device() {
+            bail!("{op}: loc is on {:?} but scale is on {:?}", loc.device(), scale.device());
+        }
+        let batch_shape = broadcast_shapes(op, &loc.shape(), &scale.shape())?;
+        Ok(Self { loc, scale, name: "Normal".into(), batch_shape, validate_args: false })
+    }
+
+    /// Sets the name printed by `Display`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// When on, `log_prob` and `sample` check (on the host, so at the cost of a device
+    /// synchronisation) that `scale > 0` and that values are not NaN. Off by default.
+    pub fn with_validate_args(mut self, on: bool) -> Self {
+        self.validate_args = on;
+        self
+    }
+
+    /// The location parameter.
+    pub fn loc(&self) -> &Parameter {
+        &self.loc
+    }
+
+    /// The scale parameter.
+    pub fn scale(&self) -> &Parameter {
+        &self.scale
+    }
+
+    fn scale_value(&self, op: &str) -> Result<Tensor> {
+        let scale = self.scale.value()?;
+        if self.validate_args {
+            let bad = scale.le(0.0).logical_or(&scale.isnan());
+            if bad.any().int64_value(&[]) != 0 {
+                bail!("{op}: expected scale > 0, got a minimum of {}", scale.min().double_value(&[]));
+            }
+        }
+        Ok(scale)
+    }
+}
+
+impl Distribution for Normal {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn type_name(&self) -> &'static str {
+        "Normal"
+    }
+    fn batch_shape(&self) -> Vec<i64> {
+        self.batch_shape.clone()
+    }
+    fn event_shape(&self) -> Vec<i64> {
+        vec![]
+    }
+    fn dtype(&self) -> Kind {
+        self.loc.kind()
+    }
+    fn device(&self) -> Device {
+        self.loc.device()
+    }
+
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Normal.log_prob";
+        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &[])?;
+        if self.validate_args && x.isnan().any().int64_value(&[]) != 0 {
+            bail!("{op}: expected a value without NaN, got NaN");
+        }
+        let loc = self.loc.value()?;
+        let scale = self.scale_value(op)?;
+        let z = (x - loc) / &scale;
+        Ok(z.square() * -0.5 - scale.log() - HALF_LOG_TWO_PI)
+    }
+
+    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let op = "Normal.sample";
+        if let Some(d) = sample_shape.iter().find(|&&d| d < 0) {
+            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?} ({d})");
+        }
+        let scale = self.scale_value(op)?;
+        let mut shape = sample_shape.to_vec();
+        shape.extend_from_slice(&self.batch_shape);
+        tch::no_grad(|| {
+            let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
+            Ok(eps * &scale + self.loc.value()?)
+        })
+    }
+
+    fn mean(&self) -> Result<Tensor> {
+        Ok(self.loc.value()?.broadcast_to(self.batch_shape.as_slice()))
+    }
+
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        let mut v = self.loc.trainable_variables();
+        v.extend(self.scale.trainable_variables());
+        v
+    }
+}
+
+display_as_describe!(Normal);
+

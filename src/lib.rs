@@ -1,0 +1,39 @@
+//! Learnable probability distributions and bijectors on libtorch, through `tch`.
+//!
+//! The library follows TensorFlow Probability's semantics (shapes are
+//! `sample_shape + batch_shape + event_shape`, `Chain` applies its last member first) and is
+//! checked number for number against `torch.distributions` (see `scripts/parity.py`).
+//!
+//! * [`bijectors`]: invertible maps with log-det-Jacobians ([`bijectors::Bijector`]).
+//! * [`variable`]: parameters: constants, trainable variables and [`TransformedVariable`]s, all
+//!   registered in a `tch::nn::VarStore`.
+//! * [`distributions`]: [`distributions::Distribution`] and its implementations.
+//! * [`spec`]: building distributions and bijectors from a JSON description.
+//!
+//! ```no_run
+//! use tch::{nn, Device, Kind, Tensor};
+//! use tch_distributions::bijectors::Softplus;
+//! use tch_distributions::distributions::{Distribution, Independent, Normal};
+//! use tch_distributions::{Parameter, TransformedVariable};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let root = vs.root();
+//! let loc = Parameter::variable(&root, "loc", &Tensor::zeros([4], (Kind::Float, Device::Cpu)))?;
+//! let scale = TransformedVariable::new(&root, "scale", &Tensor::ones([4], (Kind::Float, Device::Cpu)), Softplus)?;
+//! let mvn_diag = Independent::new(Normal::new(loc, scale)?, 1)?.with_name("learnable_mvn_diag");
+//! println!("{mvn_diag}");
+//! let lp = mvn_diag.log_prob(&Tensor::zeros([10, 4], (Kind::Float, Device::Cpu)))?;
+//! assert_eq!(lp.size(), vec![10]);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod bijectors;
+pub mod checkpoint;
+pub mod distributions;
+pub mod shape;
+pub mod spec;
+pub mod variable;
+
+pub use variable::{Parameter, TransformedVariable};

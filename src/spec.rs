@@ -1,0 +1,216 @@
+//! Building distributions and bijectors from a JSON description (`serde_json`), so that they can
+//! be described in files and driven from scripts. The format is documented in `docs/json.md`.
+//!
+//! ```
+//! use tch::{nn, Device};
+//! use tch_distributions::spec;
+//! # fn main() -> anyhow::Result<()> {
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let d = spec::build_distribution(&vs.root(), &serde_json::json!({
+//!     "type": "Independent", "name": "learnable_mvn_diag", "reinterpreted_batch_ndims": 1,
+//!     "distribution": {"type": "Normal",
+//!         "loc": {"variable": [0.0, 0.0, 0.0, 0.0]},
+//!         "scale": {"transformed": [1.0, 1.0, 1.0, 1.0], "bijector": "Softplus"}}
+//! }), tch::Kind::Float)?;
+//! assert_eq!(d.to_string(),
+//!     "Independent(\"learnable_mvn_diag\", batch_shape=[], event_shape=[4], dtype=float32)");
+//! # Ok(())
+//! # }
+//! ```
+
+use crate::bijectors::{Bijector, Exp, Identity, Softplus};
+use crate::distributions::{Distribution, Independent, Normal};
+use crate::shape::kind_name;
+use crate::{Parameter, TransformedVariable};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use tch::{nn, Device, Kind, Tensor};
+
+/// Parses a dtype name: `"float32"` or `"float64"`.
+pub fn parse_kind(name: &str) -> Result<Kind> {
+    match name {
+        "float32" => Ok(Kind::Float),
+        "float64" => Ok(Kind::Double),
+        other => bail!("spec: expected dtype \"float32\" or \"float64\", got {other:?}"),
+    }
+}
+
+/// Collects the numbers and the shape of a (possibly nested) JSON array or number.
+fn nested(v: &Value, shape: &mut Vec<i64>, data: &mut Vec<f64>, depth: usize) -> Result<()> {
+    let number = match v {
+        Value::Number(n) => Some(n.as_f64().ok_or_else(|| anyhow!("spec: {n} is not a finite number"))?),
+        Value::String(s) => Some(match s.as_str() {
+            "nan" | "NaN" => f64::NAN,
+            "inf" | "Infinity" => f64::INFINITY,
+            "-inf" | "-Infinity" => f64::NEG_INFINITY,
+            _ => bail!("spec: expected a number, got the string {s:?}"),
+        }),
+        _ => None,
+    };
+    if let Some(x) = number {
+        if depth != shape.len() {
+            bail!("spec: ragged nested array (a number at depth {depth}, expected depth {})", shape.len());
+        }
+        data.push(x);
+        return Ok(());
+    }
+    match v {
+        Value::Array(items) => {
+            if depth == shape.len() && data.is_empty() {
+                shape.push(items.len() as i64);
+            } else if depth >= shape.len() || shape[depth] != items.len() as i64 {
+                bail!("spec: ragged nested array at depth {depth}");
+            }
+            for item in items {
+                nested(item, shape, data, depth + 1)?;
+            }
+        }
+        other => bail!("spec: expected a number or an array of numbers, got {other}"),
+    }
+    Ok(())
+}
+
+/// A tensor from JSON: a number, a nested array, or `{"shape": [..], "data": [flat, row-major]}`;
+/// the strings `"nan"`, `"inf"` and `"-inf"` stand for non-finite values.
+pub fn tensor_from_json(v: &Value, kind: Kind, device: Device) -> Result<Tensor> {
+    let (shape, data) = if let Some(obj) = v.as_object().filter(|o| o.contains_key("data")) {
+        let shape: Vec<i64> = serde_json::from_value(obj.get("shape").cloned().unwrap_or(json!(null)))
+            .context("spec: a {\"shape\", \"data\"} tensor needs \"shape\" as a list of sizes")?;
+        let mut data = vec![];
+        let mut flat_shape = vec![];
+        nested(&obj["data"], &mut flat_shape, &mut data, 0)?;
+        if flat_shape.len() != 1 {
+            bail!("spec: \"data\" must be a flat list, got nesting {flat_shape:?}");
+        }
+        let n: i64 = shape.iter().product();
+        if shape.iter().any(|&d| d < 0) || n != data.len() as i64 {
+            bail!("spec: shape {shape:?} holds {n} numbers, \"data\" has {}", data.len());
+        }
+        (shape, data)
+    } else {
+        let (mut shape, mut data) = (vec![], vec![]);
+        nested(v, &mut shape, &mut data, 0)?;
+        if data.is_empty() && shape.is_empty() {
+            bail!("spec: empty tensor description");
+        }
+        (shape, data)
+    };
+    Ok(Tensor::from_slice(&data).reshape(shape.as_slice()).to_kind(kind).to_device(device))
+}
+
+/// A tensor as `{"shape": [..], "data": [flat]}` (float64 numbers; NaN and infinities as the
+/// strings `"nan"`, `"inf"`, `"-inf"`).
+pub fn tensor_to_json(t: &Tensor) -> Value {
+    let t = t.detach().to_device(Device::Cpu).to_kind(Kind::Double).contiguous();
+    let flat = t.reshape([-1]);
+    let data: Vec<f64> = Vec::<f64>::try_from(&flat).unwrap_or_default();
+    let data: Vec<Value> = data
+        .into_iter()
+        .map(|x| {
+            if x.is_nan() {
+                json!("nan")
+            } else if x.is_infinite() {
+                json!(if x > 0.0 { "inf" } else { "-inf" })
+            } else {
+                json!(x)
+            }
+        })
+        .collect();
+    json!({"shape": t.size(), "data": data})
+}
+
+/// A bijector from JSON: `"Exp"`, `"Softplus"`, `"Identity"`, or `{"type": "Exp"}` and so on.
+pub fn build_bijector(v: &Value) -> Result<Arc<dyn Bijector>> {
+    let name = match v {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("spec: a bijector object needs a \"type\" string, got {v}"))?,
+        _ => bail!("spec: expected a bijector (a name or an object with \"type\"), got {v}"),
+    };
+    Ok(match name {
+        "Exp" => Arc::new(Exp),
+        "Softplus" => Arc::new(Softplus),
+        "Identity" => Arc::new(Identity),
+        other => bail!("spec: unknown bijector {other:?} (known: Exp, Softplus, Identity)"),
+    })
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a Value> {
+    obj.get(key).ok_or_else(|| anyhow!("spec: {what} needs the field {key:?}"))
+}
+
+/// A parameter from JSON (values in the constrained space):
+/// a tensor (constant), `{"constant": T}`, `{"variable": T, "name"?}`, or
+/// `{"transformed": T, "bijector": B, "name"?}`. Variables are named `name`, by default the
+/// parameter's field name, under `path`.
+pub fn build_parameter(path: &nn::Path, field_name: &str, v: &Value, kind: Kind) -> Result<Parameter> {
+    let device = path.device();
+    let obj = match v.as_object().filter(|o| !o.contains_key("data")) {
+        None => return Parameter::constant(&tensor_from_json(v, kind, device)?),
+        Some(o) => o,
+    };
+    let name = match obj.get("name") {
+        None => field_name,
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => bail!("spec: parameter {field_name:?}: \"name\" must be a string, got {other}"),
+    };
+    let ctx = |e: anyhow::Error| e.context(format!("spec: parameter {field_name:?}"));
+    if let Some(t) = obj.get("constant") {
+        Parameter::constant(&tensor_from_json(t, kind, device).map_err(ctx)?)
+    } else if let Some(t) = obj.get("variable") {
+        Parameter::variable(path, name, &tensor_from_json(t, kind, device).map_err(ctx)?)
+    } else if let Some(t) = obj.get("transformed") {
+        let b = build_bijector(field(obj, "bijector", "a transformed parameter")?).map_err(ctx)?;
+        let init = tensor_from_json(t, kind, device).map_err(ctx)?;
+        Ok(TransformedVariable::from_arc(path, name, &init, b)?.into())
+    } else {
+        bail!("spec: parameter {field_name:?} needs one of \"constant\", \"variable\", \"transformed\", got {v}")
+    }
+}
+
+/// A distribution from JSON (see `docs/json.md`), its variables created under `path` in dtype
+/// `kind` (`"dtype"` in the object, if present, takes precedence).
+pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<dyn Distribution>> {
+    let obj = v.as_object().ok_or_else(|| anyhow!("spec: expected a distribution object, got {v}"))?;
+    let kind = match obj.get("dtype") {
+        Some(Value::String(s)) => parse_kind(s)?,
+        Some(other) => bail!("spec: \"dtype\" must be a string, got {other}"),
+        None => kind,
+    };
+    let ty = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("spec: a distribution needs a \"type\" string, got {v}"))?;
+    let name = obj.get("name").and_then(Value::as_str);
+    let d: Box<dyn Distribution> = match ty {
+        "Normal" => {
+            let loc = build_parameter(path, "loc", field(obj, "loc", "Normal")?, kind)?;
+            let scale = build_parameter(path, "scale", field(obj, "scale", "Normal")?, kind)?;
+            let validate = obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false);
+            let mut d = Normal::new(loc, scale)?.with_validate_args(validate);
+            if let Some(n) = name {
+                d = d.with_name(n);
+            }
+            Box::new(d)
+        }
+        "Independent" => {
+            let base = build_distribution(path, field(obj, "distribution", "Independent")?, kind)?;
+            let n = field(obj, "reinterpreted_batch_ndims", "Independent")?
+                .as_u64()
+                .ok_or_else(|| anyhow!("spec: \"reinterpreted_batch_ndims\" must be a non-negative integer"))?;
+            let mut d = Independent::from_box(base, n as usize)?;
+            if let Some(n) = name {
+                d = d.with_name(n);
+            }
+            Box::new(d)
+        }
+        other => bail!("spec: unknown distribution {other:?} (known: Normal, Independent)"),
+    };
+    if d.dtype() != kind {
+        bail!("spec: {ty} built with dtype {}, expected {}", kind_name(d.dtype()), kind_name(kind));
+    }
+    Ok(d)
+}
