@@ -9,8 +9,11 @@ use tch::{Kind, Tensor};
 /// * forward: libtorch's `softplus` in float32 (its cut-off at `x > 20` returns `x`, which is
 ///   exact to float32 rounding); in float64 the cut-off is moved past `x = 20` by using
 ///   `x + exp(-x)` there, exact to float64 rounding.
-/// * inverse: `x = y + log(1 - exp(-y))`, accurate from `y = 1e-7` (where it is `log y`) to
-///   large `y` (where it is `y`); `Softplus.inverse(1.0) = 0.54132485` as in TFP.
+/// * inverse: `x = y + log(1 - exp(-y))`, finite and accurate from `y = 1e-7` (where it is
+///   `log y`) to large `y` (where it is `y`): its error is a few roundings of
+///   `|y| + |log(1 - exp(-y))|`, so near `y = log 2`, where `x` crosses 0 and the two terms
+///   cancel, it is accurate in absolute rather than relative terms (as in TFP).
+///   `Softplus.inverse(1.0) = 0.54132485` as in TFP.
 /// * `log|dy/dx| = log_sigmoid(x)`, and `log|dx/dy| = -log(1 - exp(-y))`.
 ///
 /// `log(1 - exp(-y))` is computed as `log(-expm1(-y))` for `y < log 2` and as
