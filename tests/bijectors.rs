@@ -4,23 +4,11 @@
 //! with Rust `f64` scalar math (independent of libtorch), and TFP's published constant
 //! `softplus_inverse(1.0) = 0.54132485` (float32).
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
+
+use common::{seeded, to_vec};
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{testing, Bijector, Exp, Identity, Softplus};
-
-/// libtorch's generator is process-global and tests run on parallel threads: every test that
-/// seeds and draws holds this lock so its draws are reproducible.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn seeded(seed: i64) -> MutexGuard<'static, ()> {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed);
-    guard
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(t.detach().to_kind(Kind::Double).reshape([-1])).unwrap()
-}
 
 fn bijectors() -> Vec<Box<dyn Bijector>> {
     vec![Box::new(Identity), Box::new(Exp), Box::new(Softplus)]

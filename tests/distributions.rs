@@ -3,25 +3,14 @@
 //! References: the normal log density in Rust f64 scalar math, sums of those for
 //! `Independent`, sample moments against their standard errors, and exact error messages.
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
+
+use common::{seeded, to_vec};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::Softplus;
 use tch_distributions::distributions::{Distribution, Independent, Normal};
 use tch_distributions::{Parameter, TransformedVariable};
-
-/// libtorch's generator is process-global; tests that seed and draw hold this lock.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn seeded(seed: i64) -> MutexGuard<'static, ()> {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed);
-    guard
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(t.detach().to_kind(Kind::Double).reshape([-1])).unwrap()
-}
 
 /// log N(x; m, s) in f64 scalars.
 fn normal_lp(x: f64, m: f64, s: f64) -> f64 {

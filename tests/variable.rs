@@ -3,25 +3,14 @@
 //! References: closed forms in Rust f64 scalar math (softplus, sigmoid, exp), TFP's constant
 //! `softplus_inverse(1.0) = 0.54132485`, and exact equality after a VarStore save/load.
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
+
+use common::{seeded, to_vec};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{Exp, Softplus};
 use tch_distributions::distributions::{Distribution, Independent, Normal};
 use tch_distributions::{Parameter, TransformedVariable};
-
-/// libtorch's generator is process-global; tests that seed and draw hold this lock.
-static RNG: Mutex<()> = Mutex::new(());
-
-fn seeded(seed: i64) -> MutexGuard<'static, ()> {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed);
-    guard
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(t.detach().to_kind(Kind::Double).reshape([-1])).unwrap()
-}
 
 fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
