@@ -7,10 +7,16 @@
 //! Parameters are read at every call (see [`crate::Parameter`]), so a training step on the
 //! variables is seen by the next `log_prob`.
 
+mod categorical;
 mod independent;
+mod mixture_same_family;
+mod multivariate_normal_tril;
 mod normal;
 
+pub use categorical::Categorical;
 pub use independent::Independent;
+pub use mixture_same_family::MixtureSameFamily;
+pub use multivariate_normal_tril::MultivariateNormalTriL;
 pub use normal::Normal;
 
 use crate::shape::{fmt_shape, kind_name};
@@ -72,10 +78,15 @@ pub fn describe(d: &dyn Distribution) -> String {
     )
 }
 
-/// Implements `Display` as [`describe`] for a distribution type.
+/// Implements `Display` and `Debug` as [`describe`] for a distribution type.
 macro_rules! display_as_describe {
     ($t:ty) => {
         impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&crate::distributions::describe(self))
+            }
+        }
+        impl std::fmt::Debug for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&crate::distributions::describe(self))
             }

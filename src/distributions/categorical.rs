@@ -1,0 +1,148 @@
+//! The Categorical distribution over `{0, ..., K-1}`.
+
+use super::{display_as_describe, Distribution};
+use crate::shape::{check_value_shape, fmt_shape, kind_name};
+use crate::Parameter;
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+/// `Categorical(logits)`: `P(k) = softmax(logits)[k]` over the last dimension of `logits`.
+///
+/// `logits` has shape `batch_shape + [K]`; values are `int64` indices of shape
+/// `sample_shape + batch_shape`; `event_shape` is `[]`. `log_prob(k) = log_softmax(logits)[k]`,
+/// and `-inf` for an index outside `0..K` (checked without a host synchronisation).
+pub struct Categorical {
+    logits: Parameter,
+    from_probs: bool,
+    name: String,
+    batch_shape: Vec<i64>,
+    num_categories: i64,
+}
+
+impl Categorical {
+    /// From unnormalised log-probabilities of shape `batch_shape + [K]`, `K >= 1`.
+    pub fn new(logits: impl Into<Parameter>) -> Result<Self> {
+        Self::build(logits.into(), false, "Categorical::new")
+    }
+
+    /// From probabilities of shape `batch_shape + [K]` (normalised over the last dimension at
+    /// each read; they must be non-negative).
+    pub fn from_probs(probs: impl Into<Parameter>) -> Result<Self> {
+        Self::build(probs.into(), true, "Categorical::from_probs")
+    }
+
+    fn build(logits: Parameter, from_probs: bool, op: &str) -> Result<Self> {
+        if !matches!(logits.kind(), Kind::Float | Kind::Double) {
+            bail!("{op}: expected parameters of dtype float32 or float64, got {}", kind_name(logits.kind()));
+        }
+        let shape = logits.shape();
+        match shape.last() {
+            Some(&k) if k >= 1 => Ok(Self {
+                batch_shape: shape[..shape.len() - 1].to_vec(),
+                num_categories: k,
+                logits,
+                from_probs,
+                name: "Categorical".into(),
+            }),
+            _ => bail!("{op}: expected parameters of shape batch_shape + [K] with K >= 1, got {}", fmt_shape(&shape)),
+        }
+    }
+
+    /// Sets the name printed by `Display`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The number of categories `K`.
+    pub fn num_categories(&self) -> i64 {
+        self.num_categories
+    }
+
+    /// The floating dtype of the parameters.
+    pub fn param_dtype(&self) -> Kind {
+        self.logits.kind()
+    }
+
+    /// Normalised log-probabilities `log_softmax(logits)`, shape `batch_shape + [K]`.
+    pub fn log_probs(&self) -> Result<Tensor> {
+        let v = self.logits.value()?;
+        Ok(if self.from_probs { (&v / v.sum_dim_intlist(-1, true, None::<Kind>)).log() } else { v.log_softmax(-1, None::<Kind>) })
+    }
+
+    /// Probabilities `softmax(logits)`, shape `batch_shape + [K]`.
+    pub fn probs(&self) -> Result<Tensor> {
+        Ok(self.log_probs()?.exp())
+    }
+}
+
+impl Distribution for Categorical {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn type_name(&self) -> &'static str {
+        "Categorical"
+    }
+    fn batch_shape(&self) -> Vec<i64> {
+        self.batch_shape.clone()
+    }
+    fn event_shape(&self) -> Vec<i64> {
+        vec![]
+    }
+    /// Values are `int64` indices.
+    fn dtype(&self) -> Kind {
+        Kind::Int64
+    }
+    fn device(&self) -> Device {
+        self.logits.device()
+    }
+
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Categorical.log_prob";
+        if !matches!(x.kind(), Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8) {
+            bail!("{op}: expected integer category indices, got dtype {}", kind_name(x.kind()));
+        }
+        if x.device() != self.device() {
+            bail!("{op}: expected a value on device {:?}, got {:?}", self.device(), x.device());
+        }
+        let shape = check_value_shape(op, x, &self.batch_shape, &[])?;
+        let logp = self.log_probs()?;
+        let k = self.num_categories;
+        let valid = x.ge(0).logical_and(&x.lt(k)).broadcast_to(shape.as_slice());
+        let idx = x.to_kind(Kind::Int64).clamp(0, k - 1).broadcast_to(shape.as_slice()).unsqueeze(-1);
+        let mut full = shape.clone();
+        full.push(k);
+        let picked = logp.broadcast_to(full.as_slice()).gather(-1, &idx, false).squeeze_dim(-1);
+        Ok(picked.where_self(&valid, &picked.full_like(f64::NEG_INFINITY)))
+    }
+
+    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let op = "Categorical.sample";
+        if sample_shape.iter().any(|&d| d < 0) {
+            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?}");
+        }
+        let n: i64 = sample_shape.iter().product();
+        tch::no_grad(|| {
+            let probs = self.probs()?.reshape([-1, self.num_categories]);
+            let draws = if n == 0 {
+                Tensor::zeros([probs.size()[0], 0], (Kind::Int64, self.device()))
+            } else {
+                probs.multinomial(n, true)
+            };
+            let mut shape = sample_shape.to_vec();
+            shape.extend_from_slice(&self.batch_shape);
+            Ok(draws.transpose(0, 1).reshape(shape.as_slice()))
+        })
+    }
+
+    fn mean(&self) -> Result<Tensor> {
+        bail!("Categorical.mean: not implemented (a categorical has no mean; use probs())")
+    }
+
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.logits.trainable_variables()
+    }
+}
+
+display_as_describe!(Categorical);
+

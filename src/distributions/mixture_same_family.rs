@@ -1,0 +1,138 @@
+//! A mixture of distributions of one family, indexed by the last batch dimension.
+
+use super::{display_as_describe, Categorical, Distribution};
+use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, fmt_shape};
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+/// `MixtureSameFamily(mixture, components)`: `p(x) = Σ_k π_k p_k(x)`, with `π` from a
+/// [`Categorical`] over `K` and the `K` components along the last batch dimension of
+/// `components` (batch shape `batch_shape + [K]`).
+///
+/// `log_prob(x) = logsumexp_k(log_softmax(logits)_k + components.log_prob(x)_k)`; `sample` draws
+/// every component and gathers the one a categorical draw picks (vectorised, no loop).
+pub struct MixtureSameFamily {
+    mixture: Categorical,
+    components: Box<dyn Distribution>,
+    name: String,
+    batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
+}
+
+impl MixtureSameFamily {
+    /// Builds the mixture. Errors when the components have no batch dimension, when their last
+    /// batch size differs from the mixture's number of categories, when the remaining batch
+    /// shapes do not broadcast, or when dtypes or devices differ.
+    pub fn new(mixture: Categorical, components: impl Distribution + 'static) -> Result<Self> {
+        Self::from_box(mixture, Box::new(components))
+    }
+
+    /// As [`MixtureSameFamily::new`], with boxed components.
+    pub fn from_box(mixture: Categorical, components: Box<dyn Distribution>) -> Result<Self> {
+        let op = "MixtureSameFamily::new";
+        let cb = components.batch_shape();
+        let k = match cb.last() {
+            Some(&k) => k,
+            None => bail!("{op}: expected components with a batch dimension of size K, got batch shape []"),
+        };
+        if k != mixture.num_categories() {
+            bail!(
+                "{op}: the mixture has {} categories but the components' batch shape {} ends in {k}",
+                mixture.num_categories(),
+                fmt_shape(&cb)
+            );
+        }
+        if mixture.param_dtype() != components.dtype() {
+            bail!("{op}: the mixture's logits are {:?} but the components are {:?}", mixture.param_dtype(), components.dtype());
+        }
+        if mixture.device() != components.device() {
+            bail!("{op}: the mixture is on {:?} but the components are on {:?}", mixture.device(), components.device());
+        }
+        let batch_shape = broadcast_shapes(op, &mixture.batch_shape(), &cb[..cb.len() - 1])?;
+        let event_shape = components.event_shape();
+        Ok(Self { mixture, components, name: "MixtureSameFamily".into(), batch_shape, event_shape })
+    }
+
+    /// Sets the name printed by `Display`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The mixing distribution.
+    pub fn mixture(&self) -> &Categorical {
+        &self.mixture
+    }
+
+    /// The components (batch shape `batch_shape + [K]`).
+    pub fn components(&self) -> &dyn Distribution {
+        self.components.as_ref()
+    }
+}
+
+impl Distribution for MixtureSameFamily {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn type_name(&self) -> &'static str {
+        "MixtureSameFamily"
+    }
+    fn batch_shape(&self) -> Vec<i64> {
+        self.batch_shape.clone()
+    }
+    fn event_shape(&self) -> Vec<i64> {
+        self.event_shape.clone()
+    }
+    fn dtype(&self) -> Kind {
+        self.components.dtype()
+    }
+    fn device(&self) -> Device {
+        self.components.device()
+    }
+
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "MixtureSameFamily.log_prob";
+        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
+        // [..., B, E] -> [..., B, 1, E]: each point against all K components.
+        let xk = x.unsqueeze(-1 - self.event_shape.len() as i64);
+        let comp = self.components.log_prob(&xk)?;
+        let mix = self.mixture.log_probs()?;
+        Ok((comp + mix).logsumexp(-1, false))
+    }
+
+    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let all = self.components.sample(sample_shape)?; // S + B + [K] + E
+        let idx = self.mixture.sample(sample_shape)?; // S + B_mix
+        let e = self.event_shape.len();
+        let mut target = all.size();
+        let kdim = target.len() - 1 - e;
+        target[kdim] = 1;
+        // Broadcast the index to S + B, add the K axis and the event axes, expand over E.
+        let mut idx_shape: Vec<i64> = sample_shape.to_vec();
+        idx_shape.extend_from_slice(&self.batch_shape);
+        let mut idx = idx.broadcast_to(idx_shape.as_slice()).unsqueeze(-1);
+        for _ in 0..e {
+            idx = idx.unsqueeze(-1);
+        }
+        let picked = all.gather(kdim as i64, &idx.expand(target.as_slice(), false), false);
+        Ok(picked.squeeze_dim(kdim as i64))
+    }
+
+    fn mean(&self) -> Result<Tensor> {
+        let mut probs = self.mixture.probs()?; // B + [K]
+        for _ in 0..self.event_shape.len() {
+            probs = probs.unsqueeze(-1);
+        }
+        let means = self.components.mean()?; // B + [K] + E
+        Ok((probs * means).sum_dim_intlist(-1 - self.event_shape.len() as i64, false, None::<Kind>))
+    }
+
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        let mut v = self.mixture.trainable_variables();
+        v.extend(self.components.trainable_variables());
+        v
+    }
+}
+
+display_as_describe!(MixtureSameFamily);

@@ -1,0 +1,137 @@
+//! The multivariate Normal distribution parameterised by a lower-triangular scale.
+
+use super::{display_as_describe, Distribution};
+use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, fmt_shape, kind_name};
+use crate::Parameter;
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+
+/// `MultivariateNormalTriL(loc, scale_tril)`: `x = loc + L z` with `z ~ N(0, I)`, covariance
+/// `L Lᵀ`.
+///
+/// `loc` has shape `[..., d]`, `scale_tril` `[..., d, d]` (only its lower triangle is read);
+/// `batch_shape` is the broadcast of their leading shapes, `event_shape` is `[d]`.
+/// `log_prob(x) = -|L⁻¹(x - loc)|²/2 - Σ log|L_ii| - d log(2π)/2`, with one batched triangular
+/// solve (never an explicit inverse); `sample` is the reparameterised `loc + L z`.
+pub struct MultivariateNormalTriL {
+    loc: Parameter,
+    scale_tril: Parameter,
+    name: String,
+    batch_shape: Vec<i64>,
+    d: i64,
+}
+
+impl MultivariateNormalTriL {
+    /// Builds the distribution; errors on non-float or mismatched dtypes/devices, a `scale_tril`
+    /// that is not `[..., d, d]` with `d` the last size of `loc`, or batch shapes that do not
+    /// broadcast.
+    pub fn new(loc: impl Into<Parameter>, scale_tril: impl Into<Parameter>) -> Result<Self> {
+        let (loc, scale_tril) = (loc.into(), scale_tril.into());
+        let op = "MultivariateNormalTriL::new";
+        for (what, p) in [("loc", &loc), ("scale_tril", &scale_tril)] {
+            if !matches!(p.kind(), Kind::Float | Kind::Double) {
+                bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
+            }
+        }
+        if loc.kind() != scale_tril.kind() {
+            bail!("{op}: loc is {} but scale_tril is {}", kind_name(loc.kind()), kind_name(scale_tril.kind()));
+        }
+        if loc.device() != scale_tril.device() {
+            bail!("{op}: loc is on {:?} but scale_tril is on {:?}", loc.device(), scale_tril.device());
+        }
+        let (ls, ss) = (loc.shape(), scale_tril.shape());
+        let d = match ls.last() {
+            Some(&d) => d,
+            None => bail!("{op}: expected loc of shape [..., d], got a scalar"),
+        };
+        if ss.len() < 2 || ss[ss.len() - 1] != d || ss[ss.len() - 2] != d {
+            bail!("{op}: expected scale_tril of shape [..., {d}, {d}] to match loc {}, got {}", fmt_shape(&ls), fmt_shape(&ss));
+        }
+        let batch_shape = broadcast_shapes(op, &ls[..ls.len() - 1], &ss[..ss.len() - 2])?;
+        Ok(Self { loc, scale_tril, name: "MultivariateNormalTriL".into(), batch_shape, d })
+    }
+
+    /// Sets the name printed by `Display`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The lower-triangular scale `L` (upper triangle zeroed), with gradient.
+    pub fn scale_tril(&self) -> Result<Tensor> {
+        Ok(self.scale_tril.value()?.tril(0))
+    }
+
+    /// The covariance `L Lᵀ`, shape `batch_shape + [d, d]`.
+    pub fn covariance(&self) -> Result<Tensor> {
+        let l = self.scale_tril()?;
+        let mut shape = self.batch_shape.clone();
+        shape.extend([self.d, self.d]);
+        Ok(l.matmul(&l.transpose(-1, -2)).broadcast_to(shape.as_slice()))
+    }
+}
+
+impl Distribution for MultivariateNormalTriL {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn type_name(&self) -> &'static str {
+        "MultivariateNormalTriL"
+    }
+    fn batch_shape(&self) -> Vec<i64> {
+        self.batch_shape.clone()
+    }
+    fn event_shape(&self) -> Vec<i64> {
+        vec![self.d]
+    }
+    fn dtype(&self) -> Kind {
+        self.loc.kind()
+    }
+    fn device(&self) -> Device {
+        self.loc.device()
+    }
+
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "MultivariateNormalTriL.log_prob";
+        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &[self.d])?;
+        let l = self.scale_tril()?;
+        let diff = (x - self.loc.value()?).unsqueeze(-1);
+        // Broadcast L's batch dimensions against the value's (solve_triangular needs equal ranks
+        // of leading dimensions only up to broadcasting).
+        let y = Tensor::linalg_solve_triangular(&l, &diff, false, true, false).squeeze_dim(-1);
+        let half_maha = y.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
+        let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
+        Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)
+    }
+
+    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let op = "MultivariateNormalTriL.sample";
+        if sample_shape.iter().any(|&d| d < 0) {
+            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?}");
+        }
+        let mut shape = sample_shape.to_vec();
+        shape.extend_from_slice(&self.batch_shape);
+        shape.push(self.d);
+        tch::no_grad(|| {
+            let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
+            Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+        })
+    }
+
+    fn mean(&self) -> Result<Tensor> {
+        let mut shape = self.batch_shape.clone();
+        shape.push(self.d);
+        Ok(self.loc.value()?.broadcast_to(shape.as_slice()))
+    }
+
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        let mut v = self.loc.trainable_variables();
+        v.extend(self.scale_tril.trainable_variables());
+        v
+    }
+}
+
+display_as_describe!(MultivariateNormalTriL);
