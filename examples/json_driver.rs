@@ -42,7 +42,9 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     }
     out["variables"] = Value::Object(raw);
     if let Some(x) = case.get("x") {
-        let x = tensor_from_json(x, kind, Device::Cpu)?;
+        // Categorical values are integer indices.
+        let value_kind = if d.dtype() == Kind::Int64 { Kind::Int64 } else { kind };
+        let x = tensor_from_json(x, value_kind, Device::Cpu)?;
         let lp = d.log_prob(&x)?;
         out["log_prob"] = tensor_to_json(&lp);
         if !vars.is_empty() {

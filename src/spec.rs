@@ -19,7 +19,7 @@
 //! ```
 
 use crate::bijectors::{Bijector, Exp, Identity, Softplus};
-use crate::distributions::{Distribution, Independent, Normal};
+use crate::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
 use crate::shape::kind_name;
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Context, Result};
@@ -190,27 +190,56 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             let loc = build_parameter(path, "loc", field(obj, "loc", "Normal")?, kind)?;
             let scale = build_parameter(path, "scale", field(obj, "scale", "Normal")?, kind)?;
             let validate = obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false);
-            let mut d = Normal::new(loc, scale)?.with_validate_args(validate);
-            if let Some(n) = name {
-                d = d.with_name(n);
-            }
-            Box::new(d)
+            let d = Normal::new(loc, scale)?.with_validate_args(validate);
+            Box::new(named(d, name, Normal::with_name))
         }
         "Independent" => {
             let base = build_distribution(path, field(obj, "distribution", "Independent")?, kind)?;
             let n = field(obj, "reinterpreted_batch_ndims", "Independent")?
                 .as_u64()
                 .ok_or_else(|| anyhow!("spec: \"reinterpreted_batch_ndims\" must be a non-negative integer"))?;
-            let mut d = Independent::from_box(base, n as usize)?;
-            if let Some(n) = name {
-                d = d.with_name(n);
-            }
-            Box::new(d)
+            Box::new(named(Independent::from_box(base, n as usize)?, name, Independent::with_name))
         }
-        other => bail!("spec: unknown distribution {other:?} (known: Normal, Independent)"),
+        "Categorical" => Box::new(build_categorical(path, v, kind)?),
+        "MultivariateNormalTriL" => {
+            let loc = build_parameter(path, "loc", field(obj, "loc", ty)?, kind)?;
+            let tril = build_parameter(path, "scale_tril", field(obj, "scale_tril", ty)?, kind)?;
+            Box::new(named(MultivariateNormalTriL::new(loc, tril)?, name, MultivariateNormalTriL::with_name))
+        }
+        "MixtureSameFamily" => {
+            let mixture = build_categorical(path, field(obj, "mixture", ty)?, kind)?;
+            let components = build_distribution(path, field(obj, "components", ty)?, kind)?;
+            Box::new(named(MixtureSameFamily::from_box(mixture, components)?, name, MixtureSameFamily::with_name))
+        }
+        other => bail!(
+            "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, MixtureSameFamily)"
+        ),
     };
-    if d.dtype() != kind {
-        bail!("spec: {ty} built with dtype {}, expected {}", kind_name(d.dtype()), kind_name(kind));
+    let value_kind = if ty == "Categorical" { Kind::Int64 } else { kind };
+    if d.dtype() != value_kind {
+        bail!("spec: {ty} built with dtype {}, expected {}", kind_name(d.dtype()), kind_name(value_kind));
     }
     Ok(d)
+}
+
+fn named<D>(d: D, name: Option<&str>, with_name: fn(D, &str) -> D) -> D {
+    match name {
+        Some(n) => with_name(d, n),
+        None => d,
+    }
+}
+
+/// A `Categorical` from JSON: `{"type": "Categorical", "logits": P}` or `{.., "probs": P}`.
+pub fn build_categorical(path: &nn::Path, v: &Value, kind: Kind) -> Result<Categorical> {
+    let obj = v.as_object().ok_or_else(|| anyhow!("spec: expected a Categorical object, got {v}"))?;
+    match obj.get("type").and_then(Value::as_str) {
+        Some("Categorical") => {}
+        other => bail!("spec: expected a distribution of type \"Categorical\" here, got {other:?}"),
+    }
+    let c = match (obj.get("logits"), obj.get("probs")) {
+        (Some(l), None) => Categorical::new(build_parameter(path, "logits", l, kind)?)?,
+        (None, Some(p)) => Categorical::from_probs(build_parameter(path, "probs", p, kind)?)?,
+        _ => bail!("spec: a Categorical needs exactly one of \"logits\" and \"probs\""),
+    };
+    Ok(named(c, obj.get("name").and_then(Value::as_str), Categorical::with_name))
 }
