@@ -33,8 +33,11 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         "description": d.to_string(),
         "batch_shape": d.batch_shape(),
         "event_shape": d.event_shape(),
-        "mean": tensor_to_json(&d.mean()?),
     });
+    match d.mean() {
+        Ok(m) => out["mean"] = tensor_to_json(&m),
+        Err(e) => out["mean_error"] = json!(format!("{e:#}")),
+    }
     let vars = d.trainable_variables();
     let mut raw = Map::new();
     for (name, t) in &vars {
@@ -71,11 +74,20 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
 }
 
 fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
-    let b = build_bijector(case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?)?;
-    let mut out = json!({"name": b.name()});
+    let b = build_bijector(case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?, kind, Device::Cpu)?;
+    let mut out = json!({
+        "name": b.name(),
+        "forward_min_event_ndims": b.forward_min_event_ndims(),
+        "inverse_min_event_ndims": b.inverse_min_event_ndims(),
+    });
     if let Some(x) = case.get("x") {
         let x = tensor_from_json(x, kind, Device::Cpu)?;
-        out["forward"] = tensor_to_json(&b.forward(&x)?);
+        let y = b.forward(&x)?;
+        let (xs, ys) = (x.size(), y.size());
+        let event = &xs[xs.len().saturating_sub(b.forward_min_event_ndims())..];
+        out["forward_event_shape"] = json!(b.forward_event_shape(event)?);
+        out["forward_event_shape_actual"] = json!(ys[ys.len().saturating_sub(b.inverse_min_event_ndims())..].to_vec());
+        out["forward"] = tensor_to_json(&y);
         out["fldj"] = tensor_to_json(&b.forward_log_det_jacobian(&x)?);
     }
     if let Some(y) = case.get("y") {

@@ -2,25 +2,37 @@
 """Parity of tch-distributions with PyTorch (torch.distributions), driven through JSON.
 
 Generates randomized cases (parameters including extreme ones, batch and sample shapes, points
-far in the tails), runs them through the Rust JSON driver (examples/json_driver.rs, format in
-docs/json.md) and compares, in float32 and float64:
+far in the tails, and the six learnable distributions of the seed), runs them through the Rust
+JSON driver (examples/json_driver.rs, format in docs/json.md) and compares, in float32 and
+float64:
 
-* bijector forward / inverse / log-det-Jacobians with torch.distributions.transforms;
-* log_prob and the gradients of sum(log_prob) with respect to every raw variable with
-  torch.distributions (Normal, Independent), the parameters rebuilt from the same raw values;
-* batch/event shapes and the mean;
-* sample moments: a z-test of the sample mean and variance of Rust's samples against the
-  true moments, Bonferroni-corrected so the whole run has a false-failure rate of 1e-4
-  (with the fixed seed the run is deterministic).
+* bijectors: forward, inverse and both log-det-Jacobians, event ndims and shapes; Exp,
+  Softplus, Identity, Shift and Scale against torch.distributions.transforms; FillTriangular,
+  FillScaleTriL, TransformDiagonal, Pad, ConcatConstant and Chain against the implementations
+  in this script (NumPy index maps of TFP's element order, torch ops for the rest);
+* distributions (Normal, Independent, Categorical, MultivariateNormalTriL, MixtureSameFamily):
+  batch/event shapes, mean, log_prob and the gradients of sum(log_prob) with respect to every
+  raw variable, against torch.distributions built from the same raw values through the
+  bijectors above;
+* sample moments: z-tests of the sample mean and variance of Rust's samples against the true
+  moments (the variance test uses the fourth central moment), Bonferroni-corrected so that the
+  whole run has a false-failure rate of 1e-4 (with the fixed seed the run is deterministic).
 
-Tolerances. The reference is PyTorch in float64 evaluated on exactly the inputs Rust saw. A value
-computed in dtype D as a short sum of rounded terms has an error below C * eps(D) * M, where M is
-the sum of the magnitudes of the terms (for gradients: the sum over points of the magnitudes of
-the per-point gradients, from the Jacobian). C is 16 here (observed worst cases are printed as
-`max err/tol`, well below 1). Torch's own float64 softplus returns x for x > 20, an error of up
-to exp(-x); that is added to the float64 tolerance of the softplus forward.
+Tolerances. The reference is PyTorch in float64 on exactly the inputs Rust saw (`ref64`). The
+same computation in float32 (`ref32`) measures how sensitive each case is to rounding. A result
+of dtype D passes when |rust - ref64| <= 4 * E * eps(D) / eps(float32) + C * eps(D) * |ref64| + tiny,
+where E is the largest finite |ref32 - ref64| of the case (PyTorch's own float32 error) and
+C = 16. For gradients of sum(log_prob), C is 64 (a gradient term passes through more
+operations: a triangular solve, its transpose, a product) and |ref64| is replaced by the sum over
+points of the magnitudes of the per-point gradients (from the Jacobian), since they may cancel;
+for logits, whose per-point gradient r_k - pi_k is a difference of probabilities, 2 per point is
+added: Rust must be as accurate as PyTorch in the same precision, up to a small factor, and in
+every case within a few roundings of the value itself. Torch's float64 softplus returns x above
+20 (an error up to exp(-x)); that is added to the float64 tolerance where the torch transform is
+the reference.
 
-Prints each check with its case count and max abs / rel error; exits 1 on any mismatch.
+Prints each check with its case count and max abs / rel error and the largest error/tolerance
+ratio; exits 1 on any mismatch.
 """
 import argparse
 import json
@@ -33,11 +45,13 @@ import numpy as np
 import torch
 import torch.distributions as td
 import torch.distributions.transforms as tt
+import torch.nn.functional as F
 
-torch.set_default_dtype(torch.float64)
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
+TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
 TINY = {"float32": 1e-37, "float64": 1e-300}
 C = 16.0
+GRAD_ROUNDINGS = 64.0  # gradients go through more operations per term (solves, transposes)
 FALSE_FAILURE_RATE = 1e-4
 
 
@@ -46,9 +60,9 @@ def to_json(a):
     return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
 
 
-def from_json(t):
-    data = [float(v) if not isinstance(v, str) else float(v.replace("Infinity", "inf")) for v in t["data"]]
-    return torch.tensor(data, dtype=torch.float64).reshape(t["shape"])
+def from_json(t, dtype=torch.float64):
+    data = [float(v.replace("Infinity", "inf")) if isinstance(v, str) else float(v) for v in t["data"]]
+    return torch.tensor(data, dtype=dtype).reshape(t["shape"])
 
 
 def as_dtype(a, dtype):
@@ -56,29 +70,42 @@ def as_dtype(a, dtype):
     return np.asarray(a, dtype=np.float32 if dtype == "float32" else np.float64).astype(np.float64)
 
 
+def tolerance(ref64, ref32, dtype, extra=0.0, magnitude=None):
+    """4 E eps(D)/eps(f32) + C eps(D) M + tiny + extra, with E PyTorch's own float32 error on the
+    case and M the magnitude of the terms that make each value (|ref64| by default)."""
+    eps = EPS[dtype]
+    diff = (ref32.to(torch.float64) - ref64).abs()
+    finite = diff[torch.isfinite(diff)]
+    e = float(finite.max()) if finite.numel() else 0.0
+    m = ref64.abs() if magnitude is None else magnitude
+    return 4.0 * e * eps / EPS["float32"] + C * eps * m + TINY[dtype] + extra
+
+
 class Report:
     def __init__(self):
         self.checks = {}
         self.failures = []
 
+    def _entry(self, name):
+        return self.checks.setdefault(name, {"cases": 0, "values": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0})
+
     def add(self, name, actual, expected, tol, case_id):
         actual = torch.as_tensor(actual, dtype=torch.float64)
-        expected = torch.as_tensor(expected, dtype=torch.float64)
-        tol = torch.as_tensor(tol, dtype=torch.float64).expand_as(expected)
-        c = self.checks.setdefault(name, {"cases": 0, "values": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0})
+        expected = torch.as_tensor(expected, dtype=torch.float64).detach()
+        c = self._entry(name)
         c["cases"] += 1
         if actual.shape != expected.shape:
             self.failures.append(f"{name} case {case_id}: shape {list(actual.shape)} != {list(expected.shape)}")
             return
+        tol = torch.as_tensor(tol, dtype=torch.float64).detach().expand_as(expected)
         c["values"] += expected.numel()
         if expected.numel() == 0:
             return
         err = (actual - expected).abs()
-        err = torch.where(actual == expected, torch.zeros_like(err), err)  # inf == inf
+        err = torch.where(actual == expected, torch.zeros_like(err), err)  # -inf == -inf
         bad = ~(err <= tol)
-        rel = err / expected.abs().clamp_min(1e-300)
         c["abs"] = max(c["abs"], float(err.max()))
-        c["rel"] = max(c["rel"], float(rel.max()))
+        c["rel"] = max(c["rel"], float((err / expected.abs().clamp_min(1e-300)).max()))
         c["ratio"] = max(c["ratio"], float((err / tol.clamp_min(1e-300)).max()))
         if bool(bad.any()):
             i = int(torch.nonzero(bad.reshape(-1))[0])
@@ -87,201 +114,582 @@ class Report:
                 f"{float(expected.reshape(-1)[i])!r} (tol {float(tol.reshape(-1)[i]):.3g})")
 
     def flag(self, name, ok, msg, case_id):
-        c = self.checks.setdefault(name, {"cases": 0, "values": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0})
+        c = self._entry(name)
         c["cases"] += 1
         c["values"] += 1
         if not ok:
             self.failures.append(f"{name} case {case_id}: {msg}")
 
     def print(self):
-        print(f"{'check':52} {'cases':>6} {'values':>8} {'max abs err':>12} {'max rel err':>12} {'max err/tol':>11}")
+        print(f"{'check':64} {'cases':>5} {'values':>7} {'max abs err':>11} {'max rel err':>11} {'err/tol':>9}")
         for name, c in sorted(self.checks.items()):
-            print(f"{name:52} {c['cases']:6d} {c['values']:8d} {c['abs']:12.3e} {c['rel']:12.3e} {c['ratio']:11.3e}")
+            print(f"{name:64} {c['cases']:5d} {c['values']:7d} {c['abs']:11.3e} {c['rel']:11.3e} {c['ratio']:9.3e}")
 
 
-# ---------------------------------------------------------------- bijectors
+# ---------------------------------------------------------------- bijectors, in Python
+# Each has fwd_min / inv_min (event ndims), forward, inverse, and fldj at fwd_min event dims.
 
-TORCH_BIJECTORS = {
-    "Exp": lambda: tt.ExpTransform(),
-    "Softplus": lambda: tt.SoftplusTransform(),
-    "Identity": lambda: tt.identity_transform,
+def sum_last(t, n):
+    return t.sum(tuple(range(-n, 0))) if n > 0 else t
+
+
+class Elementwise:
+    fwd_min = inv_min = 0
+
+    def __init__(self, f, inv, fldj):
+        self.forward, self.inverse, self.fldj = f, inv, fldj
+
+
+def softplus(x):
+    return torch.logaddexp(x, torch.zeros_like(x))
+
+
+def softplus_inverse(y):
+    return y + torch.log(-torch.expm1(-y))
+
+
+def tril_index(n, upper):
+    """TFP's fill_triangular order: the lower matrix is the lower triangle of
+    concat(x[n:], reverse(x)) reshaped to n x n; the upper one of concat(x, reverse(x[n:]))."""
+    m = n * (n + 1) // 2
+    idx = np.arange(m)
+    full = np.concatenate([idx, idx[n:][::-1]]) if upper else np.concatenate([idx[n:], idx[::-1]])
+    full = full.reshape(n, n)
+    mask = np.triu(np.ones((n, n), bool)) if upper else np.tril(np.ones((n, n), bool))
+    return full, mask
+
+
+class FillTriangular:
+    fwd_min, inv_min = 1, 2
+
+    def __init__(self, upper=False):
+        self.upper = upper
+
+    def forward(self, x):
+        m = x.shape[-1]
+        n = int(round((math.sqrt(8 * m + 1) - 1) / 2))
+        full, mask = tril_index(n, self.upper)
+        return x[..., torch.tensor(full.reshape(-1))].reshape(*x.shape[:-1], n, n) * torch.tensor(mask, dtype=x.dtype)
+
+    def inverse(self, y):
+        n = y.shape[-1]
+        full, mask = tril_index(n, self.upper)
+        m = n * (n + 1) // 2
+        pos = np.zeros(m, dtype=np.int64)  # where entry k of the vector sits in the matrix
+        for flat, k in enumerate(full.reshape(-1)):
+            if mask.reshape(-1)[flat]:
+                pos[k] = flat
+        return y.reshape(*y.shape[:-2], n * n)[..., torch.tensor(pos)]
+
+    def fldj(self, x):
+        return torch.zeros(x.shape[:-1], dtype=x.dtype)
+
+
+class TransformDiagonal:
+    fwd_min = inv_min = 2
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def _map(self, x, f):
+        d = torch.diagonal(x, dim1=-2, dim2=-1)
+        return x - torch.diag_embed(d) + torch.diag_embed(f(d))
+
+    def forward(self, x):
+        return self._map(x, self.inner.forward)
+
+    def inverse(self, y):
+        return self._map(y, self.inner.inverse)
+
+    def fldj(self, x):
+        return self.inner.fldj(torch.diagonal(x, dim1=-2, dim2=-1)).sum(-1)
+
+
+class Pad:
+    def __init__(self, before, after, constant, axis):
+        self.before, self.after, self.constant, self.axis = before, after, constant, axis
+        self.fwd_min = self.inv_min = -axis
+
+    def forward(self, x):
+        spec = [0, 0] * (-self.axis - 1) + [self.before, self.after]
+        return F.pad(x, spec, value=self.constant)
+
+    def inverse(self, y):
+        n = y.shape[self.axis]
+        return y.narrow(y.dim() + self.axis, self.before, n - self.before - self.after)
+
+    def fldj(self, x):
+        return torch.zeros(x.shape[:x.dim() + self.axis], dtype=x.dtype)
+
+
+class ConcatConstant:
+    def __init__(self, constant, axis, position):
+        self.constant, self.axis, self.position = constant, axis, position
+        self.fwd_min = self.inv_min = -axis
+
+    def forward(self, x):
+        k = -self.axis
+        c = self.constant.to(x.dtype).expand(*x.shape[:x.dim() - k], *self.constant.shape)
+        parts = [c, x] if self.position == "before" else [x, c]
+        return torch.cat(parts, dim=self.axis)
+
+    def inverse(self, y):
+        n = y.shape[self.axis] - self.constant.shape[0]
+        start = self.constant.shape[0] if self.position == "before" else 0
+        return y.narrow(y.dim() + self.axis, start, n)
+
+    def fldj(self, x):
+        return torch.zeros(x.shape[:x.dim() + self.axis], dtype=x.dtype)
+
+
+class Chain:
+    """TFP order: Chain([f, g]).forward(x) = f(g(x)); event ndims as TFP computes them."""
+
+    def __init__(self, members):
+        self.members = members
+        m, changed = 0, 0
+        for b in reversed(members):
+            m = max(m, b.fwd_min - changed)
+            changed += b.inv_min - b.fwd_min
+        self.fwd_min, self.inv_min = m, m + changed
+
+    def forward(self, x):
+        for b in reversed(self.members):
+            x = b.forward(x)
+        return x
+
+    def inverse(self, y):
+        for b in self.members:
+            y = b.inverse(y)
+        return y
+
+    def fldj(self, x):
+        e, total = self.fwd_min, 0.0
+        for b in reversed(self.members):
+            total = total + sum_last(b.fldj(x), e - b.fwd_min)
+            x = b.forward(x)
+            e = e - b.fwd_min + b.inv_min
+        return total
+
+
+def fill_scale_tril(diag, shift):
+    return Chain([TransformDiagonal(Chain([shift_by(shift), diag])), FillTriangular(False)])
+
+
+def shift_by(s):
+    return Elementwise(lambda x: x + s, lambda y: y - s, lambda x: torch.zeros_like(x))
+
+
+def py_bijector(spec, dtype):
+    """The Python bijector for a JSON bijector spec, its tensors in `dtype`."""
+    name = spec if isinstance(spec, str) else spec["type"]
+    opts = {} if isinstance(spec, str) else spec
+    if name == "Exp":
+        return Elementwise(torch.exp, torch.log, lambda x: x)
+    if name == "Softplus":
+        return Elementwise(softplus, softplus_inverse, lambda x: -softplus(-x))
+    if name == "Identity":
+        return Elementwise(lambda x: x, lambda y: y, torch.zeros_like)
+    if name == "Shift":
+        s = from_json(opts["shift"], dtype)
+        return Elementwise(lambda x: x + s, lambda y: y - s, lambda x: torch.zeros_like(x + s))
+    if name == "Scale":
+        s = from_json(opts["scale"], dtype)
+        return Elementwise(lambda x: x * s, lambda y: y / s, lambda x: torch.log(s.abs()).expand_as(x * s))
+    if name == "FillTriangular":
+        return FillTriangular(opts.get("upper", False))
+    if name == "TransformDiagonal":
+        return TransformDiagonal(py_bijector(opts["bijector"], dtype))
+    if name == "FillScaleTriL":
+        return fill_scale_tril(py_bijector(opts.get("diag_bijector", "Softplus"), dtype), opts.get("diag_shift", 1e-5))
+    if name == "Pad":
+        b, a = opts.get("paddings", [0, 1])
+        return Pad(b, a, opts.get("constant", 0.0), opts.get("axis", -1))
+    if name == "ConcatConstant":
+        return ConcatConstant(from_json(opts["constant"], dtype), opts.get("axis", -1), opts.get("position", "before"))
+    if name == "Chain":
+        return Chain([py_bijector(m, dtype) for m in opts["bijectors"]])
+    raise ValueError(f"unknown bijector {name}")
+
+
+TORCH_TRANSFORMS = {  # elementwise bijectors checked against torch.distributions.transforms
+    "Exp": lambda o, d: tt.ExpTransform(),
+    "Softplus": lambda o, d: tt.SoftplusTransform(),
+    "Identity": lambda o, d: tt.identity_transform,
+    "Shift": lambda o, d: tt.AffineTransform(from_json(o["shift"], d), 1.0),
+    "Scale": lambda o, d: tt.AffineTransform(0.0, from_json(o["scale"], d)),
 }
+
+
+def reference_bijector(spec, dtype):
+    """(forward, inverse, fldj, source) in `dtype`: torch's transform where it has one."""
+    name = spec if isinstance(spec, str) else spec["type"]
+    if name in TORCH_TRANSFORMS:
+        t = TORCH_TRANSFORMS[name]({} if isinstance(spec, str) else spec, dtype)
+        return t, t.inv, lambda x: t.log_abs_det_jacobian(x, t(x)), "torch"
+    b = py_bijector(spec, dtype)
+    return b.forward, b.inverse, b.fldj, "script"
+
+
+def rand_tril(rng, batch, n, dtype, shift=1e-5):
+    """Lower-triangular matrices with a positive diagonal above `shift`, and the raw vectors
+    (via this script's FillScaleTriL inverse)."""
+    x = rng.normal(size=list(batch) + [n * (n + 1) // 2]) * rng.choice([0.3, 1.0, 3.0])
+    return fill_scale_tril(py_bijector("Softplus", torch.float64), shift).forward(torch.tensor(as_dtype(x, dtype))).numpy()
+
+
+def bijector_specs(rng):
+    n = int(rng.integers(1, 5))
+    eye_row = lambda n: fill_scale_tril(py_bijector("Softplus", torch.float64), 1e-5).inverse(
+        torch.eye(n, dtype=torch.float64)).numpy()[None, :]
+    shift = rng.normal(size=[3]) * 2
+    scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
+    return [
+        ("Exp", "elementwise"), ("Softplus", "elementwise"), ("Identity", "elementwise"),
+        ({"type": "Shift", "shift": to_json(shift)}, "elementwise3"),
+        ({"type": "Scale", "scale": to_json(scale)}, "elementwise3"),
+        ({"type": "FillTriangular"}, "vector"), ({"type": "FillTriangular", "upper": True}, "vector"),
+        ({"type": "FillScaleTriL"}, "vector"),
+        ({"type": "FillScaleTriL", "diag_bijector": "Exp", "diag_shift": 0.0}, "vector"),
+        ({"type": "TransformDiagonal", "bijector": "Softplus"}, "matrix"),
+        ({"type": "Pad", "paddings": [1, 0]}, "vector"),
+        ({"type": "Pad", "paddings": [1, 2], "constant": 3.5, "axis": -2}, "matrix"),
+        ({"type": "ConcatConstant", "constant": to_json(eye_row(n)), "axis": -2, "position": "before"}, f"rows{n}"),
+        ({"type": "Chain", "bijectors": ["Exp", {"type": "Shift", "shift": to_json(shift[:1])}]}, "elementwise"),
+        ({"type": "Chain", "bijectors": [{"type": "FillScaleTriL"},
+                                          {"type": "ConcatConstant", "constant": to_json(eye_row(n)), "axis": -2}]},
+         f"rows{n}"),
+    ]
 
 
 def bijector_cases(rng):
     cases = []
-    for name in TORCH_BIJECTORS:
-        for dtype in ("float32", "float64"):
-            for rep in range(4):
-                shape = [int(s) for s in rng.integers(1, 5, size=rng.integers(0, 3))]
-                n = int(np.prod(shape)) if shape else 1
-                lim = 80.0 if name == "Exp" else 100.0
-                x = rng.normal(size=n) * rng.choice([1.0, 10.0, 50.0])
-                x = np.clip(x, -lim, lim)
-                y = 10.0 ** rng.uniform(-7, 4, size=n)
-                if name == "Identity":
-                    y = y * rng.choice([-1.0, 1.0], size=n)
-                if rep == 0:  # the documented ranges, end points included
-                    x = np.linspace(-lim, lim, 41)
-                    y = np.logspace(-7, 4, 45)
-                    shape = None
-                x, y = (v.reshape(shape) if shape is not None else v for v in (x, y))
-                cases.append({"kind": "bijector", "dtype": dtype, "bijector": name,
-                              "x": to_json(as_dtype(x, dtype)), "y": to_json(as_dtype(y, dtype))})
+    for dtype in ("float32", "float64"):
+        for spec, domain in bijector_specs(rng):
+            name = spec if isinstance(spec, str) else spec["type"]
+            for rep in range(3):
+                batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
+                py = py_bijector(spec, torch.float64)
+                if domain.startswith("elementwise"):
+                    shape = batch + ([3] if domain == "elementwise3" else [])
+                    lim = 80.0 if name in ("Exp", "Chain") else 100.0
+                    x = np.clip(rng.normal(size=shape) * rng.choice([1.0, 10.0, 50.0]), -lim, lim)
+                    if rep == 0 and domain == "elementwise":  # the documented ranges, end points included
+                        x = np.linspace(-lim, lim, 41)
+                    x = torch.tensor(as_dtype(x, dtype))
+                    if name in ("Exp", "Softplus"):
+                        y = 10.0 ** rng.uniform(-7, 4, size=x.shape) if rep else np.logspace(-7, 4, x.numel())
+                        y = torch.tensor(as_dtype(np.reshape(y, x.shape), dtype))
+                    else:
+                        y = torch.tensor(as_dtype(py.forward(x).numpy(), dtype))
+                else:
+                    m = int(rng.integers(1, 5))
+                    if domain == "vector":
+                        x = rng.normal(size=batch + [m * (m + 1) // 2]) * rng.choice([0.3, 1.0, 5.0])
+                    elif domain == "matrix":
+                        x = rng.normal(size=batch + [m, m]) * rng.choice([0.3, 1.0, 5.0])
+                    else:  # rows{n}: [.., k, n(n+1)/2]
+                        nn_ = int(domain[4:])
+                        x = rng.normal(size=batch + [int(rng.integers(1, 4)), nn_ * (nn_ + 1) // 2])
+                    x = torch.tensor(as_dtype(x, dtype))
+                    y = torch.tensor(as_dtype(py.forward(x).numpy(), dtype))
+                cases.append({"kind": "bijector", "dtype": dtype, "bijector": spec, "x": to_json(x), "y": to_json(y),
+                              "label": name if name != "Chain" else "Chain(" + ",".join(
+                                  m if isinstance(m, str) else m["type"] for m in spec["bijectors"]) + ")"})
     return cases
 
 
 def check_bijector(report, case, res):
-    dtype, name = case["dtype"], case["bijector"]
-    eps = EPS[dtype]
-    t = TORCH_BIJECTORS[name]()
-    x, y = from_json(case["x"]), from_json(case["y"])
-    fx = t(x)
-    iy = t.inv(y)
-    fldj = t.log_abs_det_jacobian(x, fx)
-    ildj = -t.log_abs_det_jacobian(iy, y)
-    tol_f = C * eps * fx.abs() + TINY[dtype]
-    tol_fldj = C * eps * fldj.abs() + TINY[dtype]
-    if name == "Softplus" and dtype == "float64":
-        # torch's softplus(x) is x above 20 (fldj = -softplus(-x) likewise below -20)
-        tol_f = tol_f + torch.where(x > 20, torch.exp(-x.clamp_min(20)), torch.zeros_like(x))
-        tol_fldj = tol_fldj + torch.where(x < -20, torch.exp(x.clamp_max(-20)), torch.zeros_like(x))
-    m_inv = iy.abs()
-    if name == "Softplus":  # y + log(-expm1(-y)): the two terms may cancel
-        m_inv = y.abs() + torch.log(-torch.expm1(-y)).abs()
-    tag = f"bijector {name} {dtype}"
-    report.add(f"{tag} forward", from_json(res["forward"]), fx, tol_f, case["id"])
-    report.add(f"{tag} inverse", from_json(res["inverse"]), iy, C * eps * m_inv + TINY[dtype], case["id"])
-    report.add(f"{tag} forward_log_det_jacobian", from_json(res["fldj"]), fldj, tol_fldj, case["id"])
-    report.add(f"{tag} inverse_log_det_jacobian", from_json(res["ildj"]), ildj, C * eps * ildj.abs() + TINY[dtype], case["id"])
+    dtype, spec = case["dtype"], case["bijector"]
+    tag = f"bijector {case['label']} {dtype}"
+    py = py_bijector(spec, torch.float64)
+    report.flag(f"{tag} event ndims", (res["forward_min_event_ndims"], res["inverse_min_event_ndims"]) == (py.fwd_min, py.inv_min),
+                f"rust {res['forward_min_event_ndims']}/{res['inverse_min_event_ndims']} vs {py.fwd_min}/{py.inv_min}", case["id"])
+    report.flag(f"{tag} forward_event_shape", res["forward_event_shape"] == res["forward_event_shape_actual"],
+                f"{res['forward_event_shape']} vs forward's {res['forward_event_shape_actual']}", case["id"])
+    refs = {}
+    for d in (torch.float64, torch.float32):
+        f, inv, fldj, source = reference_bijector(spec, d)
+        x, y = from_json(case["x"], d), from_json(case["y"], d)
+        refs[d] = {"forward": f(x), "inverse": inv(y), "fldj": fldj(x), "ildj": -fldj(inv(y))}
+    x64 = from_json(case["x"])
+    for key, label in (("forward", "forward"), ("inverse", "inverse"), ("fldj", "forward_log_det_jacobian"),
+                       ("ildj", "inverse_log_det_jacobian")):
+        r64, r32 = refs[torch.float64][key], refs[torch.float32][key]
+        extra = 0.0
+        if case["label"] == "Softplus" and dtype == "float64" and key in ("forward", "fldj"):
+            # torch's softplus(x) is x above 20 (and -softplus(-x) is x below -20)
+            extra = 2 * torch.exp(-x64.abs().clamp_min(20)) * (x64.abs() > 20)
+        r64 = r64.expand(from_json(res[key]).shape) if r64.dim() == 0 else r64
+        r32 = r32.expand(r64.shape) if r32.dim() == 0 else r32
+        report.add(f"{tag} {label}", from_json(res[key]), r64, tolerance(r64, r32, dtype, extra), case["id"])
 
 
 # ---------------------------------------------------------------- distributions
 
-def random_shape(rng, max_rank):
-    return [int(s) for s in rng.integers(1, 4, size=rng.integers(0, max_rank + 1))]
+def random_shape(rng, max_rank, lo=1, hi=4):
+    return [int(s) for s in rng.integers(lo, hi, size=rng.integers(0, max_rank + 1))]
 
 
-def random_parameter(rng, name, shape, dtype, positive):
-    """A JSON parameter of the given shape; positive ones span 1e-3..1e3."""
-    if positive:
-        value = 10.0 ** rng.uniform(-3, 3, size=shape)
-        kind = rng.choice(["Softplus", "Exp", "variable", "constant"], p=[0.4, 0.3, 0.2, 0.1])
-    else:
-        value = rng.normal(size=shape) * rng.choice([1.0, 1e3])
-        kind = rng.choice(["variable", "constant"], p=[0.8, 0.2])
+def param_spec(value, kind, name, dtype, bijector=None):
     v = to_json(as_dtype(value, dtype))
     if kind == "constant":
-        return {"constant": v}, value
+        return {"constant": v}
     if kind == "variable":
-        return {"variable": v, "name": name}, value
-    return {"transformed": v, "bijector": str(kind), "name": name}, value
+        return {"variable": v, "name": name}
+    return {"transformed": v, "bijector": bijector, "name": name}
+
+
+def normal_spec(rng, batch, dtype):
+    scale_shape = [1 if rng.random() < 0.3 else s for s in batch][int(rng.integers(0, len(batch) + 1)):]
+    loc = rng.normal(size=batch) * rng.choice([1.0, 1e3])
+    scale = 10.0 ** rng.uniform(-3, 3, size=scale_shape)
+    sk = str(rng.choice(["Softplus", "Exp", "variable", "constant"], p=[0.4, 0.3, 0.2, 0.1]))
+    return {"type": "Normal",
+            "loc": param_spec(loc, str(rng.choice(["variable", "constant"], p=[0.8, 0.2])), "loc", dtype),
+            "scale": param_spec(scale, "transformed" if sk in ("Softplus", "Exp") else sk, "scale", dtype, sk)}
+
+
+def categorical_spec(rng, batch, k, dtype, name="logits"):
+    r = rng.random()
+    if r < 0.15:
+        return {"type": "Categorical", "probs": param_spec(rng.dirichlet(np.ones(k), size=batch), "constant", name, dtype)}
+    logits = rng.normal(size=batch + [k]) * rng.choice([1.0, 5.0])
+    if r < 0.4 and k > 1:  # the seed's first-fixed logits: Pad([1, 0]) of K-1 free ones
+        logits[..., 0] = 0.0
+        return {"type": "Categorical", "logits": param_spec(logits, "transformed", name, dtype, {"type": "Pad", "paddings": [1, 0]})}
+    return {"type": "Categorical", "logits": param_spec(logits, str(rng.choice(["variable", "constant"], p=[0.8, 0.2])), name, dtype)}
+
+
+def mvn_tril_spec(rng, batch, d, dtype):
+    loc = rng.normal(size=batch + [d]) * rng.choice([1.0, 10.0])
+    if batch and rng.random() < 0.3:  # the seed's first-fixed locations
+        loc[..., 0, :] = 0.0
+        loc_spec = param_spec(loc, "transformed", "loc", dtype, {"type": "Pad", "paddings": [1, 0], "axis": -2})
+    else:
+        loc_spec = param_spec(loc, str(rng.choice(["variable", "constant"], p=[0.8, 0.2])), "loc", dtype)
+    tril = rand_tril(rng, batch, d, dtype)
+    r = rng.random()
+    if batch and r < 0.3:  # the seed's first component fixed at the identity: Chain([FillScaleTriL, PadEye])
+        eye_row = fill_scale_tril(py_bijector("Softplus", torch.float64), 1e-5).inverse(torch.eye(d, dtype=torch.float64))
+        tril[..., 0, :, :] = np.eye(d)
+        b = {"type": "Chain", "bijectors": [{"type": "FillScaleTriL"},
+                                            {"type": "ConcatConstant", "constant": to_json(eye_row.numpy()[None, :]), "axis": -2}]}
+        tril_spec = param_spec(tril, "transformed", "scale_tril", dtype, b)
+    elif r < 0.85:
+        tril_spec = param_spec(tril, "transformed", "scale_tril", dtype, {"type": "FillScaleTriL"})
+    else:
+        tril_spec = param_spec(tril, str(rng.choice(["variable", "constant"])), "scale_tril", dtype)
+    return {"type": "MultivariateNormalTriL", "loc": loc_spec, "scale_tril": tril_spec}
+
+
+def seed_specs(rng, dtype):
+    """The six learnable distributions of the seed (event size 4, 3 components)."""
+    k, d = 3, 4
+    sp = lambda v: {"transformed": to_json(as_dtype(v, dtype)), "bijector": "Softplus", "name": "scale"}
+    var = lambda v, n: {"variable": to_json(as_dtype(v, dtype)), "name": n}
+    eye_row = fill_scale_tril(py_bijector("Softplus", torch.float64), 1e-5).inverse(torch.eye(d, dtype=torch.float64))
+    tril10 = 10 * np.broadcast_to(np.eye(d), (k, d, d))
+    rademacher = rng.choice([-1.0, 1.0], size=[k, d])
+    return [
+        ("learnable_mvn_scaled_identity",
+         {"type": "Independent", "reinterpreted_batch_ndims": 1,
+          "distribution": {"type": "Normal", "loc": var(np.zeros(d), "loc"),
+                           "scale": {"transformed": to_json(np.ones(1)), "bijector": "Exp", "name": "scale"}}}),
+        ("learnable_mvn_diag",
+         {"type": "Independent", "reinterpreted_batch_ndims": 1,
+          "distribution": {"type": "Normal", "loc": var(np.zeros(d), "loc"), "scale": sp(np.ones(d))}}),
+        ("learnable_mix_mvn_scaled_identity",
+         {"type": "MixtureSameFamily", "mixture": {"type": "Categorical", "logits": var(np.zeros(k), "logits")},
+          "components": {"type": "Independent", "reinterpreted_batch_ndims": 1,
+                         "distribution": {"type": "Normal", "loc": var(rng.normal(size=[k, d]), "loc"),
+                                          "scale": sp(10 * np.ones([k, 1]))}}}),
+        ("learnable_mix_mvndiag_first_fixed",
+         {"type": "MixtureSameFamily",
+          "mixture": {"type": "Categorical", "logits": {"transformed": to_json(-np.log(1.5) * np.arange(k)),
+                                                        "bijector": {"type": "Pad", "paddings": [1, 0]}, "name": "logits"}},
+          "components": {"type": "Independent", "reinterpreted_batch_ndims": 1,
+                         "distribution": {"type": "Normal", "loc": var(rademacher, "loc"), "scale": sp(10 * np.ones([k, 1]))}}}),
+        ("learnable_mix_mvntril",
+         {"type": "MixtureSameFamily", "mixture": {"type": "Categorical", "logits": var(np.zeros(k), "logits")},
+          "components": {"type": "MultivariateNormalTriL", "loc": var(np.zeros([k, d]), "loc"),
+                         "scale_tril": {"transformed": to_json(tril10), "bijector": {"type": "FillScaleTriL"}, "name": "scale_tril"}}}),
+        ("learnable_mix_mvntril_fixed_first",
+         {"type": "MixtureSameFamily",
+          "mixture": {"type": "Categorical", "logits": {"transformed": to_json(np.zeros(k)),
+                                                        "bijector": {"type": "Pad", "paddings": [1, 0]}, "name": "logits"}},
+          "components": {"type": "MultivariateNormalTriL",
+                         "loc": {"transformed": to_json(np.zeros([k, d])), "bijector": {"type": "Pad", "paddings": [1, 0], "axis": -2},
+                                 "name": "loc"},
+                         "scale_tril": {"transformed": to_json(tril10), "name": "scale_tril",
+                                        "bijector": {"type": "Chain", "bijectors": [
+                                            {"type": "FillScaleTriL"},
+                                            {"type": "ConcatConstant", "constant": to_json(eye_row.numpy()[None, :]), "axis": -2}]}}}}),
+    ]
 
 
 def distribution_cases(rng):
     cases = []
     for dtype in ("float32", "float64"):
-        for rep in range(40):
-            batch = random_shape(rng, 3)
-            # scale sometimes has size-1 / fewer dims, to exercise broadcasting
-            scale_shape = [1 if rng.random() < 0.3 else s for s in batch][int(rng.integers(0, len(batch) + 1)):]
-            loc_spec, _ = random_parameter(rng, "loc", batch, dtype, positive=False)
-            scale_spec, _ = random_parameter(rng, "scale", scale_shape, dtype, positive=True)
-            dist = {"type": "Normal", "loc": loc_spec, "scale": scale_spec}
-            ndims = int(rng.integers(0, len(batch) + 1)) if rng.random() < 0.8 else None
-            if ndims is not None:
-                dist = {"type": "Independent", "reinterpreted_batch_ndims": ndims, "distribution": dist,
-                        "name": f"case_{rep}"}
-            sample_dims = random_shape(rng, 2)
-            x_shape = sample_dims + batch
-            cases.append({"kind": "distribution", "dtype": dtype, "distribution": dist,
-                          "x_shape": x_shape, "sample_shape": [4000], "seed": rep})
-    return cases
+        for label, spec in seed_specs(rng, dtype):
+            cases.append({"label": f"seed {label}", "spec": dict(spec, name=label), "dtype": dtype, "x_lead": [16]})
+        for rep in range(100):
+            family = ["Normal", "Independent", "Categorical", "MultivariateNormalTriL", "MixtureNormal", "MixtureMVN"][rep % 6]
+            batch = random_shape(rng, 2)
+            if family == "Normal":
+                spec = normal_spec(rng, batch, dtype)
+            elif family == "Independent":
+                batch = random_shape(rng, 3)
+                spec = {"type": "Independent", "reinterpreted_batch_ndims": int(rng.integers(0, len(batch) + 1)),
+                        "distribution": normal_spec(rng, batch, dtype)}
+            elif family == "Categorical":
+                spec = categorical_spec(rng, batch, int(rng.integers(1, 6)), dtype)
+            elif family == "MultivariateNormalTriL":
+                spec = mvn_tril_spec(rng, batch, int(rng.integers(1, 5)), dtype)
+            else:
+                k, d = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+                # torch's MixtureSameFamily.sample needs the mixture's batch shape to equal the
+                # components' (Rust also broadcasts them; tests/mixture.rs covers that).
+                mixture = categorical_spec(rng, batch, k, dtype)
+                if family == "MixtureNormal":
+                    comp = {"type": "Independent", "reinterpreted_batch_ndims": 1,
+                            "distribution": normal_spec(rng, batch + [k, d], dtype)}
+                else:
+                    comp = mvn_tril_spec(rng, batch + [k], d, dtype)
+                spec = {"type": "MixtureSameFamily", "mixture": mixture, "components": comp}
+            cases.append({"label": family, "spec": spec, "dtype": dtype, "x_lead": random_shape(rng, 2)})
+    return [{"kind": "distribution", "dtype": c["dtype"], "distribution": c["spec"], "label": c["label"],
+             "x_lead": c["x_lead"], "sample_shape": [4000], "seed": i} for i, c in enumerate(cases)]
 
 
-def accurate_softplus(r):
-    """log(1 + exp(r)) to float64 rounding (torch's softplus returns r above 20)."""
-    return torch.logaddexp(r, torch.zeros_like(r))
-
-
-def torch_distribution(spec, raw, as_leaves):
-    """The torch.distributions counterpart of a JSON spec, parameters from Rust's raw values."""
+def torch_distribution(spec, leaves, dtype):
+    """The torch.distributions counterpart of a JSON spec; variables from `leaves` (raw values)."""
     def param(p, field):
+        if not isinstance(p, dict) or "data" in p:
+            return from_json(p, dtype) if isinstance(p, dict) else torch.tensor(p, dtype=dtype)
         if "constant" in p:
-            return from_json(p["constant"])
-        name = p.get("name", field)
-        r = as_leaves[name]
+            return from_json(p["constant"], dtype) if isinstance(p["constant"], dict) else torch.tensor(p["constant"], dtype=dtype)
+        r = leaves[p.get("name", field)]
         if "variable" in p:
             return r
-        return {"Exp": torch.exp, "Softplus": accurate_softplus}[p["bijector"]](r)
+        return py_bijector(p["bijector"], dtype).forward(r)
 
-    if spec["type"] == "Normal":
+    t = spec["type"]
+    if t == "Normal":
         return td.Normal(param(spec["loc"], "loc"), param(spec["scale"], "scale"), validate_args=False)
-    base = torch_distribution(spec["distribution"], raw, as_leaves)
-    return td.Independent(base, spec["reinterpreted_batch_ndims"], validate_args=False)
+    if t == "Independent":
+        return td.Independent(torch_distribution(spec["distribution"], leaves, dtype), spec["reinterpreted_batch_ndims"],
+                              validate_args=False)
+    if t == "Categorical":
+        if "probs" in spec:
+            return td.Categorical(probs=param(spec["probs"], "probs"), validate_args=False)
+        return td.Categorical(logits=param(spec["logits"], "logits"), validate_args=False)
+    if t == "MultivariateNormalTriL":
+        loc, tril = param(spec["loc"], "loc"), param(spec["scale_tril"], "scale_tril").tril()
+        return td.MultivariateNormal(loc, scale_tril=tril, validate_args=False)
+    if t == "MixtureSameFamily":
+        return td.MixtureSameFamily(torch_distribution(spec["mixture"], leaves, dtype),
+                                    torch_distribution(spec["components"], leaves, dtype), validate_args=False)
+    raise ValueError(t)
 
 
-def normal_parts(d):
-    if isinstance(d, td.Independent):
-        return d.base_dist, d.reinterpreted_batch_ndims
-    return d, 0
+def categorical_moments(d):
+    k = torch.arange(d.probs.shape[-1], dtype=d.probs.dtype)
+    mu = (d.probs * k).sum(-1)
+    return mu.detach(), (d.probs * (k - mu.unsqueeze(-1)) ** 2).sum(-1).detach()
 
 
-def fill_x(rng, case, res):
-    """Points for log_prob: loc + scale * z * {1, 10, 1e3}, so some lie far in the tails."""
-    spec = case["distribution"]
-    raw = {k: from_json(v) for k, v in res["variables"].items()}
-    d = torch_distribution(spec, raw, raw)
-    normal, _ = normal_parts(d)
-    shape = case["x_shape"]
-    z = torch.tensor(rng.normal(size=shape)) * torch.tensor(rng.choice([1.0, 10.0, 1e3], size=shape))
-    x = normal.loc.detach() + normal.scale.detach() * z
-    return as_dtype(x.numpy(), case["dtype"])
+def fourth_central_moment(d):
+    """E[(X - mean)^4] per batch/event element, for the families above."""
+    if isinstance(d, td.Categorical):
+        k = torch.arange(d.probs.shape[-1], dtype=d.probs.dtype)
+        return (d.probs * (k - categorical_moments(d)[0].unsqueeze(-1)) ** 4).sum(-1)
+    if isinstance(d, td.MixtureSameFamily):
+        comp = d.component_distribution
+        e = len(d.event_shape)
+        w = d.mixture_distribution.probs.reshape(d.mixture_distribution.probs.shape + (1,) * e)
+        delta = comp.mean - d.mean.unsqueeze(-1 - e)
+        v = comp.variance
+        return (w * (delta ** 4 + 6 * delta ** 2 * v + 3 * v ** 2)).sum(-1 - e)
+    return 3 * d.variance ** 2  # Gaussian families
+
+
+def draw_points(case, raw, gen):
+    d = torch_distribution(case["distribution"], raw, torch.float64)
+    lead = case["x_lead"]
+    x = d.sample(lead)
+    if isinstance(d, td.Categorical):
+        return x.to(torch.float64)
+    # Stretch each point away from the mean by 1, 10 or 1000: some points far in the tails.
+    factor = torch.tensor([1.0, 10.0, 1e3], dtype=torch.float64)[torch.randint(0, 3, x.shape, generator=gen)]
+    return d.mean + (x - d.mean) * factor
+
+
+def logit_names(spec):
+    """Names of the raw variables behind Categorical logits in a spec."""
+    names = set()
+    if spec.get("type") == "Categorical" and isinstance(spec.get("logits"), dict):
+        names.add(spec["logits"].get("name", "logits"))
+    for key in ("distribution", "mixture", "components"):
+        if isinstance(spec.get(key), dict):
+            names |= logit_names(spec[key])
+    return names
 
 
 def check_distribution(report, case, res):
     dtype = case["dtype"]
-    eps = EPS[dtype]
+    tag = f"{case['label']} {dtype}"
     spec = case["distribution"]
-    tag = f"{spec['type']}(Normal) {dtype}" if spec["type"] == "Independent" else f"Normal {dtype}"
-    raw = {k: from_json(v).requires_grad_(True) for k, v in res["variables"].items()}
-    d = torch_distribution(spec, raw, raw)
+    refs = {}
+    for dt in (torch.float64, torch.float32):
+        raw = {k: from_json(v, dt).requires_grad_(True) for k, v in res["variables"].items()}
+        d = torch_distribution(spec, raw, dt)
+        x = from_json(case["x"], dt)
+        if isinstance(d, td.Categorical):
+            x = x.long()
+        lp = d.log_prob(x)
+        grads = torch.autograd.grad(lp.sum(), list(raw.values())) if raw else []
+        refs[dt] = {"d": d, "lp": lp.detach(), "grads": dict(zip(raw, grads))}
+    d = refs[torch.float64]["d"]
     report.flag(f"{tag} batch/event shapes",
                 res["batch_shape"] == list(d.batch_shape) and res["event_shape"] == list(d.event_shape),
                 f"rust {res['batch_shape']}/{res['event_shape']} vs torch {list(d.batch_shape)}/{list(d.event_shape)}",
                 case["id"])
-    mean = d.mean.detach()
-    report.add(f"{tag} mean", from_json(res["mean"]), mean, C * eps * mean.abs() + TINY[dtype], case["id"])
-
-    x = from_json(case["x"])
-    lp = d.log_prob(x)
-    normal, ndims = normal_parts(d)
-    z = (x - normal.loc) / normal.scale
-    terms = 0.5 * z * z + normal.scale.log().abs() + 1.0
-    m_lp = terms.sum(tuple(range(-ndims, 0))) if ndims else terms
-    report.add(f"{tag} log_prob", from_json(res["log_prob"]), lp.detach(), C * eps * m_lp.detach() + TINY[dtype],
-               case["id"])
-    if raw:
-        names = list(raw)
-        grads = torch.autograd.grad(lp.sum(), [raw[n] for n in names])
-        for n, g in zip(names, grads):
-            def per_point(r, n=n):
-                leaves = dict(raw)
-                leaves[n] = r
-                return torch_distribution(spec, raw, leaves).log_prob(x).reshape(-1)
-            jac = torch.autograd.functional.jacobian(per_point, raw[n].detach())
-            m_g = jac.abs().sum(0)
-            report.add(f"{tag} grad sum(log_prob) wrt {n}", from_json(res["grads"][n]), g,
-                       C * eps * m_g + TINY[dtype], case["id"])
-
-    # Sample moments: z-tests of mean and variance per batch/event element.
+    if isinstance(d, td.Categorical):  # torch's Categorical.mean is NaN; TFP and Rust have none
+        report.flag(f"{tag} mean is an error", "mean_error" in res, "Rust gave a mean", case["id"])
+    else:
+        m64, m32 = refs[torch.float64]["d"].mean.detach(), refs[torch.float32]["d"].mean.detach()
+        report.add(f"{tag} mean", from_json(res["mean"]), m64, tolerance(m64, m32, dtype), case["id"])
+    r64, r32 = refs[torch.float64]["lp"], refs[torch.float32]["lp"]
+    report.add(f"{tag} log_prob", from_json(res["log_prob"]), r64, tolerance(r64, r32, dtype), case["id"])
+    raw64 = {k: from_json(v) for k, v in res["variables"].items()}
+    x64 = from_json(case["x"])
+    if isinstance(d, td.Categorical):
+        x64 = x64.long()
+    for name, g64 in refs[torch.float64]["grads"].items():
+        g32 = refs[torch.float32]["grads"][name]
+        # The gradient of a sum over points: its terms are the per-point gradients (Jacobian rows).
+        def per_point(r, name=name):
+            return torch_distribution(spec, dict(raw64, **{name: r}), torch.float64).log_prob(x64).reshape(-1)
+        m = torch.autograd.functional.jacobian(per_point, raw64[name]).abs().sum(0)
+        if name in logit_names(spec):
+            # d log_prob / d logit_k = r_k - pi_k per point: a difference of two probabilities,
+            # which may vanish (identical components) while each is up to 1.
+            m = m + 2.0 * x64.numel() / max(1, int(np.prod(res["event_shape"])))
+        report.add(f"{tag} grad sum(log_prob) wrt {name}", from_json(res["grads"][name]), g64,
+                   tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * m), case["id"])
+    # Sample moments: z-scores of the mean and variance of each batch/event element.
     n = res["sample_count"]
-    mu = normal.loc.detach().expand(normal.batch_shape)
-    sigma = normal.scale.detach().expand(normal.batch_shape)
-    s_mean, s_var = from_json(res["sample_mean"]), from_json(res["sample_var"])
     report.flag(f"{tag} sample shape", res["sample_shape_out"] == [n] + list(d.batch_shape) + list(d.event_shape),
                 f"{res['sample_shape_out']}", case["id"])
-    return (s_mean - mu) / (sigma / math.sqrt(n)), (s_var - sigma ** 2) / (sigma ** 2 * math.sqrt(2.0 / (n - 1)))
+    mu, var = categorical_moments(d) if isinstance(d, td.Categorical) else (d.mean.detach(), d.variance.detach())
+    mu4 = fourth_central_moment(d).detach()
+    s_mean, s_var = from_json(res["sample_mean"]), from_json(res["sample_var"])
+    ok = var > 0
+    z_mean = ((s_mean - mu) / (var / n).sqrt())[ok]
+    var_of_s2 = (mu4 - var ** 2 * (n - 3) / (n - 1)) / n
+    z_var = ((s_var - var) / var_of_s2.clamp_min(1e-300).sqrt())[ok]
+    return z_mean.reshape(-1), z_var.reshape(-1)
 
 
 def main():
@@ -290,45 +698,44 @@ def main():
     ap.add_argument("--seed", type=int, default=20261125)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
 
     cases = bijector_cases(rng) + distribution_cases(rng)
     for i, c in enumerate(cases):
         c["id"] = i
-        if c["kind"] == "distribution":
-            c["x"] = {"shape": [0], "data": []}  # filled after the raw values are known
-    # First pass gives the raw variables (what Rust made of the initial values); the points
-    # are then drawn around the distribution, and the second pass evaluates them.
-    first = run_driver(args.driver, [dict(c, x=None) if c["kind"] == "distribution" else c for c in cases])
-    for c, r in zip(cases, first):
+    # The first pass gives the raw variables (what Rust made of the initial values); the points
+    # are then drawn around each distribution, and the second pass evaluates them.
+    first = run_driver(args.driver, [c for c in cases if c["kind"] == "distribution"], with_x=False)
+    for c, r in zip([c for c in cases if c["kind"] == "distribution"], first):
         if "error" in r:
-            sys.exit(f"case {c['id']} failed in the driver: {r['error']}\n{json.dumps(c)[:2000]}")
-        if c["kind"] == "distribution":
-            c["x"] = to_json(fill_x(rng, c, r))
+            sys.exit(f"case {c['id']} ({c['label']}) failed in the driver: {r['error']}\n{json.dumps(c)[:3000]}")
+        raw = {k: from_json(v) for k, v in r["variables"].items()}
+        c["x"] = to_json(as_dtype(draw_points(c, raw, gen).numpy(), c["dtype"]))
     results = run_driver(args.driver, cases)
 
     report = Report()
-    zs_mean, zs_var, tags = [], [], []
+    zs_mean, zs_var = [], []
     for c, r in zip(cases, results):
         if "error" in r:
-            report.failures.append(f"case {c['id']}: driver error {r['error']}")
+            report.failures.append(f"case {c['id']} ({c.get('label')}): driver error {r['error']}")
             continue
         if c["kind"] == "bijector":
             check_bijector(report, c, r)
         else:
             zm, zv = check_distribution(report, c, r)
-            zs_mean.append(zm.reshape(-1))
-            zs_var.append(zv.reshape(-1))
+            zs_mean.append(zm)
+            zs_var.append(zv)
     zm, zv = torch.cat(zs_mean), torch.cat(zs_var)
     n_tests = zm.numel() + zv.numel()
     crit = statistics.NormalDist().inv_cdf(1 - FALSE_FAILURE_RATE / (2 * n_tests))
+    n_dist = sum(c["kind"] == "distribution" for c in cases)
     for name, zz in (("sample mean z-score", zm), ("sample variance z-score", zv)):
         worst = float(zz.abs().max())
-        report.checks[name] = {"cases": sum(c["kind"] == "distribution" for c in cases), "values": zz.numel(),
-                               "abs": worst, "rel": float("nan"), "ratio": worst / crit}
+        report.checks[name] = {"cases": n_dist, "values": zz.numel(), "abs": worst, "rel": float("nan"), "ratio": worst / crit}
         if not worst < crit:
             report.failures.append(f"{name}: max |z| {worst:.2f} >= {crit:.2f}")
-    print(f"parity: {len(cases)} cases ({sum(c['kind'] == 'bijector' for c in cases)} bijector, "
-          f"{sum(c['kind'] == 'distribution' for c in cases)} distribution), seed {args.seed}; "
+    print(f"parity: {len(cases)} cases ({len(cases) - n_dist} bijector, {n_dist} distribution), seed {args.seed}; "
           f"moment tests: {n_tests} z-scores against |z| < {crit:.2f} (false-failure rate {FALSE_FAILURE_RATE:g} in all)")
     report.print()
     if report.failures:
@@ -339,9 +746,10 @@ def main():
     print("\nparity: all checks passed")
 
 
-def run_driver(driver, cases):
-    cases = [{k: v for k, v in c.items() if v is not None and k != "x_shape"} for c in cases]
-    out = subprocess.run([driver], input=json.dumps({"cases": cases}), capture_output=True, text=True)
+def run_driver(driver, cases, with_x=True):
+    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed")
+    sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape"))} for c in cases]
+    out = subprocess.run([driver], input=json.dumps({"cases": sent}), capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"driver failed ({out.returncode}): {out.stderr[-3000:]}")
     return json.loads(out.stdout)["results"]

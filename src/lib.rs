@@ -29,6 +29,11 @@
 //! # }
 //! ```
 
+// Bijectors are shared as `Arc<dyn Bijector>`; some hold tensors, which are `Send` but not
+// `Sync`, so those `Arc`s are not `Send`. Whether distributions cross threads is decided with the
+// concurrency work (issue 6); `Arc` keeps that change from touching signatures.
+#![allow(clippy::arc_with_non_send_sync)]
+
 pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;

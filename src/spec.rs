@@ -18,7 +18,10 @@
 //! # }
 //! ```
 
-use crate::bijectors::{Bijector, Exp, Identity, Softplus};
+use crate::bijectors::{
+    Bijector, Chain, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity, Pad, Position, Scale, Shift, Softplus,
+    TransformDiagonal,
+};
 use crate::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
 use crate::shape::kind_name;
 use crate::{Parameter, TransformedVariable};
@@ -120,21 +123,73 @@ pub fn tensor_to_json(t: &Tensor) -> Value {
     json!({"shape": t.size(), "data": data})
 }
 
-/// A bijector from JSON: `"Exp"`, `"Softplus"`, `"Identity"`, or `{"type": "Exp"}` and so on.
-pub fn build_bijector(v: &Value) -> Result<Arc<dyn Bijector>> {
-    let name = match v {
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => o
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("spec: a bijector object needs a \"type\" string, got {v}"))?,
+/// A bijector from JSON (see `docs/json.md`): a name (`"Exp"`, `"Softplus"`, `"Identity"`,
+/// `"FillTriangular"`, `"FillScaleTriL"`) or an object with `"type"` and its options. Tensors in
+/// it (Shift, Scale, ConcatConstant) are made with `kind` on `device`.
+pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn Bijector>> {
+    let empty = Map::new();
+    let (name, obj) = match v {
+        Value::String(s) => (s.as_str(), &empty),
+        Value::Object(o) => (
+            o.get("type")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("spec: a bijector object needs a \"type\" string, got {v}"))?,
+            o,
+        ),
         _ => bail!("spec: expected a bijector (a name or an object with \"type\"), got {v}"),
+    };
+    let tensor = |key: &str| -> Result<Tensor> { tensor_from_json(field(obj, key, name)?, kind, device) };
+    let inner = |key: &str| -> Result<Arc<dyn Bijector>> { build_bijector(field(obj, key, name)?, kind, device) };
+    let int = |key: &str, default: i64| -> Result<i64> {
+        match obj.get(key) {
+            None => Ok(default),
+            Some(x) => x.as_i64().ok_or_else(|| anyhow!("spec: {name}: \"{key}\" must be an integer, got {x}")),
+        }
+    };
+    let float = |key: &str, default: f64| -> Result<f64> {
+        match obj.get(key) {
+            None => Ok(default),
+            Some(x) => x.as_f64().ok_or_else(|| anyhow!("spec: {name}: \"{key}\" must be a number, got {x}")),
+        }
     };
     Ok(match name {
         "Exp" => Arc::new(Exp),
         "Softplus" => Arc::new(Softplus),
         "Identity" => Arc::new(Identity),
-        other => bail!("spec: unknown bijector {other:?} (known: Exp, Softplus, Identity)"),
+        "Shift" => Arc::new(Shift::new(tensor("shift")?)),
+        "Scale" => Arc::new(Scale::new(tensor("scale")?)),
+        "FillTriangular" => Arc::new(FillTriangular { upper: obj.get("upper").and_then(Value::as_bool).unwrap_or(false) }),
+        "TransformDiagonal" => Arc::new(TransformDiagonal::new(inner("bijector")?)),
+        "FillScaleTriL" => {
+            let diag = if obj.contains_key("diag_bijector") { inner("diag_bijector")? } else { Arc::new(Softplus) };
+            Arc::new(FillScaleTriL::new(diag, float("diag_shift", 1e-5)?))
+        }
+        "Pad" => {
+            let p = match obj.get("paddings") {
+                None => (0, 1),
+                Some(p) => serde_json::from_value::<(i64, i64)>(p.clone())
+                    .map_err(|_| anyhow!("spec: Pad: \"paddings\" must be [before, after], got {p}"))?,
+            };
+            Arc::new(Pad::new(p.0, p.1).with_axis(int("axis", -1)?).with_constant(float("constant", 0.0)?))
+        }
+        "ConcatConstant" => {
+            let position = match obj.get("position").and_then(Value::as_str).unwrap_or("before") {
+                "before" => Position::Before,
+                "after" => Position::After,
+                other => bail!("spec: ConcatConstant: \"position\" must be \"before\" or \"after\", got {other:?}"),
+            };
+            Arc::new(ConcatConstant::new(tensor("constant")?, int("axis", -1)?, position)?)
+        }
+        "Chain" => {
+            let members = field(obj, "bijectors", name)?
+                .as_array()
+                .ok_or_else(|| anyhow!("spec: Chain: \"bijectors\" must be a list"))?;
+            Arc::new(Chain::new(members.iter().map(|m| build_bijector(m, kind, device)).collect::<Result<Vec<_>>>()?))
+        }
+        other => bail!(
+            "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
+             TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain)"
+        ),
     })
 }
 
@@ -163,7 +218,7 @@ pub fn build_parameter(path: &nn::Path, field_name: &str, v: &Value, kind: Kind)
     } else if let Some(t) = obj.get("variable") {
         Parameter::variable(path, name, &tensor_from_json(t, kind, device).map_err(ctx)?)
     } else if let Some(t) = obj.get("transformed") {
-        let b = build_bijector(field(obj, "bijector", "a transformed parameter")?).map_err(ctx)?;
+        let b = build_bijector(field(obj, "bijector", "a transformed parameter")?, kind, device).map_err(ctx)?;
         let init = tensor_from_json(t, kind, device).map_err(ctx)?;
         Ok(TransformedVariable::from_arc(path, name, &init, b)?.into())
     } else {

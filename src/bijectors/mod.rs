@@ -11,14 +11,30 @@
 //! overrides where it saves work or is more accurate. The trait is object safe: chains hold
 //! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
 
+mod chain;
+mod concat;
 mod exp;
+mod fill_scale_tril;
+mod fill_triangular;
 mod identity;
+mod pad;
+mod scale;
+mod shift;
 mod softplus;
+mod transform_diagonal;
 pub mod testing;
 
+pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
+pub use concat::{ConcatConstant, Position};
 pub use exp::Exp;
+pub use fill_scale_tril::FillScaleTriL;
+pub use fill_triangular::{triangular_rows, FillTriangular};
 pub use identity::Identity;
+pub use pad::Pad;
+pub use scale::Scale;
+pub use shift::Shift;
 pub use softplus::Softplus;
+pub use transform_diagonal::TransformDiagonal;
 
 use crate::shape::{check_float, check_min_rank, fmt_shape};
 use anyhow::{bail, Result};
@@ -112,7 +128,9 @@ fn check_event_ndims(op: &str, t: &Tensor, event_ndims: usize, min: usize) -> Re
 }
 
 /// Sums a log-det computed over `min` event dimensions of an input of shape `input_shape` over
-/// `event_ndims` dimensions, broadcasting a constant (lower-rank) log-det first.
+/// `event_ndims` dimensions. A log-det of lower rank (a constant Jacobian) is broadcast to the
+/// input's batch shape first; one of a larger broadcast shape (a bijector whose parameter
+/// broadcasts the output, e.g. `Shift` by a `[3]` tensor on a scalar) keeps that shape, as in TFP.
 pub fn reduce_log_det(
     op: &str,
     ldj: &Tensor,
@@ -124,17 +142,14 @@ pub fn reduce_log_det(
     let ldj = if ldj.size() == full {
         ldj.shallow_clone()
     } else {
-        crate::shape::broadcast_shapes(op, &ldj.size(), full)
-            .ok()
-            .filter(|s| s == full)
-            .map(|_| ldj.broadcast_to(full))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{op}: log-det of shape {} does not broadcast to the batch shape {}",
-                    fmt_shape(&ldj.size()),
-                    fmt_shape(full)
-                )
-            })?
+        let target = crate::shape::broadcast_shapes(op, &ldj.size(), full).map_err(|_| {
+            anyhow::anyhow!(
+                "{op}: log-det of shape {} does not broadcast with the batch shape {}",
+                fmt_shape(&ldj.size()),
+                fmt_shape(full)
+            )
+        })?;
+        ldj.broadcast_to(target.as_slice())
     };
     Ok(crate::shape::sum_last(&ldj, event_ndims - min))
 }
