@@ -64,6 +64,13 @@ impl Categorical {
         self.logits.kind()
     }
 
+    /// The logits as given (for a distribution built from probabilities: `log(probs)`), with
+    /// gradient; shape `batch_shape + [K]`.
+    pub fn logits(&self) -> Result<Tensor> {
+        let v = self.logits.value()?;
+        Ok(if self.from_probs { v.log() } else { v })
+    }
+
     /// Normalised log-probabilities `log_softmax(logits)`, shape `batch_shape + [K]`.
     pub fn log_probs(&self) -> Result<Tensor> {
         let v = self.logits.value()?;

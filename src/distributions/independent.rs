@@ -91,6 +91,12 @@ impl Distribution for Independent {
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         self.base.trainable_variables()
     }
+    fn covariance(&self) -> Result<Tensor> {
+        if self.ndims == 0 {
+            return self.base.covariance();
+        }
+        anyhow::bail!("Independent.covariance: not implemented yet (only for reinterpreted_batch_ndims = 0)")
+    }
 }
 
 display_as_describe!(Independent);

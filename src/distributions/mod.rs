@@ -59,6 +59,12 @@ pub trait Distribution: fmt::Display {
     /// The trainable (raw) variables with their full `VarStore` names, in parameter order.
     fn trainable_variables(&self) -> Vec<(String, Tensor)>;
 
+    /// The covariance matrix, of shape `batch_shape + event_shape + event_shape`, for
+    /// distributions with a vector event; an error naming the family where it is not implemented.
+    fn covariance(&self) -> Result<Tensor> {
+        anyhow::bail!("{}.covariance: not implemented for {}", self.type_name(), self.type_name())
+    }
+
     /// `exp(log_prob(x))`.
     fn prob(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.log_prob(x)?.exp())

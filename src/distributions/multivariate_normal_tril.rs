@@ -64,13 +64,6 @@ impl MultivariateNormalTriL {
         Ok(self.scale_tril.value()?.tril(0))
     }
 
-    /// The covariance `L Lᵀ`, shape `batch_shape + [d, d]`.
-    pub fn covariance(&self) -> Result<Tensor> {
-        let l = self.scale_tril()?;
-        let mut shape = self.batch_shape.clone();
-        shape.extend([self.d, self.d]);
-        Ok(l.matmul(&l.transpose(-1, -2)).broadcast_to(shape.as_slice()))
-    }
 }
 
 impl Distribution for MultivariateNormalTriL {
@@ -131,6 +124,14 @@ impl Distribution for MultivariateNormalTriL {
         let mut v = self.loc.trainable_variables();
         v.extend(self.scale_tril.trainable_variables());
         v
+    }
+
+    /// The covariance `L Lᵀ`, shape `batch_shape + [d, d]`.
+    fn covariance(&self) -> Result<Tensor> {
+        let l = self.scale_tril()?;
+        let mut shape = self.batch_shape.clone();
+        shape.extend([self.d, self.d]);
+        Ok(l.matmul(&l.transpose(-1, -2)).broadcast_to(shape.as_slice()))
     }
 }
 
