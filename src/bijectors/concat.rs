@@ -1,5 +1,6 @@
 //! Concatenating a constant tensor (the bijector TFP lacks).
 
+use super::embedding::{rank_of_axis, resize_axis, zero_log_det};
 use super::{check_input, Bijector};
 use crate::shape::{check_float, check_tensor, fmt_shape};
 use anyhow::{bail, Result};
@@ -70,7 +71,7 @@ impl ConcatConstant {
     }
 
     fn k(&self) -> usize {
-        (-self.axis).max(1) as usize
+        rank_of_axis(self.axis)
     }
 
     fn check_params(&self, op: &str) -> Result<()> {
@@ -109,24 +110,10 @@ impl ConcatConstant {
         Ok(ev[0])
     }
 
-    fn zero_ldj(&self, t: &Tensor) -> Tensor {
-        let s = t.size();
-        Tensor::zeros(&s[..s.len() - self.k()], (t.kind(), t.device()))
-    }
 
     fn map_shape(&self, op: &str, s: &[i64], sign: i64) -> Result<Vec<i64>> {
         self.check_params(op)?;
-        let k = self.k();
-        if s.len() < k {
-            bail!("{op}: expected a shape with at least {k} dimension(s), got {}", fmt_shape(s));
-        }
-        let mut out = s.to_vec();
-        let ax = s.len() - k;
-        out[ax] += sign * self.constant.size()[0];
-        if out[ax] < 0 {
-            bail!("{op}: shape {} is smaller than the constant along axis {}", fmt_shape(s), self.axis);
-        }
-        Ok(out)
+        resize_axis(op, s, self.k(), sign * self.constant.size()[0])
     }
 }
 
@@ -168,11 +155,11 @@ impl Bijector for ConcatConstant {
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
         self.check("ConcatConstant.forward_log_det_jacobian", "x", x)?;
-        Ok(self.zero_ldj(x))
+        Ok(zero_log_det(x, self.k()))
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
         self.check("ConcatConstant.inverse_log_det_jacobian", "y", y)?;
-        Ok(self.zero_ldj(y))
+        Ok(zero_log_det(y, self.k()))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
         self.map_shape("ConcatConstant.forward_event_shape", input, 1)

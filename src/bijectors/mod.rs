@@ -13,6 +13,7 @@
 
 mod chain;
 mod concat;
+mod embedding;
 mod exp;
 mod fill_scale_tril;
 mod fill_triangular;

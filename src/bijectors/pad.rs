@@ -1,5 +1,6 @@
 //! The pad bijector.
 
+use super::embedding::{rank_of_axis, resize_axis, zero_log_det};
 use super::{check_input, Bijector};
 use crate::shape::fmt_shape;
 use anyhow::{bail, Result};
@@ -58,7 +59,7 @@ impl Pad {
     }
 
     fn k(&self) -> usize {
-        (-self.axis).max(1) as usize
+        rank_of_axis(self.axis)
     }
 
     /// Checks the input; returns its size along the axis.
@@ -68,10 +69,6 @@ impl Pad {
         Ok(t.size()[t.dim() - self.k()])
     }
 
-    fn zero_ldj(&self, t: &Tensor) -> Tensor {
-        let s = t.size();
-        Tensor::zeros(&s[..s.len() - self.k()], (t.kind(), t.device()))
-    }
 }
 
 impl Bijector for Pad {
@@ -114,11 +111,11 @@ impl Bijector for Pad {
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
         self.check("Pad.forward_log_det_jacobian", "x", x)?;
-        Ok(self.zero_ldj(x))
+        Ok(zero_log_det(x, self.k()))
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
         self.check("Pad.inverse_log_det_jacobian", "y", y)?;
-        Ok(self.zero_ldj(y))
+        Ok(zero_log_det(y, self.k()))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
         self.map_shape("Pad.forward_event_shape", input, 1)
@@ -134,16 +131,6 @@ impl Bijector for Pad {
 impl Pad {
     fn map_shape(&self, op: &str, s: &[i64], sign: i64) -> Result<Vec<i64>> {
         self.check_params(op)?;
-        let k = self.k();
-        if s.len() < k {
-            bail!("{op}: expected a shape with at least {k} dimension(s), got {}", fmt_shape(s));
-        }
-        let mut out = s.to_vec();
-        let ax = s.len() - k;
-        out[ax] += sign * (self.paddings.0 + self.paddings.1);
-        if out[ax] < 0 {
-            bail!("{op}: shape {} is smaller than the padding along axis {}", fmt_shape(s), self.axis);
-        }
-        Ok(out)
+        resize_axis(op, s, self.k(), sign * (self.paddings.0 + self.paddings.1))
     }
 }
