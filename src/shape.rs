@@ -70,6 +70,21 @@ pub fn check_tensor(op: &str, what: &str, t: &Tensor, kind: Kind, device: Device
     Ok(())
 }
 
+/// Checks a value handed to a distribution whose values have dtype `kind` on `device`: integer
+/// indices (any integer dtype) when `kind` is `Int64`, otherwise a float tensor of `kind`.
+pub fn check_value(op: &str, x: &Tensor, kind: Kind, device: Device) -> Result<()> {
+    if kind != Kind::Int64 {
+        return check_tensor(op, "value", x, kind, device);
+    }
+    if !matches!(x.kind(), Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8) {
+        bail!("{op}: expected integer category indices, got dtype {}", kind_name(x.kind()));
+    }
+    if x.device() != device {
+        bail!("{op}: expected a value on device {device:?}, got {:?}", x.device());
+    }
+    Ok(())
+}
+
 /// Checks that `t` has at least `n` dimensions.
 pub fn check_min_rank(op: &str, what: &str, t: &Tensor, n: usize) -> Result<()> {
     if t.dim() < n {

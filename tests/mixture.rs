@@ -180,3 +180,24 @@ fn mixture_of_independent_normals_trains() {
         assert!(g.isfinite().all().int64_value(&[]) == 1, "{name} gradient is not finite");
     }
 }
+
+#[test]
+fn mixture_of_categoricals_and_independent_categoricals_take_integer_values() {
+    let _g = seeded(15);
+    let w = Tensor::randn([2], F64);
+    let comp_logits = Tensor::randn([2, 5], F64);
+    let mix = MixtureSameFamily::new(Categorical::new(w.copy()).unwrap(), Categorical::new(comp_logits.copy()).unwrap()).unwrap();
+    let x = Tensor::from_slice(&[0i64, 3, 4]);
+    let lp = to_vec(&mix.log_prob(&x).unwrap());
+    let (pw, pc) = (to_vec(&w.softmax(-1, Kind::Double)), to_vec(&comp_logits.softmax(-1, Kind::Double)));
+    for (i, k) in [0usize, 3, 4].iter().enumerate() {
+        let want = (pw[0] * pc[*k] + pw[1] * pc[5 + k]).ln();
+        assert!((lp[i] - want).abs() < 1e-12, "{} vs {want}", lp[i]);
+    }
+    let ind = Independent::new(Categorical::new(comp_logits.copy()).unwrap(), 1).unwrap();
+    let lp = ind.log_prob(&Tensor::from_slice(&[1i64, 2])).unwrap().double_value(&[]);
+    let pc1 = to_vec(&comp_logits.log_softmax(-1, Kind::Double));
+    assert!((lp - (pc1[1] + pc1[5 + 2])).abs() < 1e-12);
+    let err = ind.log_prob(&Tensor::from_slice(&[1.0f64, 2.0])).unwrap_err().to_string();
+    assert!(err.contains("integer"), "{err}");
+}

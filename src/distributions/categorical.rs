@@ -1,7 +1,7 @@
 //! The Categorical distribution over `{0, ..., K-1}`.
 
 use super::{display_as_describe, Distribution};
-use crate::shape::{check_value_shape, fmt_shape, kind_name};
+use crate::shape::{check_value, check_value_shape, fmt_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -106,12 +106,7 @@ impl Distribution for Categorical {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Categorical.log_prob";
-        if !matches!(x.kind(), Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8) {
-            bail!("{op}: expected integer category indices, got dtype {}", kind_name(x.kind()));
-        }
-        if x.device() != self.device() {
-            bail!("{op}: expected a value on device {:?}, got {:?}", self.device(), x.device());
-        }
+        check_value(op, x, Kind::Int64, self.device())?;
         let shape = check_value_shape(op, x, &self.batch_shape, &[])?;
         let logp = self.log_probs()?;
         let k = self.num_categories;

@@ -1,7 +1,7 @@
 //! Independent: reinterprets batch dimensions of a distribution as event dimensions.
 
 use super::{display_as_describe, Distribution};
-use crate::shape::{check_tensor, check_value_shape, fmt_shape, sum_last};
+use crate::shape::{check_value, check_value_shape, fmt_shape, sum_last};
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -78,7 +78,7 @@ impl Distribution for Independent {
     }
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Independent.log_prob";
-        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
         Ok(sum_last(&self.base.log_prob(x)?, self.ndims))
     }

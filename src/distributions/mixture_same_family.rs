@@ -1,7 +1,7 @@
 //! A mixture of distributions of one family, indexed by the last batch dimension.
 
 use super::{display_as_describe, Categorical, Distribution};
-use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, fmt_shape};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
@@ -42,7 +42,7 @@ impl MixtureSameFamily {
                 fmt_shape(&cb)
             );
         }
-        if mixture.param_dtype() != components.dtype() {
+        if components.dtype() != Kind::Int64 && mixture.param_dtype() != components.dtype() {
             bail!("{op}: the mixture's logits are {:?} but the components are {:?}", mixture.param_dtype(), components.dtype());
         }
         if mixture.device() != components.device() {
@@ -92,7 +92,7 @@ impl Distribution for MixtureSameFamily {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "MixtureSameFamily.log_prob";
-        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
         // [..., B, E] -> [..., B, 1, E]: each point against all K components.
         let xk = x.unsqueeze(-1 - self.event_shape.len() as i64);

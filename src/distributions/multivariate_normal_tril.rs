@@ -1,7 +1,7 @@
 //! The multivariate Normal distribution parameterised by a lower-triangular scale.
 
 use super::{display_as_describe, Distribution};
-use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, fmt_shape, kind_name};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -88,7 +88,7 @@ impl Distribution for MultivariateNormalTriL {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "MultivariateNormalTriL.log_prob";
-        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.scale_tril()?;
         let diff = (x - self.loc.value()?).unsqueeze(-1);

@@ -1,7 +1,7 @@
 //! The univariate Normal distribution.
 
 use super::{display_as_describe, Distribution};
-use crate::shape::{broadcast_shapes, check_tensor, check_value_shape, kind_name};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -98,7 +98,7 @@ impl Distribution for Normal {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Normal.log_prob";
-        check_tensor(op, "value", x, self.dtype(), self.device())?;
+        check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[])?;
         if self.validate_args && x.isnan().any().int64_value(&[]) != 0 {
             bail!("{op}: expected a value without NaN, got NaN");
