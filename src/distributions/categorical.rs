@@ -1,6 +1,6 @@
 //! The Categorical distribution over `{0, ..., K-1}`.
 
-use super::{display_as_describe, Distribution};
+use super::{display_as_describe, Distribution, Support};
 use crate::shape::{check_value, check_value_shape, fmt_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
@@ -138,7 +138,39 @@ impl Distribution for Categorical {
     }
 
     fn mean(&self) -> Result<Tensor> {
-        bail!("Categorical.mean: not implemented (a categorical has no mean; use probs())")
+        bail!("Categorical.mean: not implemented for Categorical (category indices have no mean; use probs())")
+    }
+
+    /// The most probable category (the first of ties), `int64`.
+    fn mode(&self) -> Result<Tensor> {
+        Ok(self.log_probs()?.argmax(-1, false))
+    }
+
+    /// `-Σ p_k log p_k` (terms with `p_k = 0` count 0).
+    fn entropy(&self) -> Result<Tensor> {
+        let logp = self.log_probs()?;
+        let plogp = logp.exp() * logp.nan_to_num(0.0, Some(0.0), Some(0.0));
+        Ok(-plogp.sum_dim_intlist(-1, false, None::<Kind>))
+    }
+
+    /// `P(X <= x) = Σ_{k <= x} p_k` (0 below 0, 1 from `K - 1` on; `x` integer indices).
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Categorical.cdf";
+        check_value(op, x, Kind::Int64, self.device())?;
+        let shape = check_value_shape(op, x, &self.batch_shape, &[])?;
+        let k = self.num_categories;
+        let cum = self.probs()?.cumsum(-1, None::<Kind>);
+        let mut full = shape.clone();
+        full.push(k);
+        let idx = x.to_kind(Kind::Int64).clamp(0, k - 1).broadcast_to(shape.as_slice()).unsqueeze(-1);
+        let picked = cum.broadcast_to(full.as_slice()).gather(-1, &idx, false).squeeze_dim(-1);
+        let below = x.lt(0).broadcast_to(shape.as_slice());
+        let above = x.ge(k - 1).broadcast_to(shape.as_slice());
+        Ok(picked.where_self(&below.logical_not(), &picked.zeros_like()).where_self(&above.logical_not(), &picked.ones_like()))
+    }
+
+    fn support(&self) -> Support {
+        Support::Categories(self.num_categories)
     }
 
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {

@@ -1,6 +1,8 @@
 //! Independent: reinterprets batch dimensions of a distribution as event dimensions.
 
-use super::{display_as_describe, Distribution};
+use super::{display_as_describe, Distribution, Support};
+use crate::bijectors::Bijector;
+use std::sync::Arc;
 use crate::shape::{check_value, check_value_shape, fmt_shape, sum_last};
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -91,11 +93,36 @@ impl Distribution for Independent {
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         self.base.trainable_variables()
     }
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        self.base.rsample(sample_shape)
+    }
+    fn has_rsample(&self) -> bool {
+        self.base.has_rsample()
+    }
+    fn variance(&self) -> Result<Tensor> {
+        self.base.variance()
+    }
+    fn mode(&self) -> Result<Tensor> {
+        self.base.mode()
+    }
+    /// The base's entropy summed over the reinterpreted dimensions.
+    fn entropy(&self) -> Result<Tensor> {
+        Ok(sum_last(&self.base.entropy()?, self.ndims))
+    }
+    /// The covariance of a vector event: the diagonal matrix of the variances when a base with
+    /// scalar events has one reinterpreted dimension; the base's when none is reinterpreted.
     fn covariance(&self) -> Result<Tensor> {
-        if self.ndims == 0 {
-            return self.base.covariance();
+        match (self.ndims, self.base.event_shape().len()) {
+            (0, _) => self.base.covariance(),
+            (1, 0) => Ok(self.base.variance()?.diag_embed(0, -2, -1)),
+            _ => super::not_implemented(self, "covariance", " (with more than one event dimension)"),
         }
-        anyhow::bail!("Independent.covariance: not implemented yet (only for reinterpreted_batch_ndims = 0)")
+    }
+    fn support(&self) -> Support {
+        self.base.support()
+    }
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        self.base.default_event_space_bijector()
     }
 }
 

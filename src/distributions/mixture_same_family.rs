@@ -1,6 +1,8 @@
 //! A mixture of distributions of one family, indexed by the last batch dimension.
 
-use super::{display_as_describe, Categorical, Distribution};
+use super::{display_as_describe, Categorical, Distribution, Support};
+use crate::bijectors::Bijector;
+use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -126,6 +128,27 @@ impl Distribution for MixtureSameFamily {
         }
         let means = self.components.mean()?; // B + [K] + E
         Ok((probs * means).sum_dim_intlist(-1 - self.event_shape.len() as i64, false, None::<Kind>))
+    }
+
+    /// The law of total variance: `Σ π_k (var_k + mean_k²) - mean²`, elementwise.
+    fn variance(&self) -> Result<Tensor> {
+        let e = self.event_shape.len() as i64;
+        let mut probs = self.mixture.probs()?;
+        for _ in 0..e {
+            probs = probs.unsqueeze(-1);
+        }
+        let (means, vars) = (self.components.mean()?, self.components.variance()?);
+        let mean = self.mean()?;
+        let second = (&probs * (vars + means.square())).sum_dim_intlist(-1 - e, false, None::<Kind>);
+        Ok(second - mean.square())
+    }
+
+    fn support(&self) -> Support {
+        self.components.support()
+    }
+
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        self.components.default_event_space_bijector()
     }
 
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {

@@ -19,13 +19,76 @@ pub use mixture_same_family::MixtureSameFamily;
 pub use multivariate_normal_tril::MultivariateNormalTriL;
 pub use normal::Normal;
 
+use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};
-use anyhow::Result;
+use anyhow::{bail, Result};
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
+/// Access to the concrete type behind a `&dyn Distribution` (for the KL registry and for users
+/// who need a family's own methods). Implemented for every `'static` type.
+pub trait AsAny {
+    /// `self` as `&dyn Any`, to `downcast_ref` to the concrete distribution.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The set of values a distribution takes (TFP's support, torch's `support` constraint); the
+/// target of [`Distribution::default_event_space_bijector`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Support {
+    /// Real numbers (every event element).
+    Real,
+    /// `(0, ∞)`.
+    Positive,
+    /// `(0, 1)`.
+    UnitInterval,
+    /// `(low, high)` elementwise, bounds given by the distribution's parameters.
+    Interval,
+    /// Vectors of positive entries summing to 1.
+    Simplex,
+    /// Lower-triangular matrices with a positive diagonal.
+    LowerCholesky,
+    /// Symmetric positive-definite matrices.
+    PositiveDefinite,
+    /// Integers `0..n` (category indices), `n` the number of categories.
+    Categories(i64),
+    /// `{0, 1}`.
+    Boolean,
+    /// One-hot vectors.
+    OneHot,
+    /// Anything else, described in words.
+    Other(String),
+}
+
+/// `sample_shape + batch_shape`, after checking that the sample sizes are non-negative.
+pub(crate) fn sample_and_batch(op: &str, sample_shape: &[i64], batch_shape: &[i64]) -> Result<Vec<i64>> {
+    if let Some(d) = sample_shape.iter().find(|&&d| d < 0) {
+        bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?} ({d})");
+    }
+    let mut shape = sample_shape.to_vec();
+    shape.extend_from_slice(batch_shape);
+    Ok(shape)
+}
+
+/// The error of a method a family does not have.
+pub(crate) fn not_implemented<T>(d: &(impl Distribution + ?Sized), method: &str, why: &str) -> Result<T> {
+    bail!("{}.{method}: not implemented for {}{why}", d.type_name(), d.type_name())
+}
+
 /// A probability distribution with learnable parameters.
-pub trait Distribution: fmt::Display {
+///
+/// Only the shapes, `log_prob`, `sample`, `mean` and `trainable_variables` are required; the
+/// other methods default to an error that names the family and the method (`Gamma.cdf: not
+/// implemented for Gamma`), and families override what they have in closed form.
+pub trait Distribution: fmt::Display + AsAny {
     /// The distribution's name (TFP's `name`, e.g. `"learnable_mvn_diag"`).
     fn name(&self) -> &str;
 
@@ -59,10 +122,70 @@ pub trait Distribution: fmt::Display {
     /// The trainable (raw) variables with their full `VarStore` names, in parameter order.
     fn trainable_variables(&self) -> Vec<(String, Tensor)>;
 
+    /// A reparameterized draw of shape `sample_shape + batch_shape + event_shape`: a
+    /// differentiable function of the parameters (gradients flow to them), unlike [`sample`]
+    /// (torch's `rsample`). An error for families without one (check [`has_rsample`]).
+    ///
+    /// [`sample`]: Distribution::sample
+    /// [`has_rsample`]: Distribution::has_rsample
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let _ = sample_shape;
+        not_implemented(self, "rsample", " (no reparameterized sampler; use sample)")
+    }
+
+    /// Whether [`Distribution::rsample`] is available.
+    fn has_rsample(&self) -> bool {
+        false
+    }
+
+    /// The variance of each event element, shape `batch_shape + event_shape`.
+    fn variance(&self) -> Result<Tensor> {
+        not_implemented(self, "variance", "")
+    }
+
+    /// The standard deviation, `sqrt(variance)`.
+    fn stddev(&self) -> Result<Tensor> {
+        Ok(self.variance()?.sqrt())
+    }
+
+    /// The mode, shape `batch_shape + event_shape`.
+    fn mode(&self) -> Result<Tensor> {
+        not_implemented(self, "mode", "")
+    }
+
+    /// The (differential) entropy, shape `batch_shape`.
+    fn entropy(&self) -> Result<Tensor> {
+        not_implemented(self, "entropy", "")
+    }
+
+    /// The cumulative distribution function at `x` (`[..., batch_shape]`), for scalar events.
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let _ = x;
+        not_implemented(self, "cdf", "")
+    }
+
+    /// `log(cdf(x))`; families override it where a more accurate form exists.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.cdf(x)?.log())
+    }
+
     /// The covariance matrix, of shape `batch_shape + event_shape + event_shape`, for
     /// distributions with a vector event; an error naming the family where it is not implemented.
     fn covariance(&self) -> Result<Tensor> {
-        anyhow::bail!("{}.covariance: not implemented for {}", self.type_name(), self.type_name())
+        not_implemented(self, "covariance", "")
+    }
+
+    /// The set of values the distribution takes.
+    fn support(&self) -> Support {
+        Support::Other("unknown".into())
+    }
+
+    /// A bijector from unconstrained reals onto the support of one event (TFP's
+    /// `experimental_default_event_space_bijector`, torch's `biject_to(support)`), so that a
+    /// [`crate::TransformedVariable`] can be built for a value in the support without naming a
+    /// bijector. An error for discrete families.
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        not_implemented(self, "default_event_space_bijector", "")
     }
 
     /// `exp(log_prob(x))`.

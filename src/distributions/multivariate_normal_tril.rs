@@ -1,6 +1,8 @@
 //! The multivariate Normal distribution parameterised by a lower-triangular scale.
 
-use super::{display_as_describe, Distribution};
+use super::{display_as_describe, sample_and_batch, Distribution, Support};
+use crate::bijectors::{Bijector, Identity};
+use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
@@ -101,17 +103,44 @@ impl Distribution for MultivariateNormalTriL {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let op = "MultivariateNormalTriL.sample";
-        if sample_shape.iter().any(|&d| d < 0) {
-            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?}");
-        }
-        let mut shape = sample_shape.to_vec();
-        shape.extend_from_slice(&self.batch_shape);
+        tch::no_grad(|| self.rsample(sample_shape))
+    }
+
+    /// `loc + L z`, `z ~ N(0, I)`.
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let mut shape = sample_and_batch("MultivariateNormalTriL.rsample", sample_shape, &self.batch_shape)?;
         shape.push(self.d);
-        tch::no_grad(|| {
-            let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
-            Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
-        })
+        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
+        Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+    }
+
+    fn has_rsample(&self) -> bool {
+        true
+    }
+
+    /// The diagonal of `L Lᵀ`: the squared norms of the rows of `L`.
+    fn variance(&self) -> Result<Tensor> {
+        let mut shape = self.batch_shape.clone();
+        shape.push(self.d);
+        Ok(self.scale_tril()?.square().sum_dim_intlist(-1, false, None::<Kind>).broadcast_to(shape.as_slice()))
+    }
+
+    fn mode(&self) -> Result<Tensor> {
+        self.mean()
+    }
+
+    /// `Σ log|L_ii| + d (1 + log 2π) / 2`.
+    fn entropy(&self) -> Result<Tensor> {
+        let log_det = self.scale_tril()?.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
+        Ok((log_det + self.d as f64 * (0.5 + HALF_LOG_TWO_PI)).broadcast_to(self.batch_shape.as_slice()))
+    }
+
+    fn support(&self) -> Support {
+        Support::Real
+    }
+
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        Ok(Arc::new(Identity))
     }
 
     fn mean(&self) -> Result<Tensor> {

@@ -1,6 +1,8 @@
 //! The univariate Normal distribution.
 
-use super::{display_as_describe, Distribution};
+use super::{display_as_describe, sample_and_batch, Distribution, Support};
+use crate::bijectors::{Bijector, Identity};
+use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
@@ -64,6 +66,13 @@ impl Normal {
         &self.scale
     }
 
+    /// `(x - loc) / scale` after checking `x`.
+    fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
+        check_value(op, x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &[])?;
+        Ok((x - self.loc.value()?) / self.scale_value(op)?)
+    }
+
     fn scale_value(&self, op: &str) -> Result<Tensor> {
         let scale = self.scale.value()?;
         if self.validate_args {
@@ -110,17 +119,51 @@ impl Distribution for Normal {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let op = "Normal.sample";
-        if let Some(d) = sample_shape.iter().find(|&&d| d < 0) {
-            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?} ({d})");
-        }
+        tch::no_grad(|| self.rsample(sample_shape))
+    }
+
+    /// `loc + scale * eps`, `eps ~ N(0, 1)`.
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        let op = "Normal.rsample";
+        let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
         let scale = self.scale_value(op)?;
-        let mut shape = sample_shape.to_vec();
-        shape.extend_from_slice(&self.batch_shape);
-        tch::no_grad(|| {
-            let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
-            Ok(eps * &scale + self.loc.value()?)
-        })
+        let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
+        Ok(eps * &scale + self.loc.value()?)
+    }
+
+    fn has_rsample(&self) -> bool {
+        true
+    }
+
+    fn variance(&self) -> Result<Tensor> {
+        Ok(self.scale.value()?.square().broadcast_to(self.batch_shape.as_slice()))
+    }
+
+    fn mode(&self) -> Result<Tensor> {
+        self.mean()
+    }
+
+    /// `log(scale) + (1 + log(2π)) / 2`.
+    fn entropy(&self) -> Result<Tensor> {
+        Ok((self.scale.value()?.log() + 0.5 + HALF_LOG_TWO_PI).broadcast_to(self.batch_shape.as_slice()))
+    }
+
+    /// `Φ((x - loc) / scale)`, with `Φ(z) = erfc(-z / √2) / 2`.
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        Ok((self.standardize("Normal.cdf", x)? * -std::f64::consts::FRAC_1_SQRT_2).erfc() * 0.5)
+    }
+
+    /// `log Φ(z)`, accurate far in the left tail (libtorch's `special_log_ndtr`).
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.standardize("Normal.log_cdf", x)?.special_log_ndtr())
+    }
+
+    fn support(&self) -> Support {
+        Support::Real
+    }
+
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        Ok(Arc::new(Identity))
     }
 
     fn mean(&self) -> Result<Tensor> {
