@@ -61,6 +61,14 @@ impl MultivariateNormalTriL {
         self
     }
 
+    /// `loc + L z`, `z ~ N(0, I)`, of shape `sample_shape + batch_shape + [d]`.
+    fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
+        let mut shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
+        shape.push(self.d);
+        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
+        Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+    }
+
     /// The lower-triangular scale `L` (upper triangle zeroed), with gradient.
     pub fn scale_tril(&self) -> Result<Tensor> {
         Ok(self.scale_tril.value()?.tril(0))
@@ -103,15 +111,12 @@ impl Distribution for MultivariateNormalTriL {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        tch::no_grad(|| self.rsample(sample_shape))
+        tch::no_grad(|| self.draw("MultivariateNormalTriL.sample", sample_shape))
     }
 
     /// `loc + L z`, `z ~ N(0, I)`.
     fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let mut shape = sample_and_batch("MultivariateNormalTriL.rsample", sample_shape, &self.batch_shape)?;
-        shape.push(self.d);
-        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
-        Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+        self.draw("MultivariateNormalTriL.rsample", sample_shape)
     }
 
     fn has_rsample(&self) -> bool {

@@ -66,6 +66,14 @@ impl Normal {
         &self.scale
     }
 
+    /// `loc + scale * eps`, `eps ~ N(0, 1)`, of shape `sample_shape + batch_shape`.
+    fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
+        let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
+        let scale = self.scale_value(op)?;
+        let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
+        Ok(eps * &scale + self.loc.value()?)
+    }
+
     /// `(x - loc) / scale` after checking `x`.
     fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
         check_value(op, x, self.dtype(), self.device())?;
@@ -119,16 +127,12 @@ impl Distribution for Normal {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        tch::no_grad(|| self.rsample(sample_shape))
+        tch::no_grad(|| self.draw("Normal.sample", sample_shape))
     }
 
     /// `loc + scale * eps`, `eps ~ N(0, 1)`.
     fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let op = "Normal.rsample";
-        let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
-        let scale = self.scale_value(op)?;
-        let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
-        Ok(eps * &scale + self.loc.value()?)
+        self.draw("Normal.rsample", sample_shape)
     }
 
     fn has_rsample(&self) -> bool {
