@@ -37,6 +37,7 @@
 pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;
+pub mod kl;
 pub mod shape;
 pub mod spec;
 pub mod variable;

@@ -126,7 +126,8 @@ impl fmt::Debug for TransformedVariable {
 /// A distribution parameter: a constant, a trainable variable, or a transformed variable.
 #[derive(Debug)]
 pub enum Parameter {
-    /// A fixed tensor (no gradient is tracked through it by this library).
+    /// A tensor that is not a variable of this library: a constant, or a value computed
+    /// elsewhere (a network's output, as in a VAE's encoder), whose gradient flows as usual.
     Constant(Tensor),
     /// A trainable tensor registered in a `VarStore` under its full name.
     Variable {
@@ -140,10 +141,11 @@ pub enum Parameter {
 }
 
 impl Parameter {
-    /// A constant parameter (must be float32 or float64).
+    /// A parameter that is not a variable of this library (must be float32 or float64): a
+    /// constant, or a tensor computed elsewhere; gradients flow through it to whatever made it.
     pub fn constant(t: &Tensor) -> Result<Self> {
         check_float("Parameter::constant", "value", t)?;
-        Ok(Parameter::Constant(t.detach()))
+        Ok(Parameter::Constant(t.shallow_clone()))
     }
 
     /// A plain trainable variable `name` under `path`, initialized with a copy of `init`.
@@ -204,8 +206,9 @@ impl From<TransformedVariable> for Parameter {
 }
 
 impl From<Tensor> for Parameter {
-    /// A constant parameter (dtype is checked when a distribution is built from it).
+    /// [`Parameter::Constant`]: the tensor as it is, gradients included (its dtype is checked
+    /// when a distribution is built from it).
     fn from(t: Tensor) -> Self {
-        Parameter::Constant(t.detach())
+        Parameter::Constant(t)
     }
 }
