@@ -280,6 +280,93 @@ def shift_by(s):
     return Elementwise(lambda x: x + s, lambda y: y - s, lambda x: torch.zeros_like(x))
 
 
+class SoftmaxCentered:
+    """TFP's: append 0 and softmax; log-det as TFP: 1/2 log K + sum(log y) (K entries)."""
+    fwd_min = inv_min = 1
+
+    def forward(self, x):
+        return torch.softmax(F.pad(x, [0, 1]), -1)
+
+    def inverse(self, y):
+        return torch.log(y[..., :-1]) - torch.log(y[..., -1:])
+
+    def fldj(self, x):
+        y = self.forward(x)
+        return 0.5 * math.log(y.shape[-1]) + torch.log(y).sum(-1)
+
+
+class CholeskyOuterProduct:
+    fwd_min = inv_min = 2
+
+    def forward(self, x):
+        x = x.tril()
+        return x @ x.transpose(-1, -2)
+
+    def inverse(self, y):
+        return torch.linalg.cholesky(y)
+
+    def fldj(self, x):
+        n = x.shape[-1]
+        d = torch.diagonal(x, dim1=-2, dim2=-1).abs().log()
+        return n * math.log(2.0) + (d * torch.arange(n, 0, -1, dtype=x.dtype)).sum(-1)
+
+
+class ScaleMatvecTriL:
+    fwd_min = inv_min = 1
+
+    def __init__(self, tril):
+        self.tril = tril.tril()
+
+    def forward(self, x):
+        return (self.tril @ x.unsqueeze(-1)).squeeze(-1)
+
+    def inverse(self, y):
+        return torch.linalg.solve_triangular(self.tril, y.unsqueeze(-1), upper=False).squeeze(-1)
+
+    def fldj(self, x):
+        ld = torch.diagonal(self.tril, dim1=-2, dim2=-1).abs().log().sum(-1)
+        return ld.expand(x.shape[:-1]) if ld.dim() <= x.dim() - 1 else ld
+
+
+class Invert:
+    def __init__(self, inner):
+        self.inner = inner
+        self.fwd_min, self.inv_min = inner.inv_min, inner.fwd_min
+
+    def forward(self, x):
+        return self.inner.inverse(x)
+
+    def inverse(self, y):
+        return self.inner.forward(y)
+
+    def fldj(self, x):
+        return -self.inner.fldj(self.inner.inverse(x))
+
+
+class Reshape:
+    def __init__(self, shape_in, shape_out):
+        self.shape_in, self.shape_out = list(shape_in), list(shape_out)
+        self.fwd_min, self.inv_min = len(shape_in), len(shape_out)
+
+    def forward(self, x):
+        return x.reshape(*x.shape[:x.dim() - self.fwd_min], *self.shape_out)
+
+    def inverse(self, y):
+        return y.reshape(*y.shape[:y.dim() - self.inv_min], *self.shape_in)
+
+    def fldj(self, x):
+        return torch.zeros(x.shape[:x.dim() - self.fwd_min], dtype=x.dtype)
+
+
+def sigmoid_py(low=None, high=None):
+    if low is None:
+        return Elementwise(torch.sigmoid, lambda y: torch.log(y) - torch.log1p(-y),
+                          lambda x: F.logsigmoid(x) + F.logsigmoid(-x))
+    return Elementwise(lambda x: low + (high - low) * torch.sigmoid(x),
+                       lambda y: torch.log(y - low) - torch.log(high - y),
+                       lambda x: torch.log(high - low) + F.logsigmoid(x) + F.logsigmoid(-x))
+
+
 def py_bijector(spec, dtype):
     """The Python bijector for a JSON bijector spec, its tensors in `dtype`."""
     name = spec if isinstance(spec, str) else spec["type"]
@@ -309,10 +396,43 @@ def py_bijector(spec, dtype):
         return ConcatConstant(from_json(opts["constant"], dtype), opts.get("axis", -1), opts.get("position", "before"))
     if name == "Chain":
         return Chain([py_bijector(m, dtype) for m in opts["bijectors"]])
+    if name == "Sigmoid":
+        if "low" in opts:
+            return sigmoid_py(from_json(opts["low"], dtype), from_json(opts["high"], dtype))
+        return sigmoid_py()
+    if name == "Tanh":
+        return Elementwise(torch.tanh, torch.atanh, lambda x: 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x)))
+    if name == "Power":
+        p = opts["power"]
+        return Elementwise(lambda x: x ** p, lambda y: y ** (1.0 / p), lambda x: math.log(abs(p)) + (p - 1) * torch.log(x))
+    if name == "Square":
+        return Elementwise(lambda x: x * x, torch.sqrt, lambda x: math.log(2.0) + torch.log(x))
+    if name == "SoftmaxCentered":
+        return SoftmaxCentered()
+    if name == "CholeskyOuterProduct":
+        return CholeskyOuterProduct()
+    if name == "ScaleMatvecTriL":
+        return ScaleMatvecTriL(from_json(opts["scale_tril"], dtype))
+    if name == "Invert":
+        return Invert(py_bijector(opts["bijector"], dtype))
+    if name == "Reshape":
+        return Reshape(opts["event_shape_in"], opts["event_shape_out"])
     raise ValueError(f"unknown bijector {name}")
 
 
-TORCH_TRANSFORMS = {  # elementwise bijectors checked against torch.distributions.transforms
+def torch_sigmoid(o, d):
+    if "low" not in o:
+        return tt.SigmoidTransform()
+    low, high = from_json(o["low"], d), from_json(o["high"], d)
+    return tt.ComposeTransform([tt.SigmoidTransform(), tt.AffineTransform(low, high - low)])
+
+
+TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
+    "Sigmoid": torch_sigmoid,
+    "Tanh": lambda o, d: tt.TanhTransform(),
+    "Power": lambda o, d: tt.PowerTransform(torch.tensor(o["power"], dtype=d)),
+    "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
+    "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
     "Exp": lambda o, d: tt.ExpTransform(),
     "Softplus": lambda o, d: tt.SoftplusTransform(),
     "Identity": lambda o, d: tt.identity_transform,
@@ -324,7 +444,9 @@ TORCH_TRANSFORMS = {  # elementwise bijectors checked against torch.distribution
 def reference_bijector(spec, dtype):
     """(forward, inverse, fldj, source) in `dtype`: torch's transform where it has one."""
     name = spec if isinstance(spec, str) else spec["type"]
-    if name in TORCH_TRANSFORMS:
+    if name in TORCH_TRANSFORMS and not (name == "Sigmoid" and "low" in spec):
+        # (torch's sigmoid inverse clamps y to [tiny, 1 - eps]: for bounds, the rescaled value
+        # near a bound is clamped, so the script's log(y - low) - log(high - y) is the reference)
         t = TORCH_TRANSFORMS[name]({} if isinstance(spec, str) else spec, dtype)
         return t, t.inv, lambda x: t.log_abs_det_jacobian(x, t(x)), "torch"
     b = py_bijector(spec, dtype)
@@ -359,6 +481,20 @@ def bijector_specs(rng):
         ({"type": "Chain", "bijectors": [{"type": "FillScaleTriL"},
                                           {"type": "ConcatConstant", "constant": to_json(eye_row(n)), "axis": -2}]},
          f"rows{n}"),
+        ("Sigmoid", "elementwise"),
+        ({"type": "Sigmoid", "low": to_json(-np.abs(shift)), "high": to_json(np.abs(shift) + scale ** 2)}, "elementwise3"),
+        ("Tanh", "elementwise"),
+        ({"type": "Power", "power": float(rng.choice([0.5, 3.0, -1.5]))}, "positive"),
+        ("Square", "positive"),
+        ("SoftmaxCentered", "vector"),
+        ("CholeskyOuterProduct", "cholesky"),
+        ({"type": "ScaleMatvecTriL", "scale_tril": to_json(rand_tril(rng, [], 3, "float64"))}, "vector3"),
+        ({"type": "Invert", "bijector": "Softplus"}, "positive"),
+        ({"type": "Invert", "bijector": {"type": "FillScaleTriL"}}, "cholesky"),
+        ({"type": "Reshape", "event_shape_in": [6], "event_shape_out": [2, 3]}, "vector6"),
+        ({"type": "Chain", "bijectors": [{"type": "Shift", "shift": to_json(shift)},
+                                          {"type": "ScaleMatvecTriL", "scale_tril": to_json(rand_tril(rng, [], 3, "float64"))}]},
+         "vector3"),
     ]
 
 
@@ -370,14 +506,28 @@ def bijector_cases(rng):
             for rep in range(3):
                 batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
                 py = py_bijector(spec, torch.float64)
-                if domain.startswith("elementwise"):
+                if domain in ("positive", "cholesky", "vector3", "vector6"):
+                    if domain == "positive":
+                        x = 10.0 ** rng.uniform(-3, 2, size=batch + [3])
+                    elif domain == "cholesky":
+                        x = rand_tril(rng, batch, int(rng.integers(1, 5)), dtype)
+                    else:
+                        x = rng.normal(size=batch + [int(domain[6:])]) * rng.choice([0.3, 1.0, 5.0])
+                    x = torch.tensor(as_dtype(x, dtype))
+                    y = torch.tensor(as_dtype(py.forward(x).numpy(), dtype))
+                elif domain.startswith("elementwise"):
                     shape = batch + ([3] if domain == "elementwise3" else [])
-                    lim = 80.0 if name in ("Exp", "Chain") else 100.0
+                    lim = 80.0 if name in ("Exp", "Chain") else 15.0 if name == "Tanh" else 100.0
                     x = np.clip(rng.normal(size=shape) * rng.choice([1.0, 10.0, 50.0]), -lim, lim)
                     if rep == 0 and domain == "elementwise":  # the documented ranges, end points included
                         x = np.linspace(-lim, lim, 41)
                     x = torch.tensor(as_dtype(x, dtype))
-                    if name in ("Exp", "Softplus"):
+                    if name in ("Sigmoid", "Tanh"):
+                        # y strictly inside the image: forward rounds to the bound beyond these
+                        lim_y = {("Sigmoid", "float32"): 15.0, ("Sigmoid", "float64"): 30.0,
+                                 ("Tanh", "float32"): 8.0, ("Tanh", "float64"): 17.0}[(name, dtype)]
+                        y = torch.tensor(as_dtype(py.forward(x.clamp(-lim_y, lim_y)).numpy(), dtype))
+                    elif name in ("Exp", "Softplus"):
                         y = 10.0 ** rng.uniform(-7, 4, size=x.shape) if rep else np.logspace(-7, 4, x.numel())
                         y = torch.tensor(as_dtype(np.reshape(y, x.shape), dtype))
                     else:
@@ -413,13 +563,18 @@ def check_bijector(report, case, res):
         x, y = from_json(case["x"], d), from_json(case["y"], d)
         refs[d] = {"forward": f(x), "inverse": inv(y), "fldj": fldj(x), "ildj": -fldj(inv(y))}
     x64 = from_json(case["x"])
+    x_of_y = refs[torch.float64]["inverse"]
     for key, label in (("forward", "forward"), ("inverse", "inverse"), ("fldj", "forward_log_det_jacobian"),
                        ("ildj", "inverse_log_det_jacobian")):
         r64, r32 = refs[torch.float64][key], refs[torch.float32][key]
         extra = 0.0
-        if case["label"] == "Softplus" and dtype == "float64" and key in ("forward", "fldj"):
-            # torch's softplus(x) is x above 20 (and -softplus(-x) is x below -20)
-            extra = 2 * torch.exp(-x64.abs().clamp_min(20)) * (x64.abs() > 20)
+        if dtype == "float64" and key != "inverse" and case["label"] in ("Softplus", "Sigmoid", "Tanh"):
+            # torch's softplus(t) is t above 20, an error up to exp(-t), in its Softplus forward
+            # and in the log-dets of Softplus (softplus(-x)), Sigmoid (softplus(±x)) and Tanh
+            # (softplus(-2x))
+            t = (x64 if key in ("forward", "fldj") else x_of_y).abs()
+            t = 2 * t if case["label"] == "Tanh" else t
+            extra = 4 * torch.exp(-t.clamp_min(20)) * (t > 20)
         r64 = r64.expand(from_json(res[key]).shape) if r64.dim() == 0 else r64
         r32 = r32.expand(r64.shape) if r32.dim() == 0 else r32
         report.add(f"{tag} {label}", from_json(res[key]), r64, tolerance(r64, r32, dtype, extra), case["id"])

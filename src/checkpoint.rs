@@ -14,9 +14,8 @@ use tch::{nn, Tensor};
 /// Writes all variables of `vs` to `path` (safetensors), atomically (temporary file + rename).
 pub fn save(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("checkpoint::save: expected a file path, got {}", path.display()))?;
+    let file_name =
+        path.file_name().with_context(|| format!("checkpoint::save: expected a file path, got {}", path.display()))?;
     let tmp = path.with_file_name(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));

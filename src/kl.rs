@@ -103,7 +103,11 @@ fn kl_mvn_tril(p: &MultivariateNormalTriL, q: &MultivariateNormalTriL) -> Result
     let m = Tensor::linalg_solve_triangular(&lq, &lp, false, true, false);
     let trace = m.square().sum_dim_intlist([-2, -1].as_slice(), false, None::<Kind>);
     let diff = (q.mean()? - p.mean()?).unsqueeze(-1);
-    let maha = Tensor::linalg_solve_triangular(&lq, &diff, false, true, false).square().sum_dim_intlist([-2, -1].as_slice(), false, None::<Kind>);
+    let maha = Tensor::linalg_solve_triangular(&lq, &diff, false, true, false).square().sum_dim_intlist(
+        [-2, -1].as_slice(),
+        false,
+        None::<Kind>,
+    );
     Ok(log_det(&lq) - log_det(&lp) + (trace + maha - d) * 0.5)
 }
 

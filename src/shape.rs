@@ -22,11 +22,7 @@ pub fn broadcast_shapes(op: &str, a: &[i64], b: &[i64]) -> Result<Vec<i64>> {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => bail!(
-                "{op}: shapes {} and {} do not broadcast",
-                fmt_shape(a),
-                fmt_shape(b)
-            ),
+            _ => bail!("{op}: shapes {} and {} do not broadcast", fmt_shape(a), fmt_shape(b)),
         };
     }
     Ok(out)
@@ -58,11 +54,7 @@ pub fn check_float(op: &str, what: &str, t: &Tensor) -> Result<()> {
 pub fn check_tensor(op: &str, what: &str, t: &Tensor, kind: Kind, device: Device) -> Result<()> {
     check_float(op, what, t)?;
     if t.kind() != kind {
-        bail!(
-            "{op}: expected {what} of dtype {}, got {}",
-            kind_name(kind),
-            kind_name(t.kind())
-        );
+        bail!("{op}: expected {what} of dtype {}, got {}", kind_name(kind), kind_name(t.kind()));
     }
     if t.device() != device {
         bail!("{op}: expected {what} on device {device:?}, got {:?}", t.device());
@@ -88,10 +80,7 @@ pub fn check_value(op: &str, x: &Tensor, kind: Kind, device: Device) -> Result<(
 /// Checks that `t` has at least `n` dimensions.
 pub fn check_min_rank(op: &str, what: &str, t: &Tensor, n: usize) -> Result<()> {
     if t.dim() < n {
-        bail!(
-            "{op}: expected {what} with at least {n} dimension(s), got shape {}",
-            fmt_shape(&t.size())
-        );
+        bail!("{op}: expected {what} with at least {n} dimension(s), got shape {}", fmt_shape(&t.size()));
     }
     Ok(())
 }
@@ -104,12 +93,7 @@ pub fn split_last(shape: &[i64], n: usize) -> (&[i64], &[i64]) {
 /// Checks that a value `x` fits a distribution of the given batch and event shapes: its last
 /// dimensions must equal `event_shape` and the dimensions before them must broadcast with
 /// `batch_shape`. Returns the broadcast `sample + batch` shape of the result.
-pub fn check_value_shape(
-    op: &str,
-    x: &Tensor,
-    batch_shape: &[i64],
-    event_shape: &[i64],
-) -> Result<Vec<i64>> {
+pub fn check_value_shape(op: &str, x: &Tensor, batch_shape: &[i64], event_shape: &[i64]) -> Result<Vec<i64>> {
     let size = x.size();
     let (lead, ev) = split_last(&size, event_shape.len());
     if size.len() < event_shape.len() || ev != event_shape {

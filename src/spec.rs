@@ -19,7 +19,8 @@
 //! ```
 
 use crate::bijectors::{
-    Bijector, Chain, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity, Pad, Position, Scale, Shift, Softplus,
+    Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity, Invert, Pad,
+    Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
     TransformDiagonal,
 };
 use crate::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
@@ -158,7 +159,9 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
         "Identity" => Arc::new(Identity),
         "Shift" => Arc::new(Shift::new(tensor("shift")?)),
         "Scale" => Arc::new(Scale::new(tensor("scale")?)),
-        "FillTriangular" => Arc::new(FillTriangular { upper: obj.get("upper").and_then(Value::as_bool).unwrap_or(false) }),
+        "FillTriangular" => {
+            Arc::new(FillTriangular { upper: obj.get("upper").and_then(Value::as_bool).unwrap_or(false) })
+        }
         "TransformDiagonal" => Arc::new(TransformDiagonal::new(inner("bijector")?)),
         "FillScaleTriL" => {
             let diag = if obj.contains_key("diag_bijector") { inner("diag_bijector")? } else { Arc::new(Softplus) };
@@ -180,6 +183,25 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
             };
             Arc::new(ConcatConstant::new(tensor("constant")?, int("axis", -1)?, position)?)
         }
+        "Sigmoid" => match (obj.get("low"), obj.get("high")) {
+            (None, None) => Arc::new(Sigmoid::new()),
+            (Some(_), Some(_)) => Arc::new(Sigmoid::with_bounds(tensor("low")?, tensor("high")?)?),
+            _ => bail!("spec: Sigmoid needs both \"low\" and \"high\", or neither"),
+        },
+        "Tanh" => Arc::new(Tanh),
+        "SoftmaxCentered" => Arc::new(SoftmaxCentered),
+        "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
+        "Square" => Arc::new(Square),
+        "Power" => Arc::new(Power::new(float("power", f64::NAN)?)?),
+        "ScaleMatvecTriL" => Arc::new(ScaleMatvecTriL::new(tensor("scale_tril")?)?),
+        "Invert" => Arc::new(Invert::new(inner("bijector")?)),
+        "Reshape" => {
+            let shape = |key: &str| -> Result<Vec<i64>> {
+                serde_json::from_value(field(obj, key, name)?.clone())
+                    .map_err(|_| anyhow!("spec: Reshape: \"{key}\" must be a list of sizes"))
+            };
+            Arc::new(Reshape::new(shape("event_shape_in")?, shape("event_shape_out")?)?)
+        }
         "Chain" => {
             let members = field(obj, "bijectors", name)?
                 .as_array()
@@ -188,7 +210,8 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
         }
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
-             TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain)"
+             TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, SoftmaxCentered, \
+             CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape)"
         ),
     })
 }

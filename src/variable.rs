@@ -42,22 +42,12 @@ impl TransformedVariable {
     ///
     /// Errors when `name` is taken or malformed, `initial` is not float, or the bijector's
     /// inverse rejects it (or yields non-finite values, e.g. a negative scale under `Softplus`).
-    pub fn new(
-        path: &nn::Path,
-        name: &str,
-        initial: &Tensor,
-        bijector: impl Bijector + 'static,
-    ) -> Result<Self> {
+    pub fn new(path: &nn::Path, name: &str, initial: &Tensor, bijector: impl Bijector + 'static) -> Result<Self> {
         Self::from_arc(path, name, initial, Arc::new(bijector))
     }
 
     /// As [`TransformedVariable::new`], with a shared bijector.
-    pub fn from_arc(
-        path: &nn::Path,
-        name: &str,
-        initial: &Tensor,
-        bijector: Arc<dyn Bijector>,
-    ) -> Result<Self> {
+    pub fn from_arc(path: &nn::Path, name: &str, initial: &Tensor, bijector: Arc<dyn Bijector>) -> Result<Self> {
         let op = "TransformedVariable::new";
         check_float(op, "initial value", initial)?;
         let raw = tch::no_grad(|| bijector.inverse(&initial.detach()))?;

@@ -26,8 +26,7 @@ fn check_bijector_float64() {
     let _g = seeded(0);
     for b in bijectors() {
         let x = random_x(Kind::Double);
-        testing::check_bijector(b.as_ref(), &x, 1e-10, 1e-10)
-            .unwrap_or_else(|e| panic!("{}: {e:#}", b.name()));
+        testing::check_bijector(b.as_ref(), &x, 1e-10, 1e-10).unwrap_or_else(|e| panic!("{}: {e:#}", b.name()));
     }
 }
 
@@ -40,8 +39,7 @@ fn check_bijector_float32_round_trip() {
     let _g = seeded(1);
     for b in bijectors() {
         let x = random_x(Kind::Float);
-        testing::check_bijector(b.as_ref(), &x, 1e-6, 1e-5)
-            .unwrap_or_else(|e| panic!("{}: {e:#}", b.name()));
+        testing::check_bijector(b.as_ref(), &x, 1e-6, 1e-5).unwrap_or_else(|e| panic!("{}: {e:#}", b.name()));
         let back = b.inverse(&b.forward(&x).unwrap()).unwrap();
         assert_eq!(back.kind(), Kind::Float, "{}: inverse(forward(x)) changed dtype", b.name());
         testing::close(&format!("{} round trip f32", b.name()), &back, &x, 1e-6, 1e-5).unwrap();
@@ -56,11 +54,8 @@ fn log_det_jacobian_matches_autograd_and_closed_form() {
     let x = random_x(Kind::Double);
     let xs = to_vec(&x);
     type ClosedForm<'a> = (&'a dyn Bijector, fn(f64) -> f64);
-    let closed: [ClosedForm; 3] = [
-        (&Identity, |_| 0.0),
-        (&Exp, |x| x),
-        (&Softplus, |x| -((-x).max(0.0) + (-x.abs()).exp().ln_1p())),
-    ];
+    let closed: [ClosedForm; 3] =
+        [(&Identity, |_| 0.0), (&Exp, |x| x), (&Softplus, |x| -((-x).max(0.0) + (-x.abs()).exp().ln_1p()))];
     for (b, f) in closed {
         let fldj = b.forward_log_det_jacobian(&x).unwrap();
         assert_eq!(fldj.size(), vec![5, 3], "{}", b.name());

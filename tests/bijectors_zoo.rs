@@ -42,7 +42,10 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Vec<i64>)> {
         (Box::new(FillTriangular::lower()), vec![3, 2, 10]),
         (Box::new(FillTriangular::upper()), vec![3, 2, 10]),
         (Box::new(TransformDiagonal(Arc::new(Softplus))), vec![3, 2, 4, 4]),
-        (Box::new(TransformDiagonal(Arc::new(Chain::new(vec![Arc::new(Shift::scalar(0.1)), Arc::new(Exp)])))), vec![3, 2, 3, 3]),
+        (
+            Box::new(TransformDiagonal(Arc::new(Chain::new(vec![Arc::new(Shift::scalar(0.1)), Arc::new(Exp)])))),
+            vec![3, 2, 3, 3],
+        ),
         (Box::new(Shift::new(shift)), vec![3, 2, 4]),
         (Box::new(Shift::scalar(-3.0)), vec![3, 2, 4]),
         (Box::new(Scale::new(scale)), vec![3, 2, 4]),
@@ -150,7 +153,10 @@ fn fill_triangular_tfp_order() {
     assert_eq!(to_vec(&mb.get(1).get(2)), to_vec(&(&lower * 10.0)));
     // n = 0 and n = 1 edge cases.
     assert_eq!(FillTriangular::lower().forward(&t(&[7.0], &[1])).unwrap().size(), vec![1, 1]);
-    assert_eq!(FillTriangular::lower().forward(&Tensor::zeros([2, 0], (Kind::Double, CPU))).unwrap().size(), vec![2, 0, 0]);
+    assert_eq!(
+        FillTriangular::lower().forward(&Tensor::zeros([2, 0], (Kind::Double, CPU))).unwrap().size(),
+        vec![2, 0, 0]
+    );
 }
 
 #[test]
@@ -266,7 +272,14 @@ fn fill_scale_tril_log_det_vs_autograd() {
     // The hand-built chain agrees with the struct.
     let x = randn(&[4, 6], Kind::Double);
     let fst = FillScaleTriL::new(Arc::new(Exp), 0.5);
-    testing::close("chain vs struct", &fst.forward(&x).unwrap(), &fill_scale_tril_like().forward(&x).unwrap(), 0.0, 0.0).unwrap();
+    testing::close(
+        "chain vs struct",
+        &fst.forward(&x).unwrap(),
+        &fill_scale_tril_like().forward(&x).unwrap(),
+        0.0,
+        0.0,
+    )
+    .unwrap();
     // The result is lower triangular with a diagonal above the shift.
     let l = FillScaleTriL::default().forward(&(randn(&[7, 10], Kind::Double) * 30.0)).unwrap();
     assert_eq!(to_vec(&l.triu(1)), vec![0.0; 7 * 16]);
@@ -293,7 +306,8 @@ fn fill_scale_tril_inverse_matches_seed() {
     assert_eq!(xb.size(), vec![3, 10]);
     assert_eq!(to_vec(&xb.get(2)), to_vec(&x));
     // And back to 10 * eye(4).
-    testing::close("forward(inverse(10 eye))", &FillScaleTriL::default().forward(&xb).unwrap(), &yb, 1e-5, 1e-6).unwrap();
+    testing::close("forward(inverse(10 eye))", &FillScaleTriL::default().forward(&xb).unwrap(), &yb, 1e-5, 1e-6)
+        .unwrap();
 }
 
 // Seed colab: Pad(paddings=[(1, 0)], axis=-2) turns learnable [2, 4] locations into [3, 4]
@@ -338,7 +352,8 @@ fn concat_constant_pad_eye() {
     let (l, fldj) = scale_tril.forward_and_log_det(&x).unwrap();
     assert_eq!(l.size(), vec![5, 3, 4, 4]);
     for i in 0..5 {
-        testing::close("first component is eye", &l.get(i).get(0), &Tensor::eye(n, (Kind::Double, CPU)), 1e-12, 0.0).unwrap();
+        testing::close("first component is eye", &l.get(i).get(0), &Tensor::eye(n, (Kind::Double, CPU)), 1e-12, 0.0)
+            .unwrap();
     }
     // As in TFP, the chain's log-det is the embedding's (0) plus FillScaleTriL's summed over
     // all three rows of the padded intermediate, the fixed eye row included (a constant,
@@ -348,7 +363,14 @@ fn concat_constant_pad_eye() {
     testing::close("pad-eye chain log-det", &fldj, &want, 1e-12, 1e-12).unwrap();
     let free = FillScaleTriL::default().forward_log_det_jacobian_reduced(&x, 2).unwrap();
     let eye_row = 4.0 * (-(-(1.0f64 - 1e-5)).exp()).ln_1p();
-    testing::close("eye row constant", &(&fldj - &free), &Tensor::full([5], eye_row, (Kind::Double, CPU)), 1e-12, 1e-12).unwrap();
+    testing::close(
+        "eye row constant",
+        &(&fldj - &free),
+        &Tensor::full([5], eye_row, (Kind::Double, CPU)),
+        1e-12,
+        1e-12,
+    )
+    .unwrap();
     assert_eq!(fldj.size(), vec![5]);
     testing::close("round trip", &scale_tril.inverse(&l).unwrap(), &x, 1e-10, 1e-10).unwrap();
 
@@ -395,7 +417,10 @@ fn shift_and_scale() {
     for (i, got) in to_vec(&fldj).iter().enumerate() {
         assert!((got - want[i % 3]).abs() <= 1e-15);
     }
-    assert!((to_vec(&sc.forward_log_det_jacobian_reduced(&x, 2).unwrap())[0] - 2.0 * want.iter().sum::<f64>()).abs() <= 1e-14);
+    assert!(
+        (to_vec(&sc.forward_log_det_jacobian_reduced(&x, 2).unwrap())[0] - 2.0 * want.iter().sum::<f64>()).abs()
+            <= 1e-14
+    );
     assert!(sc.forward(&x.to_kind(Kind::Float)).is_err());
     // Gradients reach a learnable scale through forward and the log-det.
     let p = scale.set_requires_grad(true);
@@ -421,7 +446,14 @@ fn transform_diagonal_touches_only_the_diagonal() {
     assert_eq!(to_vec(&(&y * &off)), to_vec(&(&x * &off)));
     testing::close("diag", &y.diagonal(0, -2, -1), &x.diagonal(0, -2, -1).exp(), 0.0, 0.0).unwrap();
     let fldj = b.forward_log_det_jacobian(&x).unwrap();
-    testing::close("fldj", &fldj, &x.diagonal(0, -2, -1).sum_dim_intlist([-1].as_slice(), false, Kind::Double), 1e-15, 0.0).unwrap();
+    testing::close(
+        "fldj",
+        &fldj,
+        &x.diagonal(0, -2, -1).sum_dim_intlist([-1].as_slice(), false, Kind::Double),
+        1e-15,
+        0.0,
+    )
+    .unwrap();
     // Non-square input and a non-elementwise inner bijector are errors.
     assert!(b.forward(&Tensor::zeros([3, 4], (Kind::Double, CPU))).is_err());
     let bad = TransformDiagonal(Arc::new(FillTriangular::lower()));

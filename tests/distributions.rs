@@ -88,8 +88,7 @@ fn normal_broadcasting() {
     let lp = d.log_prob(&x).unwrap();
     assert_eq!(lp.size(), vec![5, 3, 4]);
     let xs = to_vec(&x);
-    let want: Vec<f64> =
-        (0..60).map(|k| normal_lp(xs[(k / 12) * 4 + k % 4], l[(k / 4) % 3], s[k % 4])).collect();
+    let want: Vec<f64> = (0..60).map(|k| normal_lp(xs[(k / 12) * 4 + k % 4], l[(k / 4) % 3], s[k % 4])).collect();
     assert_close("x [5,1,4]", &to_vec(&lp), &want, 0.0, 1e-12);
 
     let x = Tensor::randn([4], opts);
@@ -151,8 +150,7 @@ fn independent_normal() {
     assert_close("sum of base", &to_vec(&lp), &sums, 1e-5, 1e-6);
     let xs = to_vec(&x);
     let locs = [0.0, 1.0, -1.0, 2.0];
-    let want: Vec<f64> =
-        (0..10).map(|r| (0..4).map(|c| normal_lp(xs[r * 4 + c], locs[c], 1.5)).sum()).collect();
+    let want: Vec<f64> = (0..10).map(|r| (0..4).map(|c| normal_lp(xs[r * 4 + c], locs[c], 1.5)).sum()).collect();
     assert_close("closed form", &to_vec(&lp), &want, 4e-6, 1e-5);
 
     // mean: batch + event
@@ -208,7 +206,8 @@ fn validate_args_checks_scale() {
     let msg = d.sample(&[3]).unwrap_err().to_string();
     assert!(msg.contains("scale > 0"), "{msg}");
     let nan = Tensor::from_slice(&[f32::NAN, 0.0]);
-    let d_ok = Normal::new(cst(&x), cst(&Tensor::ones([2], (Kind::Float, Device::Cpu)))).unwrap().with_validate_args(true);
+    let d_ok =
+        Normal::new(cst(&x), cst(&Tensor::ones([2], (Kind::Float, Device::Cpu)))).unwrap().with_validate_args(true);
     assert!(d_ok.log_prob(&nan).is_err());
     assert!(d_ok.log_prob(&x).is_ok());
     let unchecked = Normal::new(cst(&x), cst(&Tensor::from_slice(&[1.0f32, -1.0]))).unwrap();
@@ -265,7 +264,12 @@ fn sample_moments() {
         let se_mean = sigma / (n as f64).sqrt();
         let se_var = sigma * sigma * (2.0 / (n as f64 - 1.0)).sqrt();
         assert!((mean - mu).abs() <= 5.0 * se_mean, "mean[{j}] = {mean}, want {mu} ± {}", 5.0 * se_mean);
-        assert!((var - sigma * sigma).abs() <= 5.0 * se_var, "var[{j}] = {var}, want {} ± {}", sigma * sigma, 5.0 * se_var);
+        assert!(
+            (var - sigma * sigma).abs() <= 5.0 * se_var,
+            "var[{j}] = {var}, want {} ± {}",
+            sigma * sigma,
+            5.0 * se_var
+        );
     }
 }
 
@@ -287,7 +291,9 @@ fn trainable_variables_in_order() {
     assert!((raw - (1.5f64.exp() - 1.0).ln()).abs() <= 1e-6, "raw scale {raw}");
 
     let vs2 = nn::VarStore::new(Device::Cpu);
-    let scale = TransformedVariable::new(&vs2.root(), "scale", &Tensor::ones([2], (Kind::Float, Device::Cpu)), Softplus).unwrap();
+    let scale =
+        TransformedVariable::new(&vs2.root(), "scale", &Tensor::ones([2], (Kind::Float, Device::Cpu)), Softplus)
+            .unwrap();
     let n = Normal::new(cst(&Tensor::zeros([2], (Kind::Float, Device::Cpu))), scale).unwrap();
     let names: Vec<String> = n.trainable_variables().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, vec!["scale".to_string()]);

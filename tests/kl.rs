@@ -5,7 +5,9 @@ mod common;
 
 use common::{seeded, to_vec};
 use tch::{Device, Kind, Tensor};
-use tch_distributions::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use tch_distributions::distributions::{
+    Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+};
 use tch_distributions::kl::{kl_divergence, kl_divergence_mc};
 
 const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
@@ -20,7 +22,15 @@ fn against_monte_carlo(p: &dyn Distribution, q: &dyn Distribution) {
     let mc = to_vec(&diff.mean_dim(0, false, Kind::Double));
     let se = to_vec(&(diff.std_dim(0, true, false) / (n as f64).sqrt()));
     for i in 0..exact.len() {
-        assert!((exact[i] - mc[i]).abs() < 6.0 * se[i] + 1e-12, "{}||{}: exact {} vs MC {} ± {}", p.type_name(), q.type_name(), exact[i], mc[i], se[i]);
+        assert!(
+            (exact[i] - mc[i]).abs() < 6.0 * se[i] + 1e-12,
+            "{}||{}: exact {} vs MC {} ± {}",
+            p.type_name(),
+            q.type_name(),
+            exact[i],
+            mc[i],
+            se[i]
+        );
     }
 }
 
@@ -32,7 +42,8 @@ fn normal_normal_matches_the_formula_and_monte_carlo() {
     let q = Normal::new(Tensor::from_slice(&mq), Tensor::from_slice(&sq)).unwrap();
     let kl = to_vec(&kl_divergence(&p, &q).unwrap());
     for i in 0..2 {
-        let want = (sq[i] / sp[i]).ln() + (sp[i] * sp[i] + (mp[i] - mq[i]) * (mp[i] - mq[i])) / (2.0 * sq[i] * sq[i]) - 0.5;
+        let want =
+            (sq[i] / sp[i]).ln() + (sp[i] * sp[i] + (mp[i] - mq[i]) * (mp[i] - mq[i])) / (2.0 * sq[i] * sq[i]) - 0.5;
         assert!((kl[i] - want).abs() < 1e-14, "{} vs {want}", kl[i]);
     }
     against_monte_carlo(&p, &q);
@@ -42,8 +53,10 @@ fn normal_normal_matches_the_formula_and_monte_carlo() {
 #[test]
 fn independent_sums_the_base_kl() {
     let _g = seeded(31);
-    let p = Independent::new(Normal::new(Tensor::randn([3, 4], F64), Tensor::rand([3, 4], F64) + 0.5).unwrap(), 1).unwrap();
-    let q = Independent::new(Normal::new(Tensor::randn([3, 4], F64), Tensor::rand([3, 4], F64) + 0.5).unwrap(), 1).unwrap();
+    let p =
+        Independent::new(Normal::new(Tensor::randn([3, 4], F64), Tensor::rand([3, 4], F64) + 0.5).unwrap(), 1).unwrap();
+    let q =
+        Independent::new(Normal::new(Tensor::randn([3, 4], F64), Tensor::rand([3, 4], F64) + 0.5).unwrap(), 1).unwrap();
     let kl = kl_divergence(&p, &q).unwrap();
     assert_eq!(kl.size(), vec![3]);
     let base = kl_divergence(p.base(), q.base()).unwrap().sum_dim_intlist(-1, false, Kind::Double);
@@ -101,15 +114,22 @@ fn monte_carlo_kl_is_differentiable_and_close() {
 #[test]
 fn unsupported_pairs_are_errors_naming_the_pair() {
     let n = Normal::new(Tensor::zeros([3], F64), Tensor::ones([3], F64)).unwrap();
-    let mix = MixtureSameFamily::new(Categorical::new(Tensor::zeros([3], F64)).unwrap(), Normal::new(Tensor::zeros([3], F64), Tensor::ones([3], F64)).unwrap()).unwrap();
+    let mix = MixtureSameFamily::new(
+        Categorical::new(Tensor::zeros([3], F64)).unwrap(),
+        Normal::new(Tensor::zeros([3], F64), Tensor::ones([3], F64)).unwrap(),
+    )
+    .unwrap();
     let err = kl_divergence(&mix, &mix).unwrap_err().to_string();
     assert!(err.contains("no closed form for KL(MixtureSameFamily || MixtureSameFamily)"), "{err}");
     let mvn = MultivariateNormalTriL::new(Tensor::zeros([3], F64), Tensor::eye(3, F64)).unwrap();
     let err = kl_divergence(&n, &mvn).unwrap_err().to_string();
     assert!(err.contains("event shapes differ"), "{err}");
-    let n32 = Normal::new(Tensor::zeros([3], (Kind::Float, Device::Cpu)), Tensor::ones([3], (Kind::Float, Device::Cpu))).unwrap();
+    let n32 =
+        Normal::new(Tensor::zeros([3], (Kind::Float, Device::Cpu)), Tensor::ones([3], (Kind::Float, Device::Cpu)))
+            .unwrap();
     assert!(kl_divergence(&n, &n32).unwrap_err().to_string().contains("float64"));
     // The Monte-Carlo estimator handles a pair without a closed form.
-    let mc = kl_divergence_mc(&mix, &Normal::new(Tensor::zeros([], F64), Tensor::ones([], F64)).unwrap(), 1000).unwrap();
+    let mc =
+        kl_divergence_mc(&mix, &Normal::new(Tensor::zeros([], F64), Tensor::ones([], F64)).unwrap(), 1000).unwrap();
     assert_eq!(mc.size(), Vec::<i64>::new());
 }

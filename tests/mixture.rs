@@ -7,7 +7,9 @@ mod common;
 use common::{seeded, to_vec};
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::Softplus;
-use tch_distributions::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use tch_distributions::distributions::{
+    Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+};
 use tch_distributions::{Parameter, TransformedVariable};
 
 const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
@@ -118,7 +120,10 @@ fn mixture_log_prob_matches_a_loop_over_components() {
     )
     .unwrap()
     .with_name("learnable_mix_mvntril");
-    assert_eq!(mix.to_string(), "MixtureSameFamily(\"learnable_mix_mvntril\", batch_shape=[], event_shape=[4], dtype=float64)");
+    assert_eq!(
+        mix.to_string(),
+        "MixtureSameFamily(\"learnable_mix_mvntril\", batch_shape=[], event_shape=[4], dtype=float64)"
+    );
     let x = Tensor::randn([7, d], F64) * 2.0;
     let lp = to_vec(&mix.log_prob(&x).unwrap());
     let w = to_vec(&logits.softmax(-1, Kind::Double));
@@ -186,7 +191,9 @@ fn mixture_of_categoricals_and_independent_categoricals_take_integer_values() {
     let _g = seeded(15);
     let w = Tensor::randn([2], F64);
     let comp_logits = Tensor::randn([2, 5], F64);
-    let mix = MixtureSameFamily::new(Categorical::new(w.copy()).unwrap(), Categorical::new(comp_logits.copy()).unwrap()).unwrap();
+    let mix =
+        MixtureSameFamily::new(Categorical::new(w.copy()).unwrap(), Categorical::new(comp_logits.copy()).unwrap())
+            .unwrap();
     let x = Tensor::from_slice(&[0i64, 3, 4]);
     let lp = to_vec(&mix.log_prob(&x).unwrap());
     let (pw, pc) = (to_vec(&w.softmax(-1, Kind::Double)), to_vec(&comp_logits.softmax(-1, Kind::Double)));
@@ -200,4 +207,24 @@ fn mixture_of_categoricals_and_independent_categoricals_take_integer_values() {
     assert!((lp - (pc1[1] + pc1[5 + 2])).abs() < 1e-12);
     let err = ind.log_prob(&Tensor::from_slice(&[1.0f64, 2.0])).unwrap_err().to_string();
     assert!(err.contains("integer"), "{err}");
+}
+
+#[test]
+fn mixture_sampling_broadcasts_batch_shapes() {
+    let _g = seeded(16);
+    let normal = |batch: &[i64]| Normal::new(Tensor::randn(batch, F64), Tensor::ones(batch, F64)).unwrap();
+    // The mixture's batch [] against components [2, 3]: one weight vector for both elements.
+    let m = MixtureSameFamily::new(Categorical::new(Tensor::zeros([3], F64)).unwrap(), normal(&[2, 3])).unwrap();
+    assert_eq!(m.sample(&[5]).unwrap().size(), vec![5, 2]);
+    // Components [3] under a mixture batch [4]: the components are drawn once per element.
+    let m = MixtureSameFamily::new(Categorical::new(Tensor::zeros([4, 3], F64)).unwrap(), normal(&[3])).unwrap();
+    let s = m.sample(&[20000]).unwrap();
+    assert_eq!(s.size(), vec![20000, 4]);
+    let c = s.transpose(0, 1).corrcoef();
+    let off = (c - Tensor::eye(4, F64)).abs().max().double_value(&[]);
+    assert!(off < 6.0 / (20000f64).sqrt(), "batch elements are correlated: {off}");
+    // Components [1, 3] broadcast inside a mixture batch [2]: shared draws, so refused.
+    let m = MixtureSameFamily::new(Categorical::new(Tensor::zeros([2, 3], F64)).unwrap(), normal(&[1, 3])).unwrap();
+    let err = m.sample(&[2]).unwrap_err().to_string();
+    assert!(err.contains("MixtureSameFamily.sample: not implemented"), "{err}");
 }

@@ -63,17 +63,29 @@ fn malformed_descriptions_are_errors() {
         (json!({"type": "Normal", "loc": 0.0}), "needs the field \"scale\""),
         (json!({"type": "Normal", "loc": [[1, 2], [3]], "scale": 1.0}), "ragged"),
         (json!({"type": "Normal", "loc": "zero", "scale": 1.0}), "expected a number"),
-        (json!({"type": "Normal", "loc": 0.0, "scale": {"transformed": 1.0, "bijector": "Tanh"}}), "unknown bijector"),
+        (
+            json!({"type": "Normal", "loc": 0.0, "scale": {"transformed": 1.0, "bijector": "Gompertz"}}),
+            "unknown bijector",
+        ),
         (json!({"type": "Normal", "loc": 0.0, "scale": {"transformed": -1.0, "bijector": "Softplus"}}), "not finite"),
         (json!({"type": "Normal", "loc": [0.0, 1.0, 2.0], "scale": [1.0, 2.0]}), "do not broadcast"),
         (json!({"type": "Normal", "loc": {"shape": [3], "data": [1.0]}, "scale": 1.0}), "holds 3 numbers"),
-        (json!({"type": "Independent", "reinterpreted_batch_ndims": 2,
-                "distribution": {"type": "Normal", "loc": [0.0], "scale": 1.0}}), "exceeds"),
-        (json!({"type": "Independent", "reinterpreted_batch_ndims": -1,
-                "distribution": {"type": "Normal", "loc": [0.0], "scale": 1.0}}), "non-negative integer"),
+        (
+            json!({"type": "Independent", "reinterpreted_batch_ndims": 2,
+                "distribution": {"type": "Normal", "loc": [0.0], "scale": 1.0}}),
+            "exceeds",
+        ),
+        (
+            json!({"type": "Independent", "reinterpreted_batch_ndims": -1,
+                "distribution": {"type": "Normal", "loc": [0.0], "scale": 1.0}}),
+            "non-negative integer",
+        ),
         (json!({"type": "Normal", "dtype": "int8", "loc": 0.0, "scale": 1.0}), "float32"),
         (json!({"type": "Normal", "loc": {"variable": 0.0, "name": "a.b"}, "scale": 1.0}), "without '.'"),
-        (json!({"type": "Normal", "loc": {"variable": 0.0, "name": "x"}, "scale": {"variable": 1.0, "name": "x"}}), "already holds"),
+        (
+            json!({"type": "Normal", "loc": {"variable": 0.0, "name": "x"}, "scale": {"variable": 1.0, "name": "x"}}),
+            "already holds",
+        ),
     ];
     for (spec, expected) in cases {
         let vs = nn::VarStore::new(Device::Cpu);

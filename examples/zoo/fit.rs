@@ -5,7 +5,9 @@ use anyhow::{ensure, Context, Result};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{Bijector, FillScaleTriL, Softplus};
-use tch_distributions::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use tch_distributions::distributions::{
+    Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+};
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
@@ -19,7 +21,8 @@ pub struct Truth {
 
 impl Truth {
     pub fn new() -> Self {
-        let locs = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, -3.0, -4.0, 3.0, 5.0, 2.0]).reshape([3, 4]);
+        let locs =
+            Tensor::from_slice(&[0.0f32, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, -3.0, -4.0, 3.0, 5.0, 2.0]).reshape([3, 4]);
         #[rustfmt::skip]
         let trils = Tensor::from_slice(&[
             1.0f32, 0.0, 0.0, 0.0,   0.0, 1.0, 0.0, 0.0,   0.0, 0.0, 1.0, 0.0,   0.0, 0.0, 0.0, 1.0,
@@ -102,7 +105,8 @@ pub fn init_components(d: &dyn Distribution, x: &Tensor, fixed: &Tensor) -> Resu
     // Farthest-point start from the data point nearest the mean (or from the fixed centres).
     let mut centres: Vec<Tensor> = (0..n_fixed).map(|i| fixed.get(i)).collect();
     if centres.is_empty() {
-        let nearest = (x - x.mean_dim(0, true, Kind::Float)).square().sum_dim_intlist(-1, false, Kind::Float).argmin(0, false);
+        let nearest =
+            (x - x.mean_dim(0, true, Kind::Float)).square().sum_dim_intlist(-1, false, Kind::Float).argmin(0, false);
         centres.push(x.get(nearest.int64_value(&[])));
     }
     while (centres.len() as i64) < k {

@@ -6,7 +6,9 @@ use anyhow::{bail, Result};
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{triangular_rows, Bijector, Chain, Exp, FillScaleTriL, Pad, Softplus};
-use tch_distributions::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use tch_distributions::distributions::{
+    Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+};
 use tch_distributions::{Parameter, TransformedVariable};
 
 pub const EVENT_SIZE: i64 = 4;

@@ -88,10 +88,7 @@ pub fn chain_min_event_ndims(mins: &[(usize, usize)], forward: bool) -> usize {
 
 impl Chain {
     fn mins(&self) -> Vec<(usize, usize)> {
-        self.bijectors
-            .iter()
-            .map(|b| (b.forward_min_event_ndims(), b.inverse_min_event_ndims()))
-            .collect()
+        self.bijectors.iter().map(|b| (b.forward_min_event_ndims(), b.inverse_min_event_ndims())).collect()
     }
 
     /// Forward pass with the log-det summed over `event_ndims` rightmost dimensions of `x`.

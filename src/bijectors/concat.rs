@@ -110,7 +110,6 @@ impl ConcatConstant {
         Ok(ev[0])
     }
 
-
     fn map_shape(&self, op: &str, s: &[i64], sign: i64) -> Result<Vec<i64>> {
         self.check_params(op)?;
         resize_axis(op, s, self.k(), sign * self.constant.size()[0])

@@ -27,7 +27,12 @@ pub(super) fn resize_axis(op: &str, s: &[i64], k: usize, delta: i64) -> Result<V
     let ax = s.len() - k;
     out[ax] += delta;
     if out[ax] < 0 {
-        bail!("{op}: shape {} has {} entries along axis -{k}, fewer than the {} to remove", fmt_shape(s), s[ax], -delta);
+        bail!(
+            "{op}: shape {} has {} entries along axis -{k}, fewer than the {} to remove",
+            fmt_shape(s),
+            s[ax],
+            -delta
+        );
     }
     Ok(out)
 }

@@ -52,10 +52,7 @@ impl FillScaleTriL {
     // `Sync`); `Arc` is what `Chain` holds, as everywhere bijectors are shared.
     pub fn chain(&self) -> Chain {
         let diag = Chain::new(vec![Arc::new(Shift::scalar(self.diag_shift)), self.diag_bijector.clone()]);
-        Chain::new(vec![
-            Arc::new(TransformDiagonal(Arc::new(diag))),
-            Arc::new(FillTriangular { upper: false }),
-        ])
+        Chain::new(vec![Arc::new(TransformDiagonal(Arc::new(diag))), Arc::new(FillTriangular { upper: false })])
     }
 }
 

@@ -86,8 +86,7 @@ pub(crate) fn fill_indices(n: usize, upper: bool) -> (Vec<i64>, Vec<i64>) {
 
 type IndexKey = (bool, i64, Device);
 
-static INDEX_CACHE: LazyLock<Mutex<HashMap<IndexKey, (Tensor, Tensor)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static INDEX_CACHE: LazyLock<Mutex<HashMap<IndexKey, (Tensor, Tensor)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The cached index tensors (forward gather of length `n*n`, inverse gather of length `m`).
 fn index_tensors(n: i64, upper: bool, device: Device) -> (Tensor, Tensor) {
@@ -101,9 +100,8 @@ fn index_tensors(n: i64, upper: bool, device: Device) -> (Tensor, Tensor) {
 
 impl FillTriangular {
     fn rows_of(&self, op: &str, m: i64) -> Result<i64> {
-        triangular_rows(m).ok_or_else(|| {
-            anyhow::anyhow!("{op}: expected a last dimension of n(n+1)/2 entries, got {m}")
-        })
+        triangular_rows(m)
+            .ok_or_else(|| anyhow::anyhow!("{op}: expected a last dimension of n(n+1)/2 entries, got {m}"))
     }
 
     fn check_square(op: &str, y: &Tensor) -> Result<i64> {

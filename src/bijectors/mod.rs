@@ -12,29 +12,45 @@
 //! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
 
 mod chain;
+mod cholesky_outer_product;
 mod concat;
 mod embedding;
 mod exp;
 mod fill_scale_tril;
 mod fill_triangular;
 mod identity;
+mod invert;
 mod pad;
+mod power;
+mod reshape;
 mod scale;
+mod scale_matvec_tril;
 mod shift;
+mod sigmoid;
+mod softmax_centered;
 mod softplus;
-mod transform_diagonal;
+mod tanh;
 pub mod testing;
+mod transform_diagonal;
 
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
+pub use cholesky_outer_product::CholeskyOuterProduct;
 pub use concat::{ConcatConstant, Position};
 pub use exp::Exp;
 pub use fill_scale_tril::FillScaleTriL;
 pub use fill_triangular::{triangular_rows, FillTriangular};
 pub use identity::Identity;
+pub use invert::Invert;
 pub use pad::Pad;
+pub use power::{Power, Square};
+pub use reshape::Reshape;
 pub use scale::Scale;
+pub use scale_matvec_tril::ScaleMatvecTriL;
 pub use shift::Shift;
+pub use sigmoid::Sigmoid;
+pub use softmax_centered::SoftmaxCentered;
 pub use softplus::Softplus;
+pub use tanh::Tanh;
 pub use transform_diagonal::TransformDiagonal;
 
 use crate::shape::{check_float, check_min_rank, fmt_shape};
@@ -132,13 +148,7 @@ fn check_event_ndims(op: &str, t: &Tensor, event_ndims: usize, min: usize) -> Re
 /// `event_ndims` dimensions. A log-det of lower rank (a constant Jacobian) is broadcast to the
 /// input's batch shape first; one of a larger broadcast shape (a bijector whose parameter
 /// broadcasts the output, e.g. `Shift` by a `[3]` tensor on a scalar) keeps that shape, as in TFP.
-pub fn reduce_log_det(
-    op: &str,
-    ldj: &Tensor,
-    input_shape: &[i64],
-    min: usize,
-    event_ndims: usize,
-) -> Result<Tensor> {
+pub fn reduce_log_det(op: &str, ldj: &Tensor, input_shape: &[i64], min: usize, event_ndims: usize) -> Result<Tensor> {
     let full = &input_shape[..input_shape.len() - min];
     let ldj = if ldj.size() == full {
         ldj.shallow_clone()

@@ -68,7 +68,6 @@ impl Pad {
         check_input(op, what, t, self.k())?;
         Ok(t.size()[t.dim() - self.k()])
     }
-
 }
 
 impl Bijector for Pad {

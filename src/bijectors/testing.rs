@@ -76,7 +76,13 @@ pub fn check_bijector(b: &dyn Bijector, x: &Tensor, atol: f64, rtol: f64) -> Res
         close(&format!("{name}: forward_log_det_jacobian vs autograd"), &fldj_full, &reference, atol, rtol)?;
     }
     let ildj = b.inverse_log_det_jacobian(&y)?.broadcast_to(batch);
-    close(&format!("{name}: inverse_log_det_jacobian(y) vs -forward_log_det_jacobian(x)"), &ildj, &(-&fldj_full), atol, rtol)?;
+    close(
+        &format!("{name}: inverse_log_det_jacobian(y) vs -forward_log_det_jacobian(x)"),
+        &ildj,
+        &(-&fldj_full),
+        atol,
+        rtol,
+    )?;
     let (y2, fldj2) = b.forward_and_log_det(x)?;
     close(&format!("{name}: forward_and_log_det value"), &y2, &y, atol, rtol)?;
     close(&format!("{name}: forward_and_log_det log-det"), &fldj2.broadcast_to(batch), &fldj_full, atol, rtol)?;

@@ -74,7 +74,11 @@ impl Categorical {
     /// Normalised log-probabilities `log_softmax(logits)`, shape `batch_shape + [K]`.
     pub fn log_probs(&self) -> Result<Tensor> {
         let v = self.logits.value()?;
-        Ok(if self.from_probs { (&v / v.sum_dim_intlist(-1, true, None::<Kind>)).log() } else { v.log_softmax(-1, None::<Kind>) })
+        Ok(if self.from_probs {
+            (&v / v.sum_dim_intlist(-1, true, None::<Kind>)).log()
+        } else {
+            v.log_softmax(-1, None::<Kind>)
+        })
     }
 
     /// Probabilities `softmax(logits)`, shape `batch_shape + [K]`.
@@ -166,7 +170,9 @@ impl Distribution for Categorical {
         let picked = cum.broadcast_to(full.as_slice()).gather(-1, &idx, false).squeeze_dim(-1);
         let below = x.lt(0).broadcast_to(shape.as_slice());
         let above = x.ge(k - 1).broadcast_to(shape.as_slice());
-        Ok(picked.where_self(&below.logical_not(), &picked.zeros_like()).where_self(&above.logical_not(), &picked.ones_like()))
+        Ok(picked
+            .where_self(&below.logical_not(), &picked.zeros_like())
+            .where_self(&above.logical_not(), &picked.ones_like()))
     }
 
     fn support(&self) -> Support {
@@ -179,4 +185,3 @@ impl Distribution for Categorical {
 }
 
 display_as_describe!(Categorical);
-

@@ -2,9 +2,9 @@
 
 use super::{display_as_describe, Distribution, Support};
 use crate::bijectors::Bijector;
-use std::sync::Arc;
 use crate::shape::{check_value, check_value_shape, fmt_shape, sum_last};
 use anyhow::{bail, Result};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// `Independent(base, n)`: the rightmost `n` batch dimensions of `base` become event dimensions;

@@ -1,10 +1,10 @@
 //! A mixture of distributions of one family, indexed by the last batch dimension.
 
-use super::{display_as_describe, Categorical, Distribution, Support};
+use super::{display_as_describe, sample_and_batch, Categorical, Distribution, Support};
 use crate::bijectors::Bijector;
-use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// `MixtureSameFamily(mixture, components)`: `p(x) = Σ_k π_k p_k(x)`, with `π` from a
@@ -45,7 +45,11 @@ impl MixtureSameFamily {
             );
         }
         if components.dtype() != Kind::Int64 && mixture.param_dtype() != components.dtype() {
-            bail!("{op}: the mixture's logits are {:?} but the components are {:?}", mixture.param_dtype(), components.dtype());
+            bail!(
+                "{op}: the mixture's logits are {:?} but the components are {:?}",
+                mixture.param_dtype(),
+                components.dtype()
+            );
         }
         if mixture.device() != components.device() {
             bail!("{op}: the mixture is on {:?} but the components are on {:?}", mixture.device(), components.device());
@@ -104,19 +108,43 @@ impl Distribution for MixtureSameFamily {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let all = self.components.sample(sample_shape)?; // S + B + [K] + E
-        let idx = self.mixture.sample(sample_shape)?; // S + B_mix
+        let op = "MixtureSameFamily.sample";
+        let b = &self.batch_shape;
+        let cb = self.components.batch_shape();
+        let cb = &cb[..cb.len() - 1];
+        // Components whose batch shape lacks leading dimensions of the mixture's draw them as
+        // extra sample dimensions (independent draws); size-1 dimensions broadcast against a
+        // larger mixture batch would give shared draws, so they are refused.
+        let lead = b.len() - cb.len();
+        if &b[lead..] != cb {
+            return super::not_implemented(
+                self,
+                "sample",
+                &format!(
+                    " when the components' batch shape {} broadcasts inside the batch shape {}",
+                    fmt_shape(cb),
+                    fmt_shape(b)
+                ),
+            );
+        }
+        let comp_sample_shape = sample_and_batch(op, sample_shape, &b[..lead])?;
+        let all = self.components.sample(&comp_sample_shape)?; // S + B + [K] + E
+                                                               // The index: S + B_mix, padded with ones on the left of B_mix, broadcast to S + B.
+        let idx = self.mixture.sample(sample_shape)?;
+        let bm = self.mixture.batch_shape();
+        let mut padded = sample_shape.to_vec();
+        padded.extend(std::iter::repeat_n(1, b.len() - bm.len()));
+        padded.extend_from_slice(&bm);
+        let mut idx_shape = sample_shape.to_vec();
+        idx_shape.extend_from_slice(b);
+        let mut idx = idx.reshape(padded.as_slice()).broadcast_to(idx_shape.as_slice()).unsqueeze(-1);
         let e = self.event_shape.len();
-        let mut target = all.size();
-        let kdim = target.len() - 1 - e;
-        target[kdim] = 1;
-        // Broadcast the index to S + B, add the K axis and the event axes, expand over E.
-        let mut idx_shape: Vec<i64> = sample_shape.to_vec();
-        idx_shape.extend_from_slice(&self.batch_shape);
-        let mut idx = idx.broadcast_to(idx_shape.as_slice()).unsqueeze(-1);
         for _ in 0..e {
             idx = idx.unsqueeze(-1);
         }
+        let mut target = all.size();
+        let kdim = target.len() - 1 - e;
+        target[kdim] = 1;
         let picked = all.gather(kdim as i64, &idx.expand(target.as_slice(), false), false);
         Ok(picked.squeeze_dim(kdim as i64))
     }

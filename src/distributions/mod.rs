@@ -7,17 +7,46 @@
 //! Parameters are read at every call (see [`crate::Parameter`]), so a training step on the
 //! variables is seen by the next `log_prob`.
 
+mod batch_broadcast;
+mod bernoulli;
+mod beta;
 mod categorical;
+mod dirichlet;
+mod gamma;
 mod independent;
+mod laplace;
+mod log_normal;
+mod mixture;
 mod mixture_same_family;
+mod multivariate_normal;
+mod multivariate_normal_diag;
 mod multivariate_normal_tril;
 mod normal;
+mod one_hot_categorical;
+mod student_t;
+mod transformed;
+mod uniform;
+mod univariate_common;
 
+pub use batch_broadcast::{expand, BatchBroadcast};
+pub use bernoulli::Bernoulli;
+pub use beta::Beta;
 pub use categorical::Categorical;
+pub use dirichlet::Dirichlet;
+pub use gamma::Gamma;
 pub use independent::Independent;
+pub use laplace::Laplace;
+pub use log_normal::LogNormal;
+pub use mixture::Mixture;
 pub use mixture_same_family::MixtureSameFamily;
+pub use multivariate_normal::MultivariateNormal;
+pub use multivariate_normal_diag::MultivariateNormalDiag;
 pub use multivariate_normal_tril::MultivariateNormalTriL;
 pub use normal::Normal;
+pub use one_hot_categorical::OneHotCategorical;
+pub use student_t::StudentT;
+pub use transformed::TransformedDistribution;
+pub use uniform::Uniform;
 
 use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};

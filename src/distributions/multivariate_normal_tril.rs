@@ -2,10 +2,10 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
@@ -49,7 +49,11 @@ impl MultivariateNormalTriL {
             None => bail!("{op}: expected loc of shape [..., d], got a scalar"),
         };
         if ss.len() < 2 || ss[ss.len() - 1] != d || ss[ss.len() - 2] != d {
-            bail!("{op}: expected scale_tril of shape [..., {d}, {d}] to match loc {}, got {}", fmt_shape(&ls), fmt_shape(&ss));
+            bail!(
+                "{op}: expected scale_tril of shape [..., {d}, {d}] to match loc {}, got {}",
+                fmt_shape(&ls),
+                fmt_shape(&ss)
+            );
         }
         let batch_shape = broadcast_shapes(op, &ls[..ls.len() - 1], &ss[..ss.len() - 2])?;
         Ok(Self { loc, scale_tril, name: "MultivariateNormalTriL".into(), batch_shape, d })
@@ -73,7 +77,6 @@ impl MultivariateNormalTriL {
     pub fn scale_tril(&self) -> Result<Tensor> {
         Ok(self.scale_tril.value()?.tril(0))
     }
-
 }
 
 impl Distribution for MultivariateNormalTriL {

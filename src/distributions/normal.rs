@@ -2,10 +2,10 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use std::sync::Arc;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, kind_name};
 use crate::Parameter;
 use anyhow::{bail, Result};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
@@ -182,4 +182,3 @@ impl Distribution for Normal {
 }
 
 display_as_describe!(Normal);
-
