@@ -12,6 +12,8 @@
 //!   `sample(sample_shape)` drawn after `tch::manual_seed(seed)`.
 //! * `"bijector"`: `forward(x)`, `inverse(y)`, `forward_log_det_jacobian(x)` and
 //!   `inverse_log_det_jacobian(y)`.
+//! * `"kl"`: `kl_divergence(p, q)` of two distributions `p` and `q` (variables under `p.` and
+//!   `q.`), with the gradients of its sum with respect to every raw variable.
 //!
 //! ```text
 //! echo '{"cases": [{"id": 0, "kind": "bijector", "dtype": "float32", "bijector": "Softplus",
@@ -22,6 +24,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::io::Read;
 use tch::{nn, Device, Kind, Tensor};
+use tch_distributions::kl::kl_divergence;
 use tch_distributions::spec::{build_bijector, build_distribution, parse_kind, tensor_from_json, tensor_to_json};
 
 fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
@@ -34,9 +37,19 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         "batch_shape": d.batch_shape(),
         "event_shape": d.event_shape(),
     });
-    match d.mean() {
-        Ok(m) => out["mean"] = tensor_to_json(&m),
-        Err(e) => out["mean_error"] = json!(format!("{e:#}")),
+    // The closed-form methods: a value, or the error a family gives for a method it lacks.
+    let methods: [(&str, anyhow::Result<Tensor>); 5] = [
+        ("mean", d.mean()),
+        ("variance", d.variance()),
+        ("stddev", d.stddev()),
+        ("mode", d.mode()),
+        ("entropy", d.entropy()),
+    ];
+    for (key, value) in methods {
+        match value {
+            Ok(m) => out[key] = tensor_to_json(&m),
+            Err(e) => out[format!("{key}_error")] = json!(format!("{e:#}")),
+        }
     }
     let vars = d.trainable_variables();
     let mut raw = Map::new();
@@ -50,6 +63,12 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         let x = tensor_from_json(x, value_kind, Device::Cpu)?;
         let lp = d.log_prob(&x)?;
         out["log_prob"] = tensor_to_json(&lp);
+        for (key, value) in [("cdf", d.cdf(&x)), ("log_cdf", d.log_cdf(&x))] {
+            match value {
+                Ok(c) => out[key] = tensor_to_json(&c),
+                Err(e) => out[format!("{key}_error")] = json!(format!("{e:#}")),
+            }
+        }
         if !vars.is_empty() {
             let inputs: Vec<&Tensor> = vars.iter().map(|(_, t)| t).collect();
             let grads = Tensor::run_backward(&[lp.sum(kind)], &inputs, false, false);
@@ -69,7 +88,39 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         out["sample_count"] = json!(shape.iter().product::<i64>());
         out["sample_mean"] = tensor_to_json(&s.mean_dim(dims.as_slice(), false, Kind::Double));
         out["sample_var"] = tensor_to_json(&s.var_dim(dims.as_slice(), true, false));
+        let centred = &s - s.mean_dim(dims.as_slice(), true, Kind::Double);
+        out["sample_m4"] = tensor_to_json(&centred.pow_tensor_scalar(4).mean_dim(dims.as_slice(), false, Kind::Double));
     }
+    Ok(out)
+}
+
+fn kl_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    vs.set_kind(kind);
+    let spec = |key: &str| case.get(key).ok_or_else(|| anyhow!("case needs \"{key}\""));
+    let p = build_distribution(&(vs.root() / "p"), spec("p")?, kind)?;
+    let q = build_distribution(&(vs.root() / "q"), spec("q")?, kind)?;
+    let kl = kl_divergence(p.as_ref(), q.as_ref())?;
+    let mut out = json!({"kl": tensor_to_json(&kl)});
+    let vars: Vec<(String, Tensor)> = p
+        .trainable_variables()
+        .into_iter()
+        .map(|(n, t)| (format!("p.{n}"), t))
+        .chain(q.trainable_variables().into_iter().map(|(n, t)| (format!("q.{n}"), t)))
+        .collect();
+    let (mut raw, mut grads) = (Map::new(), Map::new());
+    for (name, t) in &vars {
+        raw.insert(name.clone(), tensor_to_json(t));
+    }
+    if !vars.is_empty() {
+        let inputs: Vec<&Tensor> = vars.iter().map(|(_, t)| t).collect();
+        let g = Tensor::run_backward(&[kl.sum(kind)], &inputs, false, false);
+        for ((name, _), grad) in vars.iter().zip(g) {
+            grads.insert(name.clone(), tensor_to_json(&grad));
+        }
+    }
+    out["variables"] = Value::Object(raw);
+    out["grads"] = Value::Object(grads);
     Ok(out)
 }
 
@@ -104,7 +155,8 @@ fn run_case(case: &Value) -> Result<Value> {
     match case.get("kind").and_then(Value::as_str) {
         Some("distribution") => distribution_case(case, kind),
         Some("bijector") => bijector_case(case, kind),
-        other => bail!("unknown case kind {other:?} (expected \"distribution\" or \"bijector\")"),
+        Some("kl") => kl_case(case, kind),
+        other => bail!("unknown case kind {other:?} (expected \"distribution\", \"bijector\" or \"kl\")"),
     }
 }
 

@@ -23,7 +23,11 @@ use crate::bijectors::{
     Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
     TransformDiagonal,
 };
-use crate::distributions::{Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use crate::distributions::{
+    BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,
+    Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal,
+    OneHotCategorical, StudentT, TransformedDistribution, Uniform,
+};
 use crate::shape::kind_name;
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Context, Result};
@@ -263,13 +267,98 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("spec: a distribution needs a \"type\" string, got {v}"))?;
     let name = obj.get("name").and_then(Value::as_str);
+    let validate = obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false);
+    let param = |key: &str| build_parameter(path, key, field(obj, key, ty)?, kind);
+    // A parameter given under one of two names (logits or probs, covariance or precision).
+    let either = |a: &str, b: &str| -> Result<(bool, Parameter)> {
+        match (obj.get(a), obj.get(b)) {
+            (Some(v), None) => Ok((true, build_parameter(path, a, v, kind)?)),
+            (None, Some(v)) => Ok((false, build_parameter(path, b, v, kind)?)),
+            _ => bail!("spec: a {ty} needs exactly one of {a:?} and {b:?}"),
+        }
+    };
     let d: Box<dyn Distribution> = match ty {
         "Normal" => {
-            let loc = build_parameter(path, "loc", field(obj, "loc", "Normal")?, kind)?;
-            let scale = build_parameter(path, "scale", field(obj, "scale", "Normal")?, kind)?;
-            let validate = obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false);
-            let d = Normal::new(loc, scale)?.with_validate_args(validate);
+            let d = Normal::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
             Box::new(named(d, name, Normal::with_name))
+        }
+        "Uniform" => {
+            let d = Uniform::new(param("low")?, param("high")?)?.with_validate_args(validate);
+            Box::new(named(d, name, Uniform::with_name))
+        }
+        "Bernoulli" => {
+            let d = match either("logits", "probs")? {
+                (true, p) => Bernoulli::from_logits(p)?,
+                (false, p) => Bernoulli::from_probs(p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, Bernoulli::with_name))
+        }
+        "Gamma" => {
+            let d = Gamma::new(param("concentration")?, param("rate")?)?.with_validate_args(validate);
+            Box::new(named(d, name, Gamma::with_name))
+        }
+        "Beta" => {
+            let d = Beta::new(param("concentration1")?, param("concentration0")?)?.with_validate_args(validate);
+            Box::new(named(d, name, Beta::with_name))
+        }
+        "StudentT" => {
+            let d = StudentT::new(param("df")?, param("loc")?, param("scale")?)?.with_validate_args(validate);
+            Box::new(named(d, name, StudentT::with_name))
+        }
+        "Laplace" => {
+            let d = Laplace::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
+            Box::new(named(d, name, Laplace::with_name))
+        }
+        "LogNormal" => {
+            let d = LogNormal::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
+            Box::new(named(d, name, LogNormal::with_name))
+        }
+        "TransformedDistribution" => {
+            let base = build_distribution(path, field(obj, "distribution", ty)?, kind)?;
+            let b = build_bijector(field(obj, "bijector", ty)?, kind, path.device())?;
+            Box::new(named(TransformedDistribution::new(base, b)?, name, TransformedDistribution::with_name))
+        }
+        "MultivariateNormalDiag" => {
+            let d = MultivariateNormalDiag::new(param("loc")?, param("scale_diag")?)?.with_validate_args(validate);
+            Box::new(named(d, name, MultivariateNormalDiag::with_name))
+        }
+        "MultivariateNormal" => {
+            let loc = param("loc")?;
+            let d = match either("covariance_matrix", "precision_matrix")? {
+                (true, m) => MultivariateNormal::from_covariance(loc, m)?,
+                (false, m) => MultivariateNormal::from_precision(loc, m)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, MultivariateNormal::with_name))
+        }
+        "Dirichlet" => {
+            let d = Dirichlet::new(param("concentration")?)?.with_validate_args(validate);
+            Box::new(named(d, name, Dirichlet::with_name))
+        }
+        "OneHotCategorical" => {
+            let d = match either("logits", "probs")? {
+                (true, p) => OneHotCategorical::new(p)?,
+                (false, p) => OneHotCategorical::from_probs(p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, OneHotCategorical::with_name))
+        }
+        "Mixture" => {
+            let cat = build_categorical(path, field(obj, "mixture", ty)?, kind)?;
+            let list = field(obj, "components", ty)?
+                .as_array()
+                .ok_or_else(|| anyhow!("spec: Mixture: \"components\" must be a list of distributions"))?;
+            // Each component's variables live under its own sub-path: component0, component1, ...
+            let components = list
+                .iter()
+                .enumerate()
+                .map(|(i, c)| build_distribution(&(path / format!("component{i}")), c, kind))
+                .collect::<Result<Vec<_>>>()?;
+            Box::new(named(Mixture::new(cat, components)?, name, Mixture::with_name))
+        }
+        "BatchBroadcast" => {
+            let base = build_distribution(path, field(obj, "distribution", ty)?, kind)?;
+            let shape: Vec<i64> = serde_json::from_value(field(obj, "batch_shape", ty)?.clone())
+                .map_err(|_| anyhow!("spec: BatchBroadcast: \"batch_shape\" must be a list of sizes"))?;
+            Box::new(named(BatchBroadcast::from_box(base, &shape)?, name, BatchBroadcast::with_name))
         }
         "Independent" => {
             let base = build_distribution(path, field(obj, "distribution", "Independent")?, kind)?;
@@ -290,10 +379,12 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             Box::new(named(MixtureSameFamily::from_box(mixture, components)?, name, MixtureSameFamily::with_name))
         }
         other => bail!(
-            "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, MixtureSameFamily)"
+            "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
+             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, TransformedDistribution, \
+             MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
         ),
     };
-    let value_kind = if ty == "Categorical" { Kind::Int64 } else { kind };
+    let value_kind = if d.dtype() == Kind::Int64 { Kind::Int64 } else { kind };
     if d.dtype() != value_kind {
         bail!("spec: {ty} built with dtype {}, expected {}", kind_name(d.dtype()), kind_name(value_kind));
     }

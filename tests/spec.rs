@@ -58,7 +58,7 @@ fn tensors_round_trip_exactly() {
 #[test]
 fn malformed_descriptions_are_errors() {
     let cases = [
-        (json!({"type": "Gamma"}), "unknown distribution"),
+        (json!({"type": "Gompertz"}), "unknown distribution"),
         (json!({"loc": 0.0}), "needs a \"type\""),
         (json!({"type": "Normal", "loc": 0.0}), "needs the field \"scale\""),
         (json!({"type": "Normal", "loc": [[1, 2], [3]], "scale": 1.0}), "ragged"),

@@ -188,9 +188,10 @@ impl Distribution for Mixture {
         let means = self.stacked("Mixture.variance", |c| c.mean())?;
         let vars = self.stacked("Mixture.variance", |c| c.variance())?;
         let w = self.weights()?;
-        let mean = (&w * &means).sum_dim_intlist(self.kdim(), false, None::<Kind>);
-        let second = (&w * (vars + means.square())).sum_dim_intlist(self.kdim(), false, None::<Kind>);
-        Ok(second - mean.square())
+        // Σ π_k var_k + Σ π_k (mean_k - mean)²: no cancellation between large second moments.
+        let mean = (&w * &means).sum_dim_intlist(self.kdim(), true, None::<Kind>);
+        let spread = (means - mean).square();
+        Ok((&w * (vars + spread)).sum_dim_intlist(self.kdim(), false, None::<Kind>))
     }
 
     /// The components' support when they all have the same one.

@@ -158,7 +158,8 @@ impl Distribution for MixtureSameFamily {
         Ok((probs * means).sum_dim_intlist(-1 - self.event_shape.len() as i64, false, None::<Kind>))
     }
 
-    /// The law of total variance: `Σ π_k (var_k + mean_k²) - mean²`, elementwise.
+    /// The law of total variance, `Σ π_k var_k + Σ π_k (mean_k - mean)²` elementwise (this form
+    /// has no cancellation between large second moments).
     fn variance(&self) -> Result<Tensor> {
         let e = self.event_shape.len() as i64;
         let mut probs = self.mixture.probs()?;
@@ -166,9 +167,9 @@ impl Distribution for MixtureSameFamily {
             probs = probs.unsqueeze(-1);
         }
         let (means, vars) = (self.components.mean()?, self.components.variance()?);
-        let mean = self.mean()?;
-        let second = (&probs * (vars + means.square())).sum_dim_intlist(-1 - e, false, None::<Kind>);
-        Ok(second - mean.square())
+        let mean = (&probs * &means).sum_dim_intlist(-1 - e, true, None::<Kind>);
+        let spread = (means - mean).square();
+        Ok((&probs * (vars + spread)).sum_dim_intlist(-1 - e, false, None::<Kind>))
     }
 
     fn support(&self) -> Support {
