@@ -102,12 +102,8 @@ fn kl_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     let q = build_distribution(&(vs.root() / "q"), spec("q")?, kind)?;
     let kl = kl_divergence(p.as_ref(), q.as_ref())?;
     let mut out = json!({"kl": tensor_to_json(&kl)});
-    let vars: Vec<(String, Tensor)> = p
-        .trainable_variables()
-        .into_iter()
-        .map(|(n, t)| (format!("p.{n}"), t))
-        .chain(q.trainable_variables().into_iter().map(|(n, t)| (format!("q.{n}"), t)))
-        .collect();
+    // Full VarStore names: "p.loc", "q.loc", ...
+    let vars: Vec<(String, Tensor)> = p.trainable_variables().into_iter().chain(q.trainable_variables()).collect();
     let (mut raw, mut grads) = (Map::new(), Map::new());
     for (name, t) in &vars {
         raw.insert(name.clone(), tensor_to_json(t));

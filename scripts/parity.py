@@ -729,8 +729,10 @@ def more_spec(rng, family, batch, dtype):
     if family == "MultivariateNormal":
         tril = rand_tril(rng, batch, k, dtype)
         key = "covariance_matrix" if rng.random() < 0.6 else "precision_matrix"
+        # L Lᵀ + 0.1 I: positive definite after rounding to float32 too
+        matrix = tril @ np.swapaxes(tril, -1, -2) + 0.1 * np.eye(k)
         return {"type": "MultivariateNormal", "loc": real(rng, batch + [k], 3.0, dtype, "loc"),
-                key: param_spec(tril @ np.swapaxes(tril, -1, -2), str(rng.choice(["variable", "constant"])), key, dtype)}
+                key: param_spec(matrix, str(rng.choice(["variable", "constant"])), key, dtype)}
     if family == "Dirichlet":
         return {"type": "Dirichlet", "concentration": pos(rng, batch + [k], -0.3, 1.0, dtype, "concentration")}
     if family == "OneHotCategorical":
@@ -945,6 +947,89 @@ def logit_names(spec):
     return names
 
 
+KL_FAMILIES = ["Normal", "Independent", "Categorical", "MultivariateNormalTriL", "Bernoulli", "Gamma", "Beta",
+               "Dirichlet", "Uniform", "Laplace", "OneHotCategorical", "MultivariateNormalDiag", "MultivariateNormal",
+               "TriL-vs-Full"]
+
+
+def kl_cases(rng):
+    """Pairs (p, q) of one family (and MultivariateNormalTriL against a full covariance)."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for rep in range(4 * len(KL_FAMILIES)):
+            family = KL_FAMILIES[rep % len(KL_FAMILIES)]
+            batch = random_shape(rng, 2)
+
+            def one(f):
+                if f == "Normal":
+                    return normal_spec(rng, batch, dtype)
+                if f == "Independent":
+                    return {"type": "Independent", "reinterpreted_batch_ndims": 1,
+                            "distribution": normal_spec(rng, batch + [3], dtype)}
+                if f == "Categorical":
+                    return categorical_spec(rng, batch, 4, dtype)
+                if f == "MultivariateNormalTriL":
+                    return mvn_tril_spec(rng, batch, 3, dtype)
+                return more_spec(rng, f, batch, dtype)
+
+            if family == "TriL-vs-Full":
+                p, q = one("MultivariateNormalTriL"), one("MultivariateNormal")
+                while _event_size(q) != _event_size(p):
+                    q = one("MultivariateNormal")
+            else:
+                p, q = one(family), one(family)
+                while _event_size(q) != _event_size(p):  # vector families draw their size
+                    q = one(family)
+            if family == "Uniform" and rng.random() < 0.5:
+                # q's support around p's: a finite KL (otherwise it is often infinite)
+                q = {"type": "Uniform", "low": param_spec(_uniform_bound(p, "low", dtype) - 1.0, "variable", "low", dtype),
+                     "high": param_spec(_uniform_bound(p, "high", dtype) + 1.0, "variable", "high", dtype)}
+            cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": f"KL {family}"})
+    return cases
+
+
+def _event_size(spec):
+    if spec["type"] not in ("Dirichlet", "OneHotCategorical", "MultivariateNormalDiag", "MultivariateNormal",
+                            "MultivariateNormalTriL"):
+        return None
+    for key in ("concentration", "logits", "probs", "loc", "scale_diag"):
+        if key in spec:
+            v = spec[key]
+            v = v.get("variable", v.get("constant", v.get("transformed", v)))
+            return v["shape"][-1]
+    return None
+
+
+def _uniform_bound(spec, key, dtype):
+    v = spec[key]
+    v = v.get("variable", v.get("constant", v))
+    return np.asarray(v["data"]).reshape(v["shape"])
+
+
+def check_kl(report, case, res):
+    dtype = case["dtype"]
+    tag = f"{case['label']} {dtype}"
+    refs = {}
+    for dt in (torch.float64, torch.float32):
+        raw = {k: from_json(v, dt).requires_grad_(True) for k, v in res["variables"].items()}
+        p = torch_distribution(case["p"], raw, dt, "p.")
+        q = torch_distribution(case["q"], raw, dt, "q.")
+        kl = td.kl_divergence(p, q)
+        finite = torch.isfinite(kl)
+        grads = torch.autograd.grad(kl[finite].sum(), list(raw.values()), allow_unused=True) if raw else []
+        refs[dt] = {"kl": kl.detach(), "grads": dict(zip(raw, grads)), "finite": finite}
+    k64, k32 = refs[torch.float64]["kl"], refs[torch.float32]["kl"]
+    rust = from_json(res["kl"])
+    report.add(f"{tag} value", rust, k64, tolerance(k64, k32, dtype), case["id"])
+    if bool(refs[torch.float64]["finite"].all()):
+        for name, g64 in refs[torch.float64]["grads"].items():
+            g32 = refs[torch.float32]["grads"][name]
+            if g64 is None or g32 is None:
+                continue
+            report.add(f"{tag} grad wrt {name.split('.')[0]}.{name.split('.')[-1]}", from_json(res["grads"][name]), g64,
+                       tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * g64.abs()), case["id"])
+
+
 def torch_method(d, name):
     """A torch distribution's method value, or None where torch has none."""
     try:
@@ -1103,7 +1188,7 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    cases = bijector_cases(rng) + distribution_cases(rng)
+    cases = bijector_cases(rng) + distribution_cases(rng) + kl_cases(rng)
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points
@@ -1124,6 +1209,8 @@ def main():
             continue
         if c["kind"] == "bijector":
             check_bijector(report, c, r)
+        elif c["kind"] == "kl":
+            check_kl(report, c, r)
         else:
             zm, zv = check_distribution(report, c, r)
             zs_mean.append(zm)
@@ -1139,7 +1226,8 @@ def main():
         if not worst < crit:
             bad = [f"case {i} ({label} {dt}) |z| {z:.2f}" for z, i, label, dt in sorted(worst_z, reverse=True)[:3]]
             report.failures.append(f"{name}: max |z| {worst:.2f} >= {crit:.2f}; worst cases: {', '.join(bad)}")
-    print(f"parity: {len(cases)} cases ({len(cases) - n_dist} bijector, {n_dist} distribution), seed {args.seed}; "
+    n_kl = sum(c["kind"] == "kl" for c in cases)
+    print(f"parity: {len(cases)} cases ({len(cases) - n_dist - n_kl} bijector, {n_dist} distribution, {n_kl} KL), seed {args.seed}; "
           f"moment tests: {n_tests} z-scores against |z| < {crit:.2f} (false-failure rate {FALSE_FAILURE_RATE:g} in all)")
     report.print()
     if report.failures:
@@ -1151,7 +1239,7 @@ def main():
 
 
 def run_driver(driver, cases, with_x=True):
-    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed")
+    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed", "p", "q")
     sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape"))} for c in cases]
     out = subprocess.run([driver], input=json.dumps({"cases": sent}), capture_output=True, text=True)
     if out.returncode != 0:
