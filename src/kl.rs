@@ -4,8 +4,9 @@
 //! `KL(p || q) = E_p[log p(X) - log q(X)]`, of shape the broadcast of the two batch shapes.
 
 use crate::distributions::{
-    Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, MultivariateNormal,
-    MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Uniform,
+    BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,
+    MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical,
+    TransformedDistribution, Uniform,
 };
 use crate::shape::{broadcast_shapes, fmt_shape, kind_name, sum_last};
 use anyhow::{bail, Result};
@@ -42,6 +43,26 @@ const RULES: &[Rule] = &[
     |p, q| pair::<Uniform, Uniform>(p, q).map(|(p, q)| kl_uniform(p, q)),
     |p, q| pair::<Laplace, Laplace>(p, q).map(|(p, q)| kl_laplace(p, q)),
     |p, q| pair::<MultivariateNormalDiag, MultivariateNormalDiag>(p, q).map(|(p, q)| kl_mvn_diag(p, q)),
+    // KL is invariant under a shared bijection: the KL of the underlying normals / bases.
+    |p, q| pair::<LogNormal, LogNormal>(p, q).map(|(p, q)| kl_normal_normal(p.normal(), q.normal())),
+    |p, q| {
+        pair::<TransformedDistribution, TransformedDistribution>(p, q)
+            .filter(|(p, q)| std::sync::Arc::ptr_eq(p.bijector(), q.bijector()))
+            .map(|(p, q)| kl_divergence(p.base(), q.base()))
+    },
+    // A broadcast batch: the bases' KL, broadcast to the pair's batch shape.
+    |p, q| {
+        let (bp, bq) = (p.as_any().downcast_ref::<BatchBroadcast>(), q.as_any().downcast_ref::<BatchBroadcast>());
+        if bp.is_none() && bq.is_none() {
+            return None;
+        }
+        let base_p = bp.map(|b| b.base()).unwrap_or(p);
+        let base_q = bq.map(|b| b.base()).unwrap_or(q);
+        Some(kl_divergence(base_p, base_q).and_then(|kl| {
+            let shape = broadcast_shapes("kl_divergence", &p.batch_shape(), &q.batch_shape())?;
+            Ok(kl.broadcast_to(shape.as_slice()))
+        }))
+    },
     // Every other pair among the Gaussian families, through their lower-triangular factors.
     |p, q| {
         (is_gaussian(p) && is_gaussian(q))
@@ -56,6 +77,9 @@ const RULES: &[Rule] = &[
 ///   support of `p` is not inside that of `q`), Bernoulli–Bernoulli;
 /// * Categorical–Categorical, OneHotCategorical–OneHotCategorical, Dirichlet–Dirichlet;
 /// * Independent–Independent (same reinterpreted dimensions, bases with a closed form);
+/// * LogNormal–LogNormal, and TransformedDistribution–TransformedDistribution sharing one
+///   bijector (the same `Arc`): the KL of the bases, which a bijection does not change;
+/// * BatchBroadcast on either side: the bases' KL, broadcast;
 /// * any ordered pair of the Gaussian families MultivariateNormalTriL, MultivariateNormalDiag and
 ///   MultivariateNormal (full covariance or precision), mixed pairs included.
 ///

@@ -46,6 +46,31 @@ impl TransformedVariable {
         Self::from_arc(path, name, initial, Arc::new(bijector))
     }
 
+    /// A variable that stays in the support of one event of `d`, through
+    /// `d.default_event_space_bijector()` (TFP's `experimental_default_event_space_bijector`,
+    /// torch's `biject_to(support)`): no bijector to name. Errors for discrete families.
+    ///
+    /// ```
+    /// # use tch::{nn, Device, Kind, Tensor};
+    /// # use tch_distributions::{distributions::Dirichlet, TransformedVariable};
+    /// # fn main() -> anyhow::Result<()> {
+    /// let vs = nn::VarStore::new(Device::Cpu);
+    /// let dirichlet = Dirichlet::new(Tensor::ones([3], (Kind::Double, Device::Cpu)))?;
+    /// let weights = Tensor::from_slice(&[0.2f64, 0.3, 0.5]);
+    /// let v = TransformedVariable::for_support(&vs.root(), "weights", &weights, &dirichlet)?;
+    /// assert_eq!(v.raw().size(), vec![2]); // SoftmaxCentered: 3 weights from 2 reals
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn for_support(
+        path: &nn::Path,
+        name: &str,
+        initial: &Tensor,
+        d: &dyn crate::distributions::Distribution,
+    ) -> Result<Self> {
+        Self::from_arc(path, name, initial, d.default_event_space_bijector()?)
+    }
+
     /// As [`TransformedVariable::new`], with a shared bijector.
     pub fn from_arc(path: &nn::Path, name: &str, initial: &Tensor, bijector: Arc<dyn Bijector>) -> Result<Self> {
         let op = "TransformedVariable::new";

@@ -520,3 +520,31 @@ fn closed_forms_give_finite_gradients() {
     let kl = kl_divergence(&p, &q).unwrap() + kl_divergence(&q, &p).unwrap();
     check(kl, &[&m1, &s1, &m2, &a]);
 }
+
+#[test]
+fn lognormal_transformed_and_broadcast_pairs_reduce_to_their_bases() {
+    use std::sync::Arc;
+    use tch_distributions::bijectors::{Bijector, Exp};
+    use tch_distributions::distributions::{expand, LogNormal, TransformedDistribution};
+    let f = |v: &[f64]| Tensor::from_slice(v);
+    let (np, nq) =
+        (Normal::new(f(&[0.3, -1.0]), f(&[0.5, 2.0])).unwrap(), Normal::new(f(&[1.0, 0.0]), f(&[1.5, 0.7])).unwrap());
+    let want = kl_divergence(&np, &nq).unwrap();
+    let lp = LogNormal::new(f(&[0.3, -1.0]), f(&[0.5, 2.0])).unwrap();
+    let lq = LogNormal::new(f(&[1.0, 0.0]), f(&[1.5, 0.7])).unwrap();
+    assert!((kl_divergence(&lp, &lq).unwrap() - &want).abs().max().double_value(&[]) < 1e-15);
+    let exp: Arc<dyn Bijector> = Arc::new(Exp);
+    let tp = TransformedDistribution::new(Box::new(Normal::new(f(&[0.3, -1.0]), f(&[0.5, 2.0])).unwrap()), exp.clone())
+        .unwrap();
+    let tq = TransformedDistribution::new(Box::new(Normal::new(f(&[1.0, 0.0]), f(&[1.5, 0.7])).unwrap()), exp).unwrap();
+    assert!((kl_divergence(&tp, &tq).unwrap() - &want).abs().max().double_value(&[]) < 1e-15);
+    // Different bijector objects: no closed form is assumed.
+    let tr =
+        TransformedDistribution::new(Box::new(Normal::new(f(&[1.0, 0.0]), f(&[1.5, 0.7])).unwrap()), Arc::new(Exp))
+            .unwrap();
+    assert!(kl_divergence(&tp, &tr).is_err());
+    let bp = expand(Box::new(Normal::new(f(&[0.3, -1.0]), f(&[0.5, 2.0])).unwrap()), &[3, 2]).unwrap();
+    let kl = kl_divergence(&bp, &nq).unwrap();
+    assert_eq!(kl.size(), vec![3, 2]);
+    assert!((kl - want.unsqueeze(0)).abs().max().double_value(&[]) < 1e-15);
+}

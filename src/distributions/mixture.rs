@@ -1,8 +1,10 @@
 //! A mixture of distributions of any families (TFP's `tfd.Mixture`).
 
 use super::{display_as_describe, Categorical, Distribution, Support};
+use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
 use anyhow::{anyhow, bail, Result};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 /// `Mixture(cat, [c_0, ..., c_{K-1}])` (TFP's `tfd.Mixture`; torch has none):
@@ -201,6 +203,16 @@ impl Distribution for Mixture {
             s
         } else {
             Support::Other("the union of the components' supports".into())
+        }
+    }
+
+    /// The components' bijector when they share one support (the first component's).
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        match self.support() {
+            Support::Other(_) => {
+                super::not_implemented(self, "default_event_space_bijector", " (components with different supports)")
+            }
+            _ => self.components[0].default_event_space_bijector(),
         }
     }
 

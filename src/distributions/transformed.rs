@@ -143,6 +143,15 @@ impl Distribution for TransformedDistribution {
         }
     }
 
+    /// `Chain([bijector, base.default_event_space_bijector()])`: unconstrained reals onto the
+    /// base's support, then through this distribution's bijector (TFP's construction).
+    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        let base = self.base.default_event_space_bijector()?;
+        Ok(Arc::new(crate::bijectors::Chain::new(vec![self.bijector.clone(), base])))
+    }
+
+    /// The base's variables only: variables inside the bijector (a flow's networks) belong to
+    /// whatever `VarStore` built them, and are trained through it.
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         self.base.trainable_variables()
     }

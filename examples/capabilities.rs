@@ -1,0 +1,150 @@
+//! Prints which methods each distribution supports and the bijectors with their event ranks,
+//! as markdown tables, by calling every method on one instance of each family (a method that
+//! returns an error is "—"). Run with `cargo run --example capabilities`.
+
+#![allow(clippy::arc_with_non_send_sync)] // see the note in src/lib.rs
+
+use anyhow::Result;
+use std::sync::Arc;
+use tch::{Device, Kind, Tensor};
+use tch_distributions::bijectors::*;
+use tch_distributions::distributions::*;
+use tch_distributions::kl::kl_divergence;
+
+const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
+
+fn t(v: &[f64]) -> Tensor {
+    Tensor::from_slice(v)
+}
+
+/// One instance of every distribution family, with a batch of 2 where it is cheap.
+pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
+    let tril = Tensor::from_slice(&[1.0f64, 0.0, 0.5, 2.0]).reshape([2, 2]);
+    Ok(vec![
+        ("Normal", Box::new(Normal::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?)),
+        ("Independent(Normal)", Box::new(Independent::new(Normal::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?, 1)?)),
+        ("Categorical", Box::new(Categorical::new(t(&[0.1, 0.5, -1.0]))?)),
+        ("OneHotCategorical", Box::new(OneHotCategorical::new(t(&[0.1, 0.5, -1.0]))?)),
+        ("Bernoulli", Box::new(Bernoulli::from_logits(t(&[0.3, -2.0]))?)),
+        ("Uniform", Box::new(Uniform::new(t(&[0.0, -1.0]), t(&[1.0, 3.0]))?)),
+        ("Laplace", Box::new(Laplace::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
+        ("StudentT", Box::new(StudentT::new(t(&[5.0, 3.0]), t(&[0.0, 1.0]), t(&[1.0, 2.0]))?)),
+        ("Gamma", Box::new(Gamma::new(t(&[2.0, 0.5]), t(&[1.0, 3.0]))?)),
+        ("Beta", Box::new(Beta::new(t(&[2.0, 0.5]), t(&[3.0, 1.5]))?)),
+        ("LogNormal", Box::new(LogNormal::new(t(&[0.0, 1.0]), t(&[0.5, 1.0]))?)),
+        (
+            "TransformedDistribution(Normal, Sigmoid)",
+            Box::new(TransformedDistribution::new(
+                Box::new(Normal::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?),
+                Arc::new(Sigmoid::new()),
+            )?),
+        ),
+        ("Dirichlet", Box::new(Dirichlet::new(t(&[2.0, 3.0, 0.5]))?)),
+        ("MultivariateNormalDiag", Box::new(MultivariateNormalDiag::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?)),
+        ("MultivariateNormalTriL", Box::new(MultivariateNormalTriL::new(t(&[0.0, 1.0]), tril.copy())?)),
+        (
+            "MultivariateNormal (covariance)",
+            Box::new(MultivariateNormal::from_covariance(t(&[0.0, 1.0]), tril.matmul(&tril.tr()))?),
+        ),
+        (
+            "MixtureSameFamily(Categorical, Normal)",
+            Box::new(MixtureSameFamily::new(
+                Categorical::new(t(&[0.0, 1.0]))?,
+                Normal::new(t(&[-1.0, 2.0]), t(&[1.0, 0.5]))?,
+            )?),
+        ),
+        (
+            "Mixture(Normal, Laplace)",
+            Box::new(Mixture::new(
+                Categorical::new(t(&[0.0, 1.0]))?,
+                vec![Box::new(Normal::new(t(&[0.0]), t(&[1.0]))?), Box::new(Laplace::new(t(&[2.0]), t(&[0.5]))?)],
+            )?),
+        ),
+        (
+            "BatchBroadcast(Gamma, [3, 2])",
+            Box::new(expand(Box::new(Gamma::new(t(&[2.0, 0.5]), t(&[1.0, 3.0]))?), &[3, 2])?),
+        ),
+    ])
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✓"
+    } else {
+        "—"
+    }
+}
+
+/// The methods a distribution supports, probed by calling each on a draw.
+pub fn capabilities(d: &dyn Distribution) -> Vec<(&'static str, bool)> {
+    let x = d.sample(&[3]).expect("every family samples");
+    vec![
+        ("log_prob", d.log_prob(&x).is_ok()),
+        ("sample", true),
+        ("rsample", d.has_rsample() && d.rsample(&[3]).is_ok()),
+        ("mean", d.mean().is_ok()),
+        ("variance", d.variance().is_ok()),
+        ("stddev", d.stddev().is_ok()),
+        ("mode", d.mode().is_ok()),
+        ("entropy", d.entropy().is_ok()),
+        ("cdf", d.cdf(&x).is_ok()),
+        ("log_cdf", d.log_cdf(&x).is_ok()),
+        ("covariance", d.covariance().is_ok()),
+        ("event-space bijector", d.default_event_space_bijector().is_ok()),
+        ("exact KL (with itself)", kl_divergence(d, d).is_ok()),
+    ]
+}
+
+fn main() -> Result<()> {
+    tch::manual_seed(0);
+    let catalog = catalog()?;
+    let header: Vec<&str> = capabilities(catalog[0].1.as_ref()).iter().map(|(m, _)| *m).collect();
+    println!("| distribution | {} |", header.join(" | "));
+    println!("|---|{}", "---|".repeat(header.len()));
+    for (name, d) in &catalog {
+        let row: Vec<&str> = capabilities(d.as_ref()).iter().map(|(_, ok)| mark(*ok)).collect();
+        println!("| {name} | {} |", row.join(" | "));
+    }
+
+    let x4 = Tensor::randn([4], F64);
+    let bijectors: Vec<(&str, Arc<dyn Bijector>)> = vec![
+        ("Identity", Arc::new(Identity)),
+        ("Exp", Arc::new(Exp)),
+        ("Softplus", Arc::new(Softplus)),
+        ("Sigmoid (low, high)", Arc::new(Sigmoid::with_scalar_bounds(-1.0, 2.0)?)),
+        ("Tanh", Arc::new(Tanh)),
+        ("Shift", Arc::new(Shift::scalar(1.0))),
+        ("Scale", Arc::new(Scale::scalar(2.0))),
+        ("Power / Square", Arc::new(Square)),
+        ("Invert", Arc::new(Invert::new(Arc::new(Exp)))),
+        ("Chain", Arc::new(Chain::new(vec![Arc::new(Exp), Arc::new(Shift::scalar(1.0))]))),
+        ("FillTriangular (lower, upper)", Arc::new(FillTriangular::lower())),
+        ("FillScaleTriL", Arc::new(FillScaleTriL::default())),
+        ("TransformDiagonal", Arc::new(TransformDiagonal::new(Arc::new(Softplus)))),
+        ("CholeskyOuterProduct", Arc::new(CholeskyOuterProduct)),
+        ("ScaleMatvecTriL", Arc::new(ScaleMatvecTriL::new(Tensor::eye(4, F64))?)),
+        ("SoftmaxCentered", Arc::new(SoftmaxCentered)),
+        ("Reshape", Arc::new(Reshape::new(vec![4], vec![2, 2])?)),
+        ("Pad", Arc::new(Pad::new(1, 0))),
+        ("ConcatConstant", Arc::new(ConcatConstant::new(Tensor::zeros([1], F64), -1, Position::Before)?)),
+    ];
+    println!("\n| bijector | name | forward / inverse min event ndims | log-det checked by `testing::check_bijector` at x = randn(4) or its image |");
+    println!("|---|---|---|---|");
+    for (label, b) in bijectors {
+        let x = match label {
+            "FillTriangular (lower, upper)" | "FillScaleTriL" => Tensor::randn([6], F64),
+            "TransformDiagonal" | "CholeskyOuterProduct" => Tensor::eye(3, F64) + Tensor::randn([3, 3], F64).tril(-1),
+            "Power / Square" | "Invert" => x4.abs() + 0.1,
+            _ => x4.shallow_clone(),
+        };
+        let check = tch_distributions::bijectors::testing::check_bijector(b.as_ref(), &x, 1e-9, 1e-9);
+        println!(
+            "| {label} | {} | {} / {} | {} |",
+            b.name(),
+            b.forward_min_event_ndims(),
+            b.inverse_min_event_ndims(),
+            if check.is_ok() { "✓".to_string() } else { format!("{:#}", check.unwrap_err()) }
+        );
+    }
+    Ok(())
+}
