@@ -143,7 +143,10 @@ fn main() -> Result<()> {
             b.name(),
             b.forward_min_event_ndims(),
             b.inverse_min_event_ndims(),
-            if check.is_ok() { "✓".to_string() } else { format!("{:#}", check.unwrap_err()) }
+            match check {
+                Ok(()) => "✓".to_string(),
+                Err(e) => format!("{e:#}"),
+            }
         );
     }
     Ok(())
