@@ -38,6 +38,7 @@ pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;
 pub mod kl;
+mod linalg;
 pub mod shape;
 pub mod spec;
 pub mod variable;

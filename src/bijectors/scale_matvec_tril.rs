@@ -103,18 +103,8 @@ impl Bijector for ScaleMatvecTriL {
         Ok(self.scale_tril.tril(0).matmul(&x.unsqueeze(-1)).squeeze_dim(-1))
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
-        let batch = self.check("scale_matvec_tril.inverse", "y", y)?;
-        let l = &self.scale_tril;
-        let n = l.size()[l.dim() - 1];
-        // Broadcast both to the common batch shape (the solve's own broadcasting of batch
-        // dimensions is not relied upon).
-        let mut ls = batch.clone();
-        ls.extend([n, n]);
-        let mut ys = batch;
-        ys.extend([n, 1]);
-        let lb = l.broadcast_to(ls.as_slice());
-        let yb = y.unsqueeze(-1).broadcast_to(ys.as_slice());
-        Ok(lb.linalg_solve_triangular(&yb, false, true, false).squeeze_dim(-1))
+        self.check("scale_matvec_tril.inverse", "y", y)?;
+        Ok(crate::linalg::solve_lower_vec(&self.scale_tril, y))
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
         let batch = self.check("scale_matvec_tril.forward_log_det_jacobian", "x", x)?;

@@ -229,11 +229,7 @@ impl Distribution for MultivariateNormal {
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.factor(op)?;
-        let diff = (x - self.loc.value()?).unsqueeze(-1);
-        let y = l
-            .f_linalg_solve_triangular(&diff, false, true, false)
-            .map_err(|e| anyhow!("{op}: the triangular solve failed: {e}"))?
-            .squeeze_dim(-1);
+        let y = crate::linalg::solve_lower_vec(&l, &(x - self.loc.value()?));
         let half_maha = y.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
         let log_det = l.diagonal(0, -2, -1).log().sum_dim_intlist(-1, false, None::<Kind>);
         Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)

@@ -104,10 +104,7 @@ impl Distribution for MultivariateNormalTriL {
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.scale_tril()?;
-        let diff = (x - self.loc.value()?).unsqueeze(-1);
-        // Broadcast L's batch dimensions against the value's (solve_triangular needs equal ranks
-        // of leading dimensions only up to broadcasting).
-        let y = Tensor::linalg_solve_triangular(&l, &diff, false, true, false).squeeze_dim(-1);
+        let y = crate::linalg::solve_lower_vec(&l, &(x - self.loc.value()?));
         let half_maha = y.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
         let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
         Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)
