@@ -31,3 +31,69 @@ pub(crate) fn solve_lower_vec(l: &Tensor, b: &Tensor) -> Tensor {
     }
     Tensor::linalg_solve_triangular(l, &b.unsqueeze(-1), false, true, false).squeeze_dim(-1)
 }
+
+/// `|L⁻¹ (x - loc)|²` (summed over the event dimension `d`), of the broadcast batch shape of `x`
+/// (`[..., d]`), `loc` (`[..., d]`) and lower-triangular `L` (`[..., d, d]`); callers check that
+/// the shapes broadcast.
+///
+/// The fast path covers points against a batch of parameters, as a mixture asks (`x` of shape
+/// `[N, 1, d]` against `K` components): the differences are formed directly in the layout the
+/// solve wants, `[K, d, N]`, with the points along the contiguous dimension, one batched
+/// triangular solve handles all points of a component as columns, and the squared norm is
+/// reduced in place. No `[N, K, d, d]` expansion of `L` and no transposed copy of `[N, K, d]`.
+pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
+    let (ls, xs, cs) = (l.size(), x.size(), loc.size());
+    let d = ls[ls.len() - 1];
+    let (lb, xb, cb) = (&ls[..ls.len() - 2], &xs[..xs.len() - 1], &cs[..cs.len() - 1]);
+    let n = lb.len().max(xb.len()).max(cb.len());
+    let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
+    let full: Vec<i64> = (0..n).map(|i| dim(lb, i).max(dim(xb, i)).max(dim(cb, i))).collect();
+    // The parameters' batch P: the trailing dimensions of `full` that L or loc have.
+    let p_len = lb.len().max(cb.len());
+    let (lead, pb) = full.split_at(n - p_len);
+    let m: i64 = lead.iter().product();
+    // x must not vary along P (its dimensions there are 1), so it reshapes to [m, d].
+    let x_flat_ok = (n - p_len..n).all(|i| dim(xb, i) == 1);
+    if m > 1 && x_flat_ok {
+        let mut l_shape = pb.to_vec();
+        l_shape.extend([d, d]);
+        let mut c_shape = pb.to_vec();
+        c_shape.push(d);
+        // x broadcast to lead + [1, ..., 1] + [d], then as [m, d], seen as [d, m].
+        let mut x_shape = lead.to_vec();
+        x_shape.extend(std::iter::repeat_n(1, p_len));
+        x_shape.push(d);
+        let x_t = x.broadcast_to(x_shape.as_slice()).reshape([m, d]).transpose(0, 1);
+        let diff = x_t - loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1); // [P, d, m], m contiguous
+        let y = Tensor::linalg_solve_triangular(&l.broadcast_to(l_shape.as_slice()), &diff, false, true, false);
+        let sq = y.square().sum_dim_intlist(-2, false, None::<tch::Kind>); // [P, m]
+        let sq = sq.movedim(-1, 0); // [m, P]
+        return if lead.len() == 1 { sq } else { sq.reshape(full.as_slice()) };
+    }
+    solve_lower_vec(l, &(x - loc)).square().sum_dim_intlist(-1, false, None::<tch::Kind>)
+}
+
+/// `L z` for lower-triangular `L` of shape `[..., d, d]` and vectors `z` of shape `[..., d]`
+/// (batch shapes broadcast), with the leading dimensions of `z` folded into the columns of one
+/// batched product when `L`'s batch shape is the trailing part of the broadcast one (draws
+/// `[N, K, d]` against `K` components): `L` is never expanded per draw.
+pub(crate) fn lower_matvec(l: &Tensor, z: &Tensor) -> Tensor {
+    let (ls, zs) = (l.size(), z.size());
+    let d = ls[ls.len() - 1];
+    let lb = &ls[..ls.len() - 2];
+    let zb = &zs[..zs.len() - 1];
+    let n = lb.len().max(zb.len());
+    let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
+    let full: Vec<i64> = (0..n).map(|i| dim(lb, i).max(dim(zb, i))).collect();
+    let m: i64 = full[..n - lb.len()].iter().product();
+    if m > 1 && &full[n - lb.len()..] == lb {
+        let mut flat = vec![m];
+        flat.extend_from_slice(lb);
+        flat.push(d);
+        let mut full_d = full.clone();
+        full_d.push(d);
+        let cols = z.broadcast_to(full_d.as_slice()).reshape(flat.as_slice()).movedim(0, -1); // [lb, d, m]
+        return l.matmul(&cols).movedim(-1, 0).reshape(full_d.as_slice());
+    }
+    l.matmul(&z.unsqueeze(-1)).squeeze_dim(-1)
+}

@@ -199,8 +199,8 @@ impl MultivariateNormal {
         let mut shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
         shape.push(self.d);
         let l = self.factor(op)?;
-        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
-        Ok(l.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
+        Ok(crate::linalg::lower_matvec(&l, &z) + self.loc.value()?)
     }
 }
 
@@ -229,8 +229,7 @@ impl Distribution for MultivariateNormal {
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.factor(op)?;
-        let y = crate::linalg::solve_lower_vec(&l, &(x - self.loc.value()?));
-        let half_maha = y.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
+        let half_maha = crate::linalg::mahalanobis_sq(&l, x, &self.loc.value()?) * 0.5;
         let log_det = l.diagonal(0, -2, -1).log().sum_dim_intlist(-1, false, None::<Kind>);
         Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)
     }

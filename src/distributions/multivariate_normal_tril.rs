@@ -69,8 +69,8 @@ impl MultivariateNormalTriL {
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let mut shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
         shape.push(self.d);
-        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device())).unsqueeze(-1);
-        Ok(self.scale_tril()?.matmul(&z).squeeze_dim(-1) + self.loc.value()?)
+        let z = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
+        Ok(crate::linalg::lower_matvec(&self.scale_tril()?, &z) + self.loc.value()?)
     }
 
     /// The lower-triangular scale `L` (upper triangle zeroed), with gradient.
@@ -104,8 +104,7 @@ impl Distribution for MultivariateNormalTriL {
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.scale_tril()?;
-        let y = crate::linalg::solve_lower_vec(&l, &(x - self.loc.value()?));
-        let half_maha = y.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
+        let half_maha = crate::linalg::mahalanobis_sq(&l, x, &self.loc.value()?) * 0.5;
         let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
         Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)
     }

@@ -1,0 +1,120 @@
+//! Benchmark workloads of issue 5, run by `scripts/bench.sh` beside the same workloads in
+//! PyTorch (`scripts/bench_torch.py`). Prints one JSON object per line:
+//! `{"workload": .., "size": .., "median_s": .., "min_s": .., "max_s": .., "reps": ..}`.
+//!
+//! The model is the seed's heaviest: `MixtureSameFamily(Categorical(K), MultivariateNormalTriL)`
+//! with `scale_tril = FillScaleTriL(raw)` recomputed from the raw variables at every call.
+//!
+//! * W1 `log_prob` of N points; W2 one training step (negative mean log_prob, backward, Adam);
+//!   W3 sampling N points; W4 1000 Adam steps on N = 64, (K, d) = (3, 4); W5 FillScaleTriL
+//!   forward + log-det on 1e5 raw vectors with d = 32; MM: a [n, n] matmul, for the machine's
+//!   flop rate.
+//!
+//! Usage: `cargo run --release --example bench -- [threads] [quick]`.
+
+use anyhow::Result;
+use std::time::Instant;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+use tch_distributions::bijectors::{Bijector, FillScaleTriL};
+use tch_distributions::distributions::{Categorical, Distribution, MixtureSameFamily, MultivariateNormalTriL};
+use tch_distributions::{Parameter, TransformedVariable};
+
+const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
+
+/// Times `f` `reps` times after one warm-up call (at least 3 and until 2 s have passed, at most
+/// `max_reps`); prints the JSON line.
+fn time(workload: &str, size: &str, max_reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<()> {
+    f()?;
+    let mut times = vec![];
+    let start = Instant::now();
+    while times.len() < 3 || (times.len() < max_reps && start.elapsed().as_secs_f64() < 2.0) {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = times[times.len() / 2];
+    println!(
+        "{{\"impl\": \"rust\", \"workload\": \"{workload}\", \"size\": \"{size}\", \"median_s\": {median:e}, \"min_s\": {:e}, \"max_s\": {:e}, \"reps\": {}}}",
+        times[0],
+        times[times.len() - 1],
+        times.len()
+    );
+    Ok(())
+}
+
+/// The mixture with trainable logits, locations and raw scale_tril, in `vs`.
+fn model(vs: &nn::VarStore, k: i64, d: i64) -> Result<MixtureSameFamily> {
+    let p = vs.root();
+    tch::manual_seed(0);
+    let tril = Tensor::eye(d, F32).expand([k, d, d], false) * 2.0;
+    Ok(MixtureSameFamily::new(
+        Categorical::new(Parameter::variable(&p, "logits", &Tensor::zeros([k], F32))?)?,
+        MultivariateNormalTriL::new(
+            Parameter::variable(&p, "loc", &Tensor::randn([k, d], F32))?,
+            TransformedVariable::new(&p, "scale_tril", &tril, FillScaleTriL::default())?,
+        )?,
+    )?)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let threads: i32 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2);
+    let quick = args.iter().any(|a| a == "quick");
+    tch::set_num_threads(threads);
+    let sizes: Vec<(i64, i64, i64)> = if quick {
+        vec![(3, 4, 100), (3, 4, 10_000), (16, 32, 100)]
+    } else {
+        vec![(3, 4, 100), (3, 4, 10_000), (3, 4, 1_000_000), (16, 32, 100), (16, 32, 10_000), (16, 32, 100_000)]
+    };
+    for &(k, d, n) in &sizes {
+        let size = format!("K={k} d={d} N={n}");
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = model(&vs, k, d)?;
+        let x = Tensor::randn([n, d], F32);
+        time("W1 log_prob", &size, 50, || {
+            let _ = m.log_prob(&x)?;
+            Ok(())
+        })?;
+        let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
+        time("W2 train step", &size, 50, || {
+            let loss = -m.log_prob(&x)?.mean(Kind::Float);
+            opt.backward_step(&loss);
+            Ok(())
+        })?;
+        time("W3 sample", &size, 50, || {
+            let _ = m.sample(&[n])?;
+            Ok(())
+        })?;
+    }
+    {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = model(&vs, 3, 4)?;
+        let x = Tensor::randn([64, 4], F32);
+        let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
+        time("W4 1000 Adam steps", "K=3 d=4 N=64", 5, || {
+            for _ in 0..1000 {
+                let loss = -m.log_prob(&x)?.mean(Kind::Float);
+                opt.backward_step(&loss);
+            }
+            Ok(())
+        })?;
+    }
+    {
+        let b = FillScaleTriL::default();
+        let raw = Tensor::randn([100_000, 32 * 33 / 2], F32);
+        time("W5 FillScaleTriL fwd+logdet", "B=1e5 d=32", 20, || {
+            let _ = b.forward_and_log_det(&raw)?;
+            Ok(())
+        })?;
+    }
+    for n in [512i64, 1024] {
+        let a = Tensor::randn([n, n], F32);
+        time("MM matmul", &format!("n={n}"), 50, || {
+            let _ = a.matmul(&a);
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
