@@ -49,13 +49,13 @@ fn model(vs: &nn::VarStore, k: i64, d: i64) -> Result<MixtureSameFamily> {
     let p = vs.root();
     tch::manual_seed(0);
     let tril = Tensor::eye(d, F32).expand([k, d, d], false) * 2.0;
-    Ok(MixtureSameFamily::new(
+    MixtureSameFamily::new(
         Categorical::new(Parameter::variable(&p, "logits", &Tensor::zeros([k], F32))?)?,
         MultivariateNormalTriL::new(
             Parameter::variable(&p, "loc", &Tensor::randn([k, d], F32))?,
             TransformedVariable::new(&p, "scale_tril", &tril, FillScaleTriL::default())?,
         )?,
-    )?)
+    )
 }
 
 fn main() -> Result<()> {
