@@ -58,8 +58,43 @@ fn model(vs: &nn::VarStore, k: i64, d: i64) -> Result<MixtureSameFamily> {
     )
 }
 
+/// The process's peak resident memory (VmHWM) in bytes, from /proc (Linux).
+fn peak_rss() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? * 1024.0)
+}
+
+/// Peak memory of one W1 log_prob at N = 1e6, (K, d) = (3, 4), against the size of the
+/// `[N, K, d]` float32 intermediate.
+fn memory() -> Result<()> {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let m = model(&vs, 3, 4)?;
+    let x = Tensor::randn([1_000_000, 4], F32);
+    let _ = m.log_prob(&Tensor::randn([10, 4], F32))?; // warm up libtorch's kernels
+    let intermediate = 1e6 * 3.0 * 4.0 * 4.0;
+    for grad in [false, true] {
+        // no_grad first: the peak only grows, so each line reports its own increase.
+        let before = peak_rss().unwrap_or(f64::NAN);
+        let lp = if grad { m.log_prob(&x)? } else { tch::no_grad(|| m.log_prob(&x))? };
+        let after = peak_rss().unwrap_or(f64::NAN);
+        println!(
+            "{{\"impl\": \"rust\", \"workload\": \"W1 peak memory ({})\", \"size\": \"K=3 d=4 N=1000000\", \"peak_increase_mb\": {:.1}, \"intermediate_mb\": {:.1}, \"ratio\": {:.2}}}",
+            if grad { "graph for backward kept" } else { "no_grad" },
+            (after - before) / 1e6,
+            intermediate / 1e6,
+            (after - before) / intermediate
+        );
+        drop(lp);
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "memory") {
+        return memory();
+    }
     let threads: i32 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2);
     let quick = args.iter().any(|a| a == "quick");
     tch::set_num_threads(threads);

@@ -40,7 +40,8 @@ pub(crate) fn solve_lower_vec(l: &Tensor, b: &Tensor) -> Tensor {
 /// `[N, 1, d]` against `K` components): the differences are formed directly in the layout the
 /// solve wants, `[K, d, N]`, with the points along the contiguous dimension, one batched
 /// triangular solve handles all points of a component as columns, and the squared norm is
-/// reduced in place. No `[N, K, d, d]` expansion of `L` and no transposed copy of `[N, K, d]`.
+/// reduced in place, chunk by chunk. No `[N, K, d, d]` expansion of `L` and no transposed copy
+/// of `[N, K, d]`.
 pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
     let (ls, xs, cs) = (l.size(), x.size(), loc.size());
     let d = ls[ls.len() - 1];
@@ -64,9 +65,23 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
         x_shape.extend(std::iter::repeat_n(1, p_len));
         x_shape.push(d);
         let x_t = x.broadcast_to(x_shape.as_slice()).reshape([m, d]).transpose(0, 1);
-        let diff = x_t - loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1); // [P, d, m], m contiguous
-        let y = Tensor::linalg_solve_triangular(&l.broadcast_to(l_shape.as_slice()), &diff, false, true, false);
-        let sq = y.square().sum_dim_intlist(-2, false, None::<tch::Kind>); // [P, m]
+        let loc_col = loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1); // [P, d, 1]
+        let l_p = l.broadcast_to(l_shape.as_slice());
+        // The points go through in chunks of about 2^20 intermediate values (4 MB in float32):
+        // each chunk's [P, d, c] differences and solutions stay in cache, and only the solutions
+        // that backward needs are kept, not a whole [P, d, m] of differences at once.
+        let per_point = (pb.iter().product::<i64>() * d).max(1);
+        let chunk = ((1i64 << 20) / per_point).max(256);
+        let pieces: Vec<Tensor> = (0..m)
+            .step_by(chunk as usize)
+            .map(|start| {
+                let diff = x_t.narrow(1, start, chunk.min(m - start)) - &loc_col; // [P, d, c], c contiguous
+                let y = Tensor::linalg_solve_triangular(&l_p, &diff, false, true, false);
+                // The norm reduces without materialising y² (a second [P, d, c] tensor).
+                y.norm_scalaropt_dim(2.0, [-2i64].as_slice(), false).square() // [P, c]
+            })
+            .collect();
+        let sq = if pieces.len() == 1 { pieces.into_iter().next().unwrap() } else { Tensor::cat(&pieces, -1) };
         let sq = sq.movedim(-1, 0); // [m, P]
         return if lead.len() == 1 { sq } else { sq.reshape(full.as_slice()) };
     }

@@ -104,9 +104,10 @@ impl Distribution for MultivariateNormalTriL {
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
         let l = self.scale_tril()?;
-        let half_maha = crate::linalg::mahalanobis_sq(&l, x, &self.loc.value()?) * 0.5;
+        let maha = crate::linalg::mahalanobis_sq(&l, x, &self.loc.value()?);
         let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
-        Ok(-half_maha - log_det - HALF_LOG_TWO_PI * self.d as f64)
+        // Two passes over the [..., batch] result: the constants fold into the [batch] log-det.
+        Ok(maha * -0.5 - (log_det + HALF_LOG_TWO_PI * self.d as f64))
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
