@@ -64,9 +64,12 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
         let mut x_shape = lead.to_vec();
         x_shape.extend(std::iter::repeat_n(1, p_len));
         x_shape.push(d);
-        let x_t = x.broadcast_to(x_shape.as_slice()).reshape([m, d]).transpose(0, 1);
-        let loc_col = loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1); // [P, d, 1]
-        let l_p = l.broadcast_to(l_shape.as_slice());
+        let x_t = if xs == x_shape { x.reshape([m, d]) } else { x.broadcast_to(x_shape.as_slice()).reshape([m, d]) }
+            .transpose(0, 1);
+        // (broadcast only where needed: each view is one more autograd node per call)
+        let loc_col =
+            if cs == c_shape { loc.unsqueeze(-1) } else { loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1) };
+        let l_p = if ls == l_shape { l.shallow_clone() } else { l.broadcast_to(l_shape.as_slice()) };
         // The points go through in chunks of about 2^20 intermediate values (4 MB in float32):
         // each chunk's [P, d, c] differences and solutions stay in cache, and only the solutions
         // that backward needs are kept, not a whole [P, d, m] of differences at once.

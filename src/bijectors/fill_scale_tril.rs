@@ -56,6 +56,38 @@ impl FillScaleTriL {
     }
 }
 
+impl FillScaleTriL {
+    /// The matrix and, when asked, the log-det, sharing the gather of the diagonal entries.
+    fn forward_parts(&self, op: &str, x: &Tensor, log_det: bool) -> Result<(Tensor, Option<Tensor>)> {
+        let pos = self.diagonal_positions(op, x)?;
+        let s = x.size();
+        let n = pos.size()[0];
+        let raw_diag = x.index_select(-1, &pos);
+        let diag = self.diag_bijector.forward(&raw_diag)? + self.diag_shift;
+        let mut zshape = s.clone();
+        *zshape.last_mut().unwrap() = 1;
+        let src = Tensor::cat(&[x.shallow_clone(), diag, Tensor::zeros(zshape.as_slice(), (x.kind(), x.device()))], -1);
+        let mut out = s[..s.len() - 1].to_vec();
+        out.extend([n, n]);
+        let y = src.index_select(-1, &super::fill_triangular::lower_fill_with_diagonal_index(n, x.device()));
+        let ldj = if log_det {
+            Some(self.diag_bijector.forward_log_det_jacobian(&raw_diag)?.sum_dim_intlist(-1, false, None::<tch::Kind>))
+        } else {
+            None
+        };
+        Ok((y.reshape(out.as_slice()), ldj))
+    }
+
+    /// Checks `x` (`[..., n(n+1)/2]`) and gives the vector positions of the diagonal entries.
+    fn diagonal_positions(&self, op: &str, x: &Tensor) -> Result<Tensor> {
+        super::check_input(op, "x", x, 1)?;
+        let m = x.size()[x.dim() - 1];
+        let n = super::triangular_rows(m)
+            .ok_or_else(|| anyhow::anyhow!("{op}: expected a last dimension of n(n+1)/2 entries, got {m}"))?;
+        Ok(super::fill_triangular::lower_diagonal_positions(n, x.device()))
+    }
+}
+
 impl Bijector for FillScaleTriL {
     fn name(&self) -> String {
         "fill_scale_tril".into()
@@ -66,26 +98,29 @@ impl Bijector for FillScaleTriL {
     fn inverse_min_event_ndims(&self) -> usize {
         2
     }
+    /// The chain's map in fewer operations: the diagonal entries are gathered at their fill
+    /// positions and mapped, then one gather from `cat([x, diagonal, 0])` fills the matrix.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.chain().forward(x)
+        Ok(self.forward_parts("fill_scale_tril.forward", x, false)?.0)
+    }
+    fn forward_and_log_det(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (y, ldj) = self.forward_parts("fill_scale_tril.forward_and_log_det", x, true)?;
+        Ok((y, ldj.expect("asked for")))
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
         self.chain().inverse(y)
     }
+    /// The diagonal bijector's log-det at the entries that land on the diagonal, summed.
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
-        self.chain().forward_log_det_jacobian(x)
+        let pos = self.diagonal_positions("fill_scale_tril.forward_log_det_jacobian", x)?;
+        let ldj = self.diag_bijector.forward_log_det_jacobian(&x.index_select(-1, &pos))?;
+        Ok(ldj.sum_dim_intlist(-1, false, None::<tch::Kind>))
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
         self.chain().inverse_log_det_jacobian(y)
     }
-    fn forward_and_log_det(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
-        self.chain().forward_and_log_det(x)
-    }
     fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
         self.chain().inverse_and_log_det(y)
-    }
-    fn forward_log_det_jacobian_reduced(&self, x: &Tensor, event_ndims: usize) -> Result<Tensor> {
-        self.chain().forward_log_det_jacobian_reduced(x, event_ndims)
     }
     fn inverse_log_det_jacobian_reduced(&self, y: &Tensor, event_ndims: usize) -> Result<Tensor> {
         self.chain().inverse_log_det_jacobian_reduced(y, event_ndims)

@@ -98,6 +98,53 @@ fn index_tensors(n: i64, upper: bool, device: Device) -> (Tensor, Tensor) {
     (f.shallow_clone(), i.shallow_clone())
 }
 
+static DIAG_CACHE: LazyLock<Mutex<HashMap<(i64, Device), Tensor>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The positions in the vector `[n(n+1)/2]` of the entries that the lower fill puts on the
+/// diagonal, in row order (cached per `(n, device)`); for `n = 4`: `[4, 9, 5, 0]`.
+pub(crate) fn lower_diagonal_positions(n: i64, device: Device) -> Tensor {
+    let mut cache = DIAG_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry((n, device))
+        .or_insert_with(|| {
+            let (_, inverse) = fill_indices(n as usize, false);
+            let pos: Vec<i64> = (0..n)
+                .map(|i| inverse.iter().position(|&p| p == i * (n + 1)).expect("every diagonal entry is filled") as i64)
+                .collect();
+            Tensor::from_slice(&pos).to_device(device)
+        })
+        .shallow_clone()
+}
+
+static SCALE_CACHE: LazyLock<Mutex<HashMap<(i64, Device), Tensor>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// A gather index (length `n*n`) that fills a lower matrix from `cat([x, diag, 0])`: below the
+/// diagonal the entries of `x` (TFP's order), on it `diag` (positions `m..m+n`), above it the
+/// zero (position `m + n`). Cached per `(n, device)`.
+pub(crate) fn lower_fill_with_diagonal_index(n: i64, device: Device) -> Tensor {
+    let mut cache = SCALE_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry((n, device))
+        .or_insert_with(|| {
+            let (forward, _) = fill_indices(n as usize, false);
+            let m = n * (n + 1) / 2;
+            let idx: Vec<i64> = (0..n * n)
+                .map(|p| {
+                    let (i, j) = (p / n, p % n);
+                    if i == j {
+                        m + i
+                    } else if j < i {
+                        forward[p as usize]
+                    } else {
+                        m + n
+                    }
+                })
+                .collect();
+            Tensor::from_slice(&idx).to_device(device)
+        })
+        .shallow_clone()
+}
+
 impl FillTriangular {
     fn rows_of(&self, op: &str, m: i64) -> Result<i64> {
         triangular_rows(m)

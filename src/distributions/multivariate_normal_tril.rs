@@ -103,7 +103,8 @@ impl Distribution for MultivariateNormalTriL {
         let op = "MultivariateNormalTriL.log_prob";
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &[self.d])?;
-        let l = self.scale_tril()?;
+        // The solve and the diagonal read only the lower triangle: no `tril` copy needed here.
+        let l = self.scale_tril.value()?;
         let maha = crate::linalg::mahalanobis_sq(&l, x, &self.loc.value()?);
         let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>);
         // Two passes over the [..., batch] result: the constants fold into the [batch] log-det.
