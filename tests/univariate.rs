@@ -318,8 +318,11 @@ fn bernoulli_sampling_and_errors() {
     bad_values(&d, "Bernoulli");
     let e = err(Bernoulli::from_probs(Parameter::Constant(Tensor::from_slice(&[1i64]))));
     assert!(e.contains("Bernoulli::from_probs: expected probs of dtype float32 or float64, got int64"), "{e}");
-    // probs outside [0, 1] are an error at sampling time (libtorch would throw).
+    // probs outside [0, 1]: an error with validation on; without it sampling neither syncs nor
+    // panics (U < p: always 1 above 1).
     let d = Bernoulli::from_probs(cst(&[1.5])).unwrap();
+    assert_eq!(d.sample(&[3]).unwrap().sum(Kind::Double).double_value(&[]), 3.0);
+    let d = Bernoulli::from_probs(cst(&[1.5])).unwrap().with_validate_args(true);
     assert!(err(d.sample(&[3])).contains("0 <= probs <= 1"));
     let d = Bernoulli::from_probs(cst(&[0.5])).unwrap().with_validate_args(true);
     assert!(err(d.log_prob(&f64s(&[0.5]))).contains("a value of 0 or 1"));
@@ -750,15 +753,19 @@ fn display_names() {
 
 // Invalid parameters without validation must not become libtorch exceptions (panics): as in
 // torch, gamma-based draws come back (clamped at the smallest normal number, or NaN), and
-// Bernoulli draws with NaN probabilities are an error.
+// Bernoulli draws with NaN logits are an error only with validation on.
 #[test]
 fn invalid_parameters_do_not_panic() {
     let _g = seeded(13);
     assert!(Gamma::new(cst(&[-1.0, 0.0, f64::NAN]), cst(&[1.0])).unwrap().sample(&[3]).is_ok());
     assert!(Beta::new(cst(&[-1.0, 0.0]), cst(&[1.0])).unwrap().sample(&[3]).is_ok());
     assert!(StudentT::new(cst(&[-1.0]), cst(&[0.0]), cst(&[1.0])).unwrap().sample(&[3]).is_ok());
-    let e = err(Bernoulli::from_logits(cst(&[f64::NAN])).unwrap().sample(&[3]));
-    assert!(e.contains("Bernoulli.sample: expected 0 <= probs <= 1, got probs containing NaN"), "{e}");
+    assert!(Bernoulli::from_logits(cst(&[f64::NAN])).unwrap().sample(&[3]).is_ok());
+    let e = err(Bernoulli::from_logits(cst(&[f64::NAN])).unwrap().with_validate_args(true).sample(&[3]));
+    assert!(e.contains("logits without NaN"), "{e}");
+    // Categorical draws with NaN logits: no panic either (Gumbel-max, no multinomial).
+    let c = tch_distributions::distributions::Categorical::new(cst(&[f64::NAN, 0.0])).unwrap();
+    assert!(c.sample(&[3]).is_ok());
 }
 
 // Autograd of log_prob against closed-form derivatives (float64, 1e-12 relative):

@@ -146,12 +146,10 @@ impl Distribution for Bernoulli {
         let op = "Bernoulli.sample";
         let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
         let p = self.probs()?.detach();
-        if !self.validate_args {
-            // `bernoulli` throws on probabilities outside [0, 1]; check them here (one host
-            // synchronisation) so that the error is an `Err`, not a libtorch exception.
-            require(op, "probs", &p, &p.ge(0.0).logical_and(&p.le(1.0)), "0 <= probs <= 1")?;
-        }
-        Ok(tch::no_grad(|| p.expand(shape.as_slice(), false).bernoulli()))
+        // `U < p` with `U ~ Uniform[0, 1)`: no host synchronisation, and nothing that throws on
+        // probabilities outside [0, 1] (libtorch's `bernoulli` would); validation is opt-in.
+        let u = Tensor::rand(shape.as_slice(), (p.kind(), p.device()));
+        Ok(u.lt_tensor(&p).to_kind(p.kind()))
     }
 
     fn mean(&self) -> Result<Tensor> {

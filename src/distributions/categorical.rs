@@ -122,22 +122,19 @@ impl Distribution for Categorical {
         Ok(picked.where_self(&valid, &picked.full_like(f64::NEG_INFINITY)))
     }
 
+    /// The Gumbel-max draw `argmax_k(log p_k + G_k)`, `G_k = -log(-log U_k)`: vectorised over
+    /// sample and batch, with no host synchronisation and nothing that can throw on bad
+    /// probabilities (libtorch's `multinomial` would).
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let op = "Categorical.sample";
-        if sample_shape.iter().any(|&d| d < 0) {
-            bail!("{op}: expected a sample shape of non-negative sizes, got {sample_shape:?}");
-        }
-        let n: i64 = sample_shape.iter().product();
+        let mut shape = super::sample_and_batch("Categorical.sample", sample_shape, &self.batch_shape)?;
+        shape.push(self.num_categories);
         tch::no_grad(|| {
-            let probs = self.probs()?.reshape([-1, self.num_categories]);
-            let draws = if n == 0 {
-                Tensor::zeros([probs.size()[0], 0], (Kind::Int64, self.device()))
-            } else {
-                probs.multinomial(n, true)
-            };
-            let mut shape = sample_shape.to_vec();
-            shape.extend_from_slice(&self.batch_shape);
-            Ok(draws.transpose(0, 1).reshape(shape.as_slice()))
+            let logp = self.log_probs()?;
+            // U in [tiny, 1): -log(-log U) stays finite.
+            let u =
+                Tensor::rand(shape.as_slice(), (logp.kind(), self.device())).clamp_min(f64::from(f32::MIN_POSITIVE));
+            let gumbel = -(-u.log()).log();
+            Ok((gumbel + logp).argmax(-1, false))
         })
     }
 
