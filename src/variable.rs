@@ -227,3 +227,35 @@ impl From<Tensor> for Parameter {
         Parameter::Constant(t)
     }
 }
+
+/// Checks that every parameter is float32 or float64 and that all share the first one's dtype
+/// and device; errors name the operation and the parameters (`Normal::new: loc is float32 but
+/// scale is float64`). Used by every distribution's constructor.
+pub(crate) fn check_kinds(op: &str, params: &[(&str, &Parameter)]) -> Result<()> {
+    for (what, p) in params {
+        if !matches!(p.kind(), Kind::Float | Kind::Double) {
+            bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
+        }
+    }
+    let (first, p0) = params[0];
+    for (what, p) in &params[1..] {
+        if p.kind() != p0.kind() {
+            bail!("{op}: {first} is {} but {what} is {}", kind_name(p0.kind()), kind_name(p.kind()));
+        }
+        if p.device() != p0.device() {
+            bail!("{op}: {first} is on {:?} but {what} is on {:?}", p0.device(), p.device());
+        }
+    }
+    Ok(())
+}
+
+/// [`check_kinds`], then the broadcast of the parameters' shapes (the batch shape of a family
+/// with scalar events).
+pub(crate) fn check_params(op: &str, params: &[(&str, &Parameter)]) -> Result<Vec<i64>> {
+    check_kinds(op, params)?;
+    let mut shape = params[0].1.shape();
+    for (_, p) in &params[1..] {
+        shape = crate::shape::broadcast_shapes(op, &shape, &p.shape())?;
+    }
+    Ok(shape)
+}

@@ -2,7 +2,7 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use crate::Parameter;
 use anyhow::{anyhow, bail, Result};
 use std::sync::Arc;
@@ -102,17 +102,8 @@ impl MultivariateNormal {
 
     fn build(op: &str, loc: Parameter, matrix: Parameter, which: Matrix) -> Result<Self> {
         let what = which.word();
-        for (w, p) in [("loc", &loc), (what, &matrix)] {
-            if !matches!(p.kind(), Kind::Float | Kind::Double) {
-                bail!("{op}: expected {w} of dtype float32 or float64, got {}", kind_name(p.kind()));
-            }
-        }
-        if loc.kind() != matrix.kind() {
-            bail!("{op}: loc is {} but the {what} is {}", kind_name(loc.kind()), kind_name(matrix.kind()));
-        }
-        if loc.device() != matrix.device() {
-            bail!("{op}: loc is on {:?} but the {what} is on {:?}", loc.device(), matrix.device());
-        }
+        let the_matrix = format!("the {what}");
+        crate::variable::check_kinds(op, &[("loc", &loc), (the_matrix.as_str(), &matrix)])?;
         let (ls, ms) = (loc.shape(), matrix.shape());
         let d = match ls.last() {
             Some(&d) => d,

@@ -2,7 +2,7 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use std::sync::Arc;
@@ -34,17 +34,7 @@ impl MultivariateNormalDiag {
     pub fn new(loc: impl Into<Parameter>, scale_diag: impl Into<Parameter>) -> Result<Self> {
         let (loc, scale_diag) = (loc.into(), scale_diag.into());
         let op = "MultivariateNormalDiag::new";
-        for (what, p) in [("loc", &loc), ("scale_diag", &scale_diag)] {
-            if !matches!(p.kind(), Kind::Float | Kind::Double) {
-                bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
-            }
-        }
-        if loc.kind() != scale_diag.kind() {
-            bail!("{op}: loc is {} but scale_diag is {}", kind_name(loc.kind()), kind_name(scale_diag.kind()));
-        }
-        if loc.device() != scale_diag.device() {
-            bail!("{op}: loc is on {:?} but scale_diag is on {:?}", loc.device(), scale_diag.device());
-        }
+        crate::variable::check_kinds(op, &[("loc", &loc), ("scale_diag", &scale_diag)])?;
         let (ls, ss) = (loc.shape(), scale_diag.shape());
         let d = match ls.last() {
             Some(&d) => d,

@@ -2,7 +2,7 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use std::sync::Arc;
@@ -32,17 +32,7 @@ impl MultivariateNormalTriL {
     pub fn new(loc: impl Into<Parameter>, scale_tril: impl Into<Parameter>) -> Result<Self> {
         let (loc, scale_tril) = (loc.into(), scale_tril.into());
         let op = "MultivariateNormalTriL::new";
-        for (what, p) in [("loc", &loc), ("scale_tril", &scale_tril)] {
-            if !matches!(p.kind(), Kind::Float | Kind::Double) {
-                bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
-            }
-        }
-        if loc.kind() != scale_tril.kind() {
-            bail!("{op}: loc is {} but scale_tril is {}", kind_name(loc.kind()), kind_name(scale_tril.kind()));
-        }
-        if loc.device() != scale_tril.device() {
-            bail!("{op}: loc is on {:?} but scale_tril is on {:?}", loc.device(), scale_tril.device());
-        }
+        crate::variable::check_kinds(op, &[("loc", &loc), ("scale_tril", &scale_tril)])?;
         let (ls, ss) = (loc.shape(), scale_tril.shape());
         let d = match ls.last() {
             Some(&d) => d,

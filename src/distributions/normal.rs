@@ -2,7 +2,7 @@
 
 use super::{display_as_describe, sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape, kind_name};
+use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use std::sync::Arc;
@@ -28,18 +28,7 @@ impl Normal {
     pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
         let (loc, scale) = (loc.into(), scale.into());
         let op = "Normal::new";
-        for (what, p) in [("loc", &loc), ("scale", &scale)] {
-            if !matches!(p.kind(), Kind::Float | Kind::Double) {
-                bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
-            }
-        }
-        if loc.kind() != scale.kind() {
-            bail!("{op}: loc is {} but scale is {}", kind_name(loc.kind()), kind_name(scale.kind()));
-        }
-        if loc.device() != scale.device() {
-            bail!("{op}: loc is on {:?} but scale is on {:?}", loc.device(), scale.device());
-        }
-        let batch_shape = broadcast_shapes(op, &loc.shape(), &scale.shape())?;
+        let batch_shape = crate::variable::check_params(op, &[("loc", &loc), ("scale", &scale)])?;
         Ok(Self { loc, scale, name: "Normal".into(), batch_shape, validate_args: false })
     }
 

@@ -2,32 +2,12 @@
 //! Laplace, LogNormal): parameter dtype/device/shape checks at construction, and the optional
 //! host-side argument validation (`with_validate_args(true)`).
 
-use crate::shape::{broadcast_shapes, check_value, check_value_shape, kind_name};
+use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
-/// Checks that every parameter is float32 or float64, that all share the first one's dtype and
-/// device, and returns the broadcast of their shapes (the batch shape).
-pub(crate) fn check_params(op: &str, params: &[(&str, &Parameter)]) -> Result<Vec<i64>> {
-    for (what, p) in params {
-        if !matches!(p.kind(), Kind::Float | Kind::Double) {
-            bail!("{op}: expected {what} of dtype float32 or float64, got {}", kind_name(p.kind()));
-        }
-    }
-    let (first, p0) = params[0];
-    let mut shape = p0.shape();
-    for (what, p) in &params[1..] {
-        if p.kind() != p0.kind() {
-            bail!("{op}: {first} is {} but {what} is {}", kind_name(p0.kind()), kind_name(p.kind()));
-        }
-        if p.device() != p0.device() {
-            bail!("{op}: {first} is on {:?} but {what} is on {:?}", p0.device(), p.device());
-        }
-        shape = broadcast_shapes(op, &shape, &p.shape())?;
-    }
-    Ok(shape)
-}
+pub(crate) use crate::variable::check_params;
 
 /// Checks a value for a scalar-event distribution: dtype and device, and that its shape
 /// broadcasts with `batch_shape`.
