@@ -246,7 +246,7 @@ fn every_bad_input_is_a_clean_error() {
     let table = cases(&dir);
     let (mut errors, mut panics, mut accepted) = (0, vec![], vec![]);
     for (what, op, case) in &table {
-        match catch_unwind(AssertUnwindSafe(|| case())) {
+        match catch_unwind(AssertUnwindSafe(case)) {
             Ok(Err(e)) => {
                 let msg = format!("{e:#}");
                 assert!(msg.to_lowercase().contains(&op.to_lowercase()), "{what}: the error does not name {op}: {msg}");
