@@ -97,15 +97,22 @@ impl Chain {
         let mut e = event_ndims;
         let mut ldj: Option<Tensor> = None;
         for b in self.bijectors.iter().rev() {
+            let next_e = event_ndims_after(b.as_ref(), e, true)?;
             if with_ldj {
-                let l = b.forward_log_det_jacobian_reduced(&cur, e)?;
+                // The member's combined method: one evaluation for value and log-det (a flow's
+                // coupling network runs once, not twice).
+                let (next, l) = b.forward_and_log_det(&cur)?;
+                let op = format!("{}.forward_log_det_jacobian", b.name());
+                let l = super::reduce_log_det(&op, &l, &cur.size(), b.forward_min_event_ndims(), e)?;
                 ldj = Some(match ldj {
                     None => l,
                     Some(acc) => acc + l,
                 });
+                cur = next;
+            } else {
+                cur = b.forward(&cur)?;
             }
-            cur = b.forward(&cur)?;
-            e = event_ndims_after(b.as_ref(), e, true)?;
+            e = next_e;
         }
         Ok((cur, ldj))
     }
@@ -116,15 +123,20 @@ impl Chain {
         let mut e = event_ndims;
         let mut ldj: Option<Tensor> = None;
         for b in self.bijectors.iter() {
+            let next_e = event_ndims_after(b.as_ref(), e, false)?;
             if with_ldj {
-                let l = b.inverse_log_det_jacobian_reduced(&cur, e)?;
+                let (next, l) = b.inverse_and_log_det(&cur)?;
+                let op = format!("{}.inverse_log_det_jacobian", b.name());
+                let l = super::reduce_log_det(&op, &l, &cur.size(), b.inverse_min_event_ndims(), e)?;
                 ldj = Some(match ldj {
                     None => l,
                     Some(acc) => acc + l,
                 });
+                cur = next;
+            } else {
+                cur = b.inverse(&cur)?;
             }
-            cur = b.inverse(&cur)?;
-            e = event_ndims_after(b.as_ref(), e, false)?;
+            e = next_e;
         }
         Ok((cur, ldj))
     }
