@@ -2,34 +2,42 @@
 
 use tch::Tensor;
 
-/// `L⁻¹ b` for lower-triangular `L` of shape `[..., d, d]` and vectors `b` of shape `[..., d]`
-/// (batch shapes broadcast; callers check that they do), with one batched triangular solve.
-///
-/// When `L`'s batch shape is the trailing part of the broadcast batch shape (points `[N, K, d]`
-/// against `K` components, say), the leading dimensions are folded into the columns of the
-/// right-hand side (`[K, d, N]`): `L` is never expanded to one copy per point, which for
-/// `N = 1e5` points, `K = 16`, `d = 32` would be 6.5 GB of copies.
-pub(crate) fn solve_lower_vec(l: &Tensor, b: &Tensor) -> Tensor {
-    let (ls, bs) = (l.size(), b.size());
+/// The broadcast of batch shapes (NumPy rules; callers have checked that they broadcast).
+fn broadcast_batch(shapes: &[&[i64]]) -> Vec<i64> {
+    let n = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
+    (0..n).map(|i| shapes.iter().map(|s| dim(s, i)).max().unwrap_or(1)).collect()
+}
+
+/// Applies `op(L, columns)` to vectors `v` (`[..., d]`) against matrices `L` (`[..., d, d]`),
+/// giving `[broadcast batch, d]`. When `L`'s batch shape is the trailing part of the broadcast
+/// one (points `[N, K, d]` against `K` components, say), the leading dimensions are folded into
+/// the columns of one batched call (`[K, d, N]`), so `L` is never expanded to one copy per point
+/// (for `N = 1e5`, `K = 16`, `d = 32` that would be 6.5 GB); otherwise each vector is a column.
+fn folded(l: &Tensor, v: &Tensor, op: impl Fn(&Tensor, &Tensor) -> Tensor) -> Tensor {
+    let (ls, vs) = (l.size(), v.size());
     let d = ls[ls.len() - 1];
     let lb = &ls[..ls.len() - 2];
-    let bb = &bs[..bs.len() - 1];
-    let n = lb.len().max(bb.len());
-    let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
-    let full: Vec<i64> = (0..n).map(|i| dim(lb, i).max(dim(bb, i))).collect();
-    let lead = &full[..n - lb.len()];
-    let m: i64 = lead.iter().product();
+    let full = broadcast_batch(&[lb, &vs[..vs.len() - 1]]);
+    let n = full.len();
+    let m: i64 = full[..n - lb.len()].iter().product();
     if m > 1 && &full[n - lb.len()..] == lb {
         let mut flat = vec![m];
         flat.extend_from_slice(lb);
         flat.push(d);
         let mut full_d = full.clone();
         full_d.push(d);
-        let rhs = b.broadcast_to(full_d.as_slice()).reshape(flat.as_slice()).movedim(0, -1); // [lb, d, m]
-        let y = Tensor::linalg_solve_triangular(l, &rhs, false, true, false);
-        return y.movedim(-1, 0).reshape(full_d.as_slice());
+        let cols = v.broadcast_to(full_d.as_slice()).reshape(flat.as_slice()).movedim(0, -1); // [lb, d, m]
+        return op(l, &cols).movedim(-1, 0).reshape(full_d.as_slice());
     }
-    Tensor::linalg_solve_triangular(l, &b.unsqueeze(-1), false, true, false).squeeze_dim(-1)
+    op(l, &v.unsqueeze(-1)).squeeze_dim(-1)
+}
+
+/// `L⁻¹ b` for lower-triangular `L` of shape `[..., d, d]` and vectors `b` of shape `[..., d]`
+/// (batch shapes broadcast; callers check that they do), with one batched triangular solve
+/// (folded as [`folded`] describes).
+pub(crate) fn solve_lower_vec(l: &Tensor, b: &Tensor) -> Tensor {
+    folded(l, b, |l, cols| Tensor::linalg_solve_triangular(l, cols, false, true, false))
 }
 
 /// `|L⁻¹ (x - loc)|²` (summed over the event dimension `d`), of the broadcast batch shape of `x`
@@ -46,9 +54,9 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
     let (ls, xs, cs) = (l.size(), x.size(), loc.size());
     let d = ls[ls.len() - 1];
     let (lb, xb, cb) = (&ls[..ls.len() - 2], &xs[..xs.len() - 1], &cs[..cs.len() - 1]);
-    let n = lb.len().max(xb.len()).max(cb.len());
+    let full = broadcast_batch(&[lb, xb, cb]);
+    let n = full.len();
     let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
-    let full: Vec<i64> = (0..n).map(|i| dim(lb, i).max(dim(xb, i)).max(dim(cb, i))).collect();
     // The parameters' batch P: the trailing dimensions of `full` that L or loc have.
     let p_len = lb.len().max(cb.len());
     let (lead, pb) = full.split_at(n - p_len);
@@ -92,26 +100,8 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
 }
 
 /// `L z` for lower-triangular `L` of shape `[..., d, d]` and vectors `z` of shape `[..., d]`
-/// (batch shapes broadcast), with the leading dimensions of `z` folded into the columns of one
-/// batched product when `L`'s batch shape is the trailing part of the broadcast one (draws
-/// `[N, K, d]` against `K` components): `L` is never expanded per draw.
+/// (batch shapes broadcast), as one batched product (folded as [`folded`] describes: `L` is
+/// never expanded per draw).
 pub(crate) fn lower_matvec(l: &Tensor, z: &Tensor) -> Tensor {
-    let (ls, zs) = (l.size(), z.size());
-    let d = ls[ls.len() - 1];
-    let lb = &ls[..ls.len() - 2];
-    let zb = &zs[..zs.len() - 1];
-    let n = lb.len().max(zb.len());
-    let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
-    let full: Vec<i64> = (0..n).map(|i| dim(lb, i).max(dim(zb, i))).collect();
-    let m: i64 = full[..n - lb.len()].iter().product();
-    if m > 1 && &full[n - lb.len()..] == lb {
-        let mut flat = vec![m];
-        flat.extend_from_slice(lb);
-        flat.push(d);
-        let mut full_d = full.clone();
-        full_d.push(d);
-        let cols = z.broadcast_to(full_d.as_slice()).reshape(flat.as_slice()).movedim(0, -1); // [lb, d, m]
-        return l.matmul(&cols).movedim(-1, 0).reshape(full_d.as_slice());
-    }
-    l.matmul(&z.unsqueeze(-1)).squeeze_dim(-1)
+    folded(l, z, |l, cols| l.matmul(cols))
 }
