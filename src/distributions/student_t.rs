@@ -124,7 +124,12 @@ impl Distribution for StudentT {
         let y = (x - loc) / &scale;
         let half = &df * 0.5;
         let z = scale.log() + df.log() * 0.5 + HALF_LOG_PI + half.lgamma() - (&half + 0.5).lgamma();
-        Ok((y.square() / &df).log1p() * -(&half + 0.5) - z)
+        // log1p(y²/ν) = 2 ln(hi) + log1p((lo/hi)²) with a = |y|/√ν, hi = max(a, 1), lo = min(a, 1):
+        // the same value without squaring a large |y| (y² overflows float32 beyond |y| ≈ 1.8e19).
+        let a = y.abs() / df.sqrt();
+        let (hi, lo) = (a.clamp_min(1.0), a.clamp_max(1.0));
+        let log1p_t = hi.log() * 2.0 + (lo / &hi).square().log1p();
+        Ok(log1p_t * -(&half + 0.5) - z)
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
