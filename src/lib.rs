@@ -9,6 +9,11 @@
 //!   registered in a `tch::nn::VarStore`.
 //! * [`distributions`]: [`distributions::Distribution`] and its implementations.
 //! * [`spec`]: building distributions and bijectors from a JSON description.
+//! * [`seed_models`]: the seed's six learnable distributions as JSON for any size, and their
+//!   k-means start.
+//! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
+//! * [`training`]: fitting by maximum likelihood with Adam ([`training::fit`]): mini-batches,
+//!   early stopping, and an error naming the step where the loss turns NaN.
 //!
 //! ```no_run
 //! use tch::{nn, Device, Kind, Tensor};
@@ -30,8 +35,8 @@
 //! ```
 
 // Bijectors are shared as `Arc<dyn Bijector>`; some hold tensors, which are `Send` but not
-// `Sync`, so those `Arc`s are not `Send`. Whether distributions cross threads is decided with the
-// concurrency work (issue 6); `Arc` keeps that change from touching signatures.
+// `Sync`, so those `Arc`s are not `Send`, and distributions are neither `Send` nor `Sync`: each
+// thread builds its own from the JSON description (docs/concurrency.md).
 #![allow(clippy::arc_with_non_send_sync)]
 
 pub mod bijectors;
@@ -39,8 +44,11 @@ pub mod checkpoint;
 pub mod distributions;
 pub mod kl;
 mod linalg;
+pub mod saved;
+pub mod seed_models;
 pub mod shape;
 pub mod spec;
+pub mod training;
 pub mod variable;
 
 pub use variable::{Parameter, TransformedVariable};

@@ -1,13 +1,13 @@
 //! The zoo's data, the reference each fit is held to, and the fitting loop.
 //! Shared by `examples/zoo/main.rs` and `tests/zoo.rs`.
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
-use tch_distributions::bijectors::{Bijector, FillScaleTriL, Softplus};
 use tch_distributions::distributions::{
     Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
 };
+use tch_distributions::seed_models;
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
@@ -89,57 +89,21 @@ pub fn nll(d: &dyn Distribution, x: &Tensor) -> Result<f64> {
     Ok(-d.log_prob(x)?.mean(Kind::Float).double_value(&[]))
 }
 
-/// Starts the free components of a mixture from k-means clusters of `x` (10 Lloyd iterations
-/// from a farthest-point start; `fixed` centres stay where they are): locations at the centres,
-/// scales from the clusters' spread (`scale` through Softplus, or `scale_tril` through
-/// FillScaleTriL, as the zoo's models have them). With the seed's start (identical or random
-/// locations, scale 10) gradient descent tends to let one component take every point.
+/// Starts the free components of a mixture from k-means clusters of `x`: locations at the
+/// centres, scales from the clusters' spread (`seed_models::init_from_data`, which finds the
+/// model by its name). `fixed` holds the locations of the fixed components (one row, zeros, for
+/// `learnable_mix_mvntril_fixed_first`); they stay where they are. With the seed's start
+/// (identical or random locations, scale 10) gradient descent tends to let one component take
+/// every point.
 pub fn init_components(d: &dyn Distribution, x: &Tensor, fixed: &Tensor) -> Result<()> {
-    let vars = d.trainable_variables();
-    let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, t)| t.shallow_clone());
-    let loc = var("loc").context("init_components: the model has no `loc` variable")?;
-    let free = loc.size()[0];
-    let n_fixed = fixed.size()[0];
-    let k = n_fixed + free;
-    let dist_to = |c: &Tensor| (x.unsqueeze(1) - c.unsqueeze(0)).square().sum_dim_intlist(-1, false, Kind::Float);
-    // Farthest-point start from the data point nearest the mean (or from the fixed centres).
-    let mut centres: Vec<Tensor> = (0..n_fixed).map(|i| fixed.get(i)).collect();
-    if centres.is_empty() {
-        let nearest =
-            (x - x.mean_dim(0, true, Kind::Float)).square().sum_dim_intlist(-1, false, Kind::Float).argmin(0, false);
-        centres.push(x.get(nearest.int64_value(&[])));
-    }
-    while (centres.len() as i64) < k {
-        let far = dist_to(&Tensor::stack(&centres, 0)).min_dim(1, false).0.argmax(0, false);
-        centres.push(x.get(far.int64_value(&[])));
-    }
-    let mut c = Tensor::stack(&centres, 0);
-    let mut onehot = Tensor::zeros([1], F32);
-    for _ in 0..10 {
-        onehot = dist_to(&c).argmin(1, false).one_hot(k).to_kind(Kind::Float); // [N, K]
-        let counts = onehot.sum_dim_intlist(0, false, Kind::Float).clamp_min(1.0).unsqueeze(-1);
-        let means = onehot.transpose(0, 1).matmul(x) / counts;
-        c = Tensor::cat(&[c.narrow(0, 0, n_fixed), means.narrow(0, n_fixed, free)], 0);
-    }
-    // Cluster covariances [K, d, d] (with a small ridge), for the free components.
-    let counts = onehot.sum_dim_intlist(0, false, Kind::Float).clamp_min(2.0);
-    let centred = x.unsqueeze(0) - c.unsqueeze(1); // [K, N, d]
-    let weighted = &centred * onehot.transpose(0, 1).unsqueeze(-1);
-    let eye = Tensor::eye(x.size()[1], F32);
-    let covs = weighted.transpose(1, 2).matmul(&centred) / counts.reshape([k, 1, 1]) + eye * 1e-3;
-    let covs = covs.narrow(0, n_fixed, free);
-    tch::no_grad(|| -> Result<()> {
-        loc.shallow_clone().copy_(&c.narrow(0, n_fixed, free));
-        if let Some(raw) = var("scale") {
-            let d = x.size()[1] as f64;
-            let s = (covs.diagonal(0, -2, -1).sum_dim_intlist(-1, true, Kind::Float) / d).sqrt(); // [free, 1]
-            raw.shallow_clone().copy_(&Softplus.inverse(&s.broadcast_to(raw.size().as_slice()))?);
-        }
-        if let Some(raw) = var("scale_tril") {
-            raw.shallow_clone().copy_(&FillScaleTriL::default().inverse(&covs.linalg_cholesky(false))?);
-        }
-        Ok(())
-    })
+    let model_fixed = if d.name() == "learnable_mix_mvntril_fixed_first" { 1 } else { 0 };
+    ensure!(
+        fixed.size().first() == Some(&model_fixed),
+        "init_components: {} has {model_fixed} fixed component(s), got {:?} fixed locations",
+        d.name(),
+        fixed.size()
+    );
+    seed_models::init_from_data(d.name(), d, x)
 }
 
 /// Fits `d` by minimising the mean negative log-likelihood of `x` with full-batch Adam;
