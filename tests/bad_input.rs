@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{Bijector, FillScaleTriL, FillTriangular, Softplus};
 use tch_distributions::distributions::*;
-use tch_distributions::{checkpoint, spec, Parameter, TransformedVariable};
+use tch_distributions::training::{fit, FitOptions};
+use tch_distributions::{checkpoint, saved, seed_models, spec, Parameter, TransformedVariable};
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
@@ -239,11 +240,107 @@ fn cases(dir: &std::path::Path) -> Vec<Case> {
     ]
 }
 
+/// A saved learnable_mvn_diag (K = 3, d = `d`) in `dir`; gives the parameters file's path.
+fn save_seed_model(dir: &std::path::Path, d: i64) -> std::path::PathBuf {
+    let s = seed_models::spec("learnable_mvn_diag", 3, d).unwrap();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _ = spec::build_distribution(&vs.root(), &s, Kind::Float).unwrap();
+    saved::save(dir, &s, Kind::Float, &vs).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("model.json")).unwrap()).unwrap();
+    dir.join(json["parameters_file"].as_str().unwrap())
+}
+
+/// Fits a standard 4-D Gaussian model to `x` for a few steps.
+fn fit_mvn(x: Tensor, opts: FitOptions) -> anyhow::Result<()> {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let s = seed_models::spec("learnable_mvn_diag", 3, 4)?;
+    let d = spec::build_distribution(&vs.root(), &s, Kind::Float)?;
+    fit(&vs, d.as_ref(), &x, None, &opts, |_| {}).map(drop)
+}
+
+/// Bad saved directories, bad training data and options, and (where CUDA is available) tensors
+/// on different devices.
+fn more_cases(dir: &std::path::Path) -> Vec<Case> {
+    let (other, truncated, malformed) = (dir.join("other"), dir.join("truncated"), dir.join("malformed"));
+    let other_params = save_seed_model(&other, 4);
+    let wrong = save_seed_model(&dir.join("d3"), 3);
+    std::fs::copy(&wrong, &other_params).unwrap();
+    let truncated_params = save_seed_model(&truncated, 4);
+    let bytes = std::fs::read(&truncated_params).unwrap();
+    std::fs::write(&truncated_params, &bytes[..bytes.len() / 2]).unwrap();
+    save_seed_model(&malformed, 4);
+    std::fs::write(malformed.join("model.json"), b"{\"format\": \"tch-distributions/saved-model\", ").unwrap();
+    let nan_data = Tensor::randn([20, 4], F32);
+    let _ = nan_data.get(3).get(1).fill_(f64::INFINITY);
+    let nan_data = std::sync::Mutex::new(nan_data);
+    let mut v: Vec<Case> = vec![
+        (
+            "saved parameters of another structure",
+            "saved::load",
+            Box::new(move || saved::load(&other, Device::Cpu).map(drop)),
+        ),
+        ("truncated saved parameters", "saved::load", Box::new(move || saved::load(&truncated, Device::Cpu).map(drop))),
+        ("malformed model.json", "saved::load", Box::new(move || saved::load(&malformed, Device::Cpu).map(drop))),
+        (
+            "missing saved directory",
+            "saved::load",
+            Box::new(|| saved::load(std::env::temp_dir().join("tchd-no-such-dir"), Device::Cpu).map(drop)),
+        ),
+        (
+            "unknown seed model",
+            "seed_models::spec",
+            Box::new(|| seed_models::spec("learnable_gompertz", 3, 4).map(drop)),
+        ),
+        (
+            "empty training data",
+            "training::fit",
+            Box::new(|| fit_mvn(Tensor::zeros([0, 4], F32), FitOptions::default())),
+        ),
+        (
+            "infinite training data",
+            "training::fit",
+            Box::new(move || fit_mvn(nan_data.lock().unwrap().shallow_clone(), FitOptions::default())),
+        ),
+        (
+            "training data of the wrong event size",
+            "training::fit",
+            Box::new(|| fit_mvn(Tensor::zeros([10, 3], F32), FitOptions::default())),
+        ),
+        (
+            "learning rate zero",
+            "training::fit",
+            Box::new(|| fit_mvn(Tensor::zeros([10, 4], F32), FitOptions { lr: 0.0, ..FitOptions::default() })),
+        ),
+    ];
+    if tch::Cuda::is_available() {
+        let gpu = Device::Cuda(0);
+        v.push((
+            "parameters on different devices",
+            "Normal::new",
+            Box::new(move || Normal::new(Tensor::zeros([4], F32), Tensor::ones([4], (Kind::Float, gpu))).map(drop)),
+        ));
+        v.push((
+            "values on another device than the model",
+            "Independent.log_prob",
+            Box::new(move || mvn().log_prob(&Tensor::zeros([10, 4], (Kind::Float, gpu))).map(drop)),
+        ));
+        v.push((
+            "training data on another device",
+            "training::fit",
+            Box::new(move || fit_mvn(Tensor::zeros([10, 4], (Kind::Float, gpu)), FitOptions::default())),
+        ));
+    } else {
+        println!("CUDA not available: the three mismatched-device cases are skipped");
+    }
+    v
+}
+
 #[test]
 fn every_bad_input_is_a_clean_error() {
     let dir = std::env::temp_dir().join(format!("tchd-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let table = cases(&dir);
+    let mut table = cases(&dir);
+    table.extend(more_cases(&dir));
     let (mut errors, mut panics, mut accepted) = (0, vec![], vec![]);
     for (what, op, case) in &table {
         match catch_unwind(AssertUnwindSafe(case)) {
