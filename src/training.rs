@@ -64,13 +64,16 @@ pub struct FitOptions {
     /// `Some(10)`). With `valid` given and a patience, the best evaluated parameters are restored
     /// at the end, whether the run stopped early or not. Ignored without `valid`.
     pub patience: Option<usize>,
+    /// Early stopping: a held-out loss counts as an improvement only when it is below the best
+    /// so far by more than this (default 0.0; in the loss's units, nats per point).
+    pub min_delta: f64,
     /// Seed of the mini-batch shuffling (default 0); the global libtorch seed is not touched.
     pub seed: u64,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { steps: 1000, lr: 1e-2, batch_size: None, eval_every: 50, patience: Some(10), seed: 0 }
+        Self { steps: 1000, lr: 1e-2, batch_size: None, eval_every: 50, patience: Some(10), min_delta: 0.0, seed: 0 }
     }
 }
 
@@ -195,7 +198,7 @@ pub fn fit(
             };
             last_good = (step, snapshot(&tensors));
             if let Some(vl) = valid_loss {
-                if vl.is_finite() && best.as_ref().is_none_or(|b| vl < b.0) {
+                if vl.is_finite() && best.as_ref().is_none_or(|b| vl < b.0 - opts.min_delta) {
                     let copy = last_good.1.iter().map(Tensor::shallow_clone).collect();
                     best = Some((vl, step, copy));
                     evals_since_best = 0;
@@ -259,6 +262,9 @@ fn check_options(opts: &FitOptions) -> Result<()> {
         if b < 1 {
             bail!("{OP}: expected batch_size >= 1 (or None for full batches), got {b}");
         }
+    }
+    if !(opts.min_delta >= 0.0 && opts.min_delta.is_finite()) {
+        bail!("{OP}: expected a finite min_delta >= 0, got {}", opts.min_delta);
     }
     if opts.patience == Some(0) {
         bail!("{OP}: expected patience >= 1 (or None for no early stopping), got 0");

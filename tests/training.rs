@@ -8,7 +8,7 @@ use anyhow::Result;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{Bijector, FillScaleTriL, Softplus};
 use tch_distributions::distributions::{Distribution, Independent, MultivariateNormal, MultivariateNormalTriL, Normal};
-use tch_distributions::training::{fit, FitOptions, Progress};
+use tch_distributions::training::{fit, FitOptions, FitReport, Progress};
 use tch_distributions::{Parameter, TransformedVariable};
 
 const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
@@ -107,7 +107,15 @@ fn mvn_tril_fit_reaches_the_closed_form_mle() -> Result<()> {
 fn minibatch_fit(x: &Tensor, seed: u64) -> Result<(f64, f64, usize)> {
     let vs = nn::VarStore::new(Device::Cpu);
     let d = learnable_normal(&vs, Kind::Double, 0.0, 1.0);
-    let opts = FitOptions { steps: 2000, lr: 0.02, batch_size: Some(100), eval_every: 250, patience: None, seed };
+    let opts = FitOptions {
+        steps: 2000,
+        lr: 0.02,
+        batch_size: Some(100),
+        eval_every: 250,
+        patience: None,
+        min_delta: 0.0,
+        seed,
+    };
     let mut reports = 0;
     let report = fit(&vs, &d, x, None, &opts, |_| reports += 1)?;
     assert_eq!(report.trace.len(), reports);
@@ -128,6 +136,33 @@ fn minibatch_fits_are_reproducible_and_near_the_mle() -> Result<()> {
     let sd = (&x - mean).square().mean(Kind::Double).sqrt().double_value(&[]);
     // Mini-batch noise at lr 0.02: a looser 0.02 (the sampling error is 0.011 / 0.008).
     assert!((a.0 - mean).abs() < 0.02 && (a.1 - sd).abs() < 0.02, "{a:?} vs ({mean}, {sd})");
+    Ok(())
+}
+
+#[test]
+fn min_delta_counts_only_improvements_larger_than_it() -> Result<()> {
+    // From a start far from the data the held-out loss falls at every evaluation; with min_delta
+    // above the whole fall from the first evaluation no later one counts as an improvement, so
+    // the run stops after `patience` evaluations and restores step 0. With min_delta 0 the same
+    // run keeps improving past that point.
+    let train = normal_data(500, 0.0, 1.0, 16);
+    let valid = normal_data(500, 0.0, 1.0, 17);
+    let run = |min_delta: f64| -> Result<(FitReport, f64)> {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let d = learnable_normal(&vs, Kind::Double, 2.0, 3.0);
+        let opts =
+            FitOptions { steps: 200, lr: 0.02, eval_every: 10, patience: Some(2), min_delta, ..Default::default() };
+        let report = fit(&vs, &d, &train, Some(&valid), &opts, quiet)?;
+        let after = nll(&d, &valid);
+        Ok((report, after))
+    };
+    let (strict, after) = run(1e6)?;
+    assert!(strict.stopped_early && strict.best_step == 0 && strict.steps_run == 20, "{strict:?}");
+    assert_eq!(Some(after), strict.trace[0].valid_loss, "the step-0 parameters are restored");
+    let (plain, _) = run(0.0)?;
+    assert!(plain.best_step > 20, "{:?}", plain.best_step);
+    let bad = run(-1.0).unwrap_err().to_string();
+    assert!(bad.contains("training::fit") && bad.contains("min_delta"), "{bad}");
     Ok(())
 }
 

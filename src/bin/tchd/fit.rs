@@ -83,6 +83,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
         batch_size: a.batch_size,
         eval_every: a.eval_every,
         patience: (a.patience > 0).then_some(a.patience),
+        min_delta: a.min_delta,
         seed: a.seed,
     };
     let components =
@@ -118,8 +119,8 @@ pub fn run(a: &FitArgs) -> Result<()> {
         "no held-out split".to_string()
     } else if report.stopped_early {
         format!(
-            "stopped early: no held-out improvement in {} evaluations; best step {}, its parameters restored",
-            a.patience, report.best_step
+            "stopped early: no held-out improvement larger than {} in {} evaluations; best step {}, its parameters restored",
+            a.min_delta, a.patience, report.best_step
         )
     } else if a.patience > 0 {
         format!("reached the step limit; best held-out step {}, its parameters restored", report.best_step)

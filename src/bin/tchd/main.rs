@@ -128,6 +128,10 @@ struct FitArgs {
     /// Stop after this many evaluations without held-out improvement (0: never stop early).
     #[arg(long, default_value_t = 10)]
     patience: usize,
+    /// A held-out loss counts as an improvement only when it beats the best by more than this
+    /// (nats per point).
+    #[arg(long, default_value_t = 1e-3)]
+    min_delta: f64,
     /// Seed of the held-out split, the model's random initial values and mini-batches.
     #[arg(long, default_value_t = 0)]
     seed: u64,
