@@ -2,11 +2,12 @@
 
 use tch::Tensor;
 
-/// The broadcast of batch shapes (NumPy rules; callers have checked that they broadcast).
+/// The broadcast of batch shapes (NumPy rules; callers have checked that they broadcast): each
+/// dimension is the size that is not 1 (0 for an empty one), or 1.
 fn broadcast_batch(shapes: &[&[i64]]) -> Vec<i64> {
     let n = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let dim = |s: &[i64], i: usize| if i < n - s.len() { 1 } else { s[i - (n - s.len())] };
-    (0..n).map(|i| shapes.iter().map(|s| dim(s, i)).max().unwrap_or(1)).collect()
+    (0..n).map(|i| shapes.iter().map(|s| dim(s, i)).find(|&v| v != 1).unwrap_or(1)).collect()
 }
 
 /// Applies `op(L, columns)` to vectors `v` (`[..., d]`) against matrices `L` (`[..., d, d]`),

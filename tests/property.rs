@@ -14,6 +14,12 @@
 //! finite, one event broadcasts against the batch, and `mean`/`variance`/`stddev`/`entropy`
 //! (where the family has them) have their documented shapes.
 //!
+//! Junk inputs: every bijector method and `log_prob`/`cdf`/`log_cdf`/`sample`/`rsample` of every
+//! family, on random junk and near misses of valid inputs (other dtypes, dimensions dropped or
+//! added, empty batches, NaN/inf, negative or zero sample sizes): each call must return `Ok` or
+//! `Err`, never panic (it found empty batch dimensions broadcast as 1 in the Gaussian families'
+//! linear algebra).
+//!
 //! Cases are drawn from `StdRng::seed_from_u64`; the draws of the distributions use libtorch's
 //! generator, seeded under the lock of `tests/common`. A failure names the family, the case
 //! number and the shapes, so it can be replayed.
@@ -678,4 +684,122 @@ fn distributions_on_random_shapes_and_parameters() {
         start.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Junk inputs: never a panic
+// ---------------------------------------------------------------------------------------------
+
+/// A tensor that is probably wrong for whatever receives it: either random junk (rank 0–4,
+/// sizes 0–5, one of six dtypes, NaN and ±inf among the values) or a near miss of `valid` (another
+/// dtype, a dimension dropped or added, an empty batch, or NaN values).
+fn junk(g: &mut Gen, valid: &Tensor) -> Tensor {
+    let kinds = [Kind::Float, Kind::Double, Kind::Int64, Kind::Int, Kind::Bool, Kind::Half];
+    let kind = kinds[g.int(0, kinds.len() as i64 - 1) as usize];
+    let specials = |g: &mut Gen, t: Tensor| {
+        if t.numel() > 0 && g.coin() {
+            let flat = t.to_kind(Kind::Double).reshape([-1]);
+            let i = g.int(0, flat.numel() as i64 - 1);
+            let v = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][g.int(0, 2) as usize];
+            let _ = flat.get(i).fill_(v);
+            flat.reshape(t.size().as_slice()).to_kind(t.kind())
+        } else {
+            t
+        }
+    };
+    match g.int(0, 4) {
+        0 => {
+            let r = g.int(0, 4);
+            let shape: Vec<i64> = (0..r).map(|_| g.int(0, 5)).collect();
+            let t = g.uniform(&shape, -3.0, 3.0, Kind::Double);
+            specials(g, t).to_kind(kind)
+        }
+        1 => valid.to_kind(kind),
+        2 if valid.dim() > 0 => valid.select(-1, 0),
+        3 => valid.unsqueeze(-1).repeat([1i64].repeat(valid.dim() + 1).as_slice()),
+        4 if valid.dim() > 0 => valid.narrow(0, 0, 0),
+        _ => {
+            let t = valid.to_kind(Kind::Double);
+            specials(g, t).to_kind(valid.kind())
+        }
+    }
+}
+
+/// Calls `f`, counting an `Ok`, an `Err` or a panic (the panic's message is kept).
+fn outcome(counts: &mut [usize; 3], panics: &mut Vec<String>, what: &str, f: impl FnOnce() -> Result<()>) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(())) => counts[0] += 1,
+        Ok(Err(_)) => counts[1] += 1,
+        Err(p) => {
+            counts[2] += 1;
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            panics.push(format!("{what}: {}", msg.unwrap_or_default()));
+        }
+    }
+}
+
+#[test]
+fn junk_inputs_give_errors_never_panics() {
+    let _rng = common::seeded(77);
+    let mut counts = [0usize; 3]; // ok, error, panic
+    let mut panics = vec![];
+    for (i, which) in BIJECTORS.iter().enumerate() {
+        let mut g = Gen::new(3000 + i as u64);
+        for n in 0..CASES / 5 {
+            let kind = g.kind();
+            let Ok(c) = bijector_case(&mut g, which, kind) else { continue };
+            let y = c.b.forward(&c.x).unwrap_or_else(|_| c.x.shallow_clone());
+            for _ in 0..4 {
+                let (jx, jy) = (junk(&mut g, &c.x), junk(&mut g, &y));
+                let e = g.int(0, 4) as usize;
+                let w =
+                    format!("{which} case {n}: x {:?} {:?}, y {:?} {:?}", jx.size(), jx.kind(), jy.size(), jy.kind());
+                let b = &c.b;
+                outcome(&mut counts, &mut panics, &format!("{w} forward"), || b.forward(&jx).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} inverse"), || b.inverse(&jy).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} fldj"), || b.forward_log_det_jacobian(&jx).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} ildj"), || b.inverse_log_det_jacobian(&jy).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} forward_and_log_det"), || {
+                    b.forward_and_log_det(&jx).map(drop)
+                });
+                outcome(&mut counts, &mut panics, &format!("{w} fldj_reduced({e})"), || {
+                    b.forward_log_det_jacobian_reduced(&jx, e).map(drop)
+                });
+                outcome(&mut counts, &mut panics, &format!("{w} ildj_reduced({e})"), || {
+                    b.inverse_log_det_jacobian_reduced(&jy, e).map(drop)
+                });
+            }
+        }
+    }
+    for (i, which) in DISTRIBUTIONS.iter().enumerate() {
+        let mut g = Gen::new(4000 + i as u64);
+        for n in 0..CASES / 5 {
+            let kind = g.kind();
+            let Ok(c) = distribution_case(&mut g, which, kind) else { continue };
+            let d = c.d.as_ref();
+            let Ok(x) = d.sample(&[2]) else { continue };
+            for _ in 0..4 {
+                let jx = junk(&mut g, &x);
+                let w = format!("{which} case {n}: x {:?} {:?}", jx.size(), jx.kind());
+                outcome(&mut counts, &mut panics, &format!("{w} log_prob"), || d.log_prob(&jx).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} cdf"), || d.cdf(&jx).map(drop));
+                outcome(&mut counts, &mut panics, &format!("{w} log_cdf"), || d.log_cdf(&jx).map(drop));
+                let s: Vec<i64> = (0..g.int(0, 3)).map(|_| g.int(-2, 3)).collect();
+                outcome(&mut counts, &mut panics, &format!("{which} case {n}: sample({s:?})"), || {
+                    d.sample(&s).map(drop)
+                });
+                outcome(&mut counts, &mut panics, &format!("{which} case {n}: rsample({s:?})"), || {
+                    d.rsample(&s).map(drop)
+                });
+            }
+        }
+    }
+    println!(
+        "junk inputs: {} calls, {} Ok, {} errors, {} panics",
+        counts.iter().sum::<usize>(),
+        counts[0],
+        counts[1],
+        counts[2]
+    );
+    assert!(panics.is_empty(), "{} panics:\n{}", panics.len(), panics.join("\n"));
 }
