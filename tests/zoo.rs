@@ -14,6 +14,7 @@ mod models;
 use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{Bijector, ConcatConstant, FillScaleTriL, Position};
+use tch_distributions::seed_models;
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
@@ -130,8 +131,7 @@ fn each_fit_reaches_its_family_reference_and_fixed_parts_stay_fixed() {
         let d = m.dist();
         let before = vars(&m);
         if let models::Model::Mixture(_) = &m {
-            let rows = if name == "learnable_mix_mvntril_fixed_first" { 1 } else { 0 };
-            fit::init_components(d, &train, &Tensor::zeros([rows, 4], F32)).unwrap();
+            seed_models::init_from_data(name, d, &train).unwrap();
         }
         let trace = fit::fit(&vs, d, &train, 1500, 0.05).unwrap();
         let (first, last) = (trace[0].1, trace.last().unwrap().1);

@@ -7,7 +7,6 @@ use tch::{Device, Kind, Tensor};
 use tch_distributions::distributions::{
     Categorical, Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
 };
-use tch_distributions::seed_models;
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
@@ -87,23 +86,6 @@ pub fn data(truth: &Truth, n: i64, seed: i64) -> Result<Tensor> {
 /// Mean negative log-likelihood of `x`.
 pub fn nll(d: &dyn Distribution, x: &Tensor) -> Result<f64> {
     Ok(-d.log_prob(x)?.mean(Kind::Float).double_value(&[]))
-}
-
-/// Starts the free components of a mixture from k-means clusters of `x`: locations at the
-/// centres, scales from the clusters' spread (`seed_models::init_from_data`, which finds the
-/// model by its name). `fixed` holds the locations of the fixed components (one row, zeros, for
-/// `learnable_mix_mvntril_fixed_first`); they stay where they are. With the seed's start
-/// (identical or random locations, scale 10) gradient descent tends to let one component take
-/// every point.
-pub fn init_components(d: &dyn Distribution, x: &Tensor, fixed: &Tensor) -> Result<()> {
-    let model_fixed = if d.name() == "learnable_mix_mvntril_fixed_first" { 1 } else { 0 };
-    ensure!(
-        fixed.size().first() == Some(&model_fixed),
-        "init_components: {} has {model_fixed} fixed component(s), got {:?} fixed locations",
-        d.name(),
-        fixed.size()
-    );
-    seed_models::init_from_data(d.name(), d, x)
 }
 
 /// Fits `d` by minimising the mean negative log-likelihood of `x` with full-batch Adam;

@@ -15,8 +15,8 @@ mod models;
 
 use anyhow::{ensure, Result};
 use tch::{nn, Device, Kind, Tensor};
-use tch_distributions::checkpoint;
 use tch_distributions::distributions::Distribution;
+use tch_distributions::{checkpoint, seed_models};
 
 const STEPS: usize = 1500;
 const LR: f64 = 0.05;
@@ -67,12 +67,8 @@ fn main() -> Result<()> {
         show(d);
 
         if let models::Model::Mixture(_) = &model {
-            let fixed = if name == "learnable_mix_mvntril_fixed_first" {
-                Tensor::zeros([1, models::EVENT_SIZE], (Kind::Float, Device::Cpu))
-            } else {
-                Tensor::zeros([0, models::EVENT_SIZE], (Kind::Float, Device::Cpu))
-            };
-            fit::init_components(d, &train, &fixed)?;
+            // k-means start (the library knows each seed model's fixed parts by its name)
+            seed_models::init_from_data(name, d, &train)?;
             println!("free components start from k-means clusters of the data (locations and scales)");
         }
         println!("fitting with Adam (lr {LR}, {STEPS} full-batch steps):");
