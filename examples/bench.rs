@@ -16,8 +16,10 @@ use anyhow::Result;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
+use tch_distributions::adam::Adam;
 use tch_distributions::bijectors::{Bijector, FillScaleTriL};
 use tch_distributions::distributions::{Categorical, Distribution, MixtureSameFamily, MultivariateNormalTriL};
+use tch_distributions::mixture_nll::MixtureNll;
 use tch_distributions::{Parameter, TransformedVariable};
 
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -113,11 +115,20 @@ fn main() -> Result<()> {
             Ok(())
         })?;
         let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
-        time("W2 train step", &size, 50, || {
+        time("W2 train step (autograd)", &size, 50, || {
             let loss = -m.log_prob(&x)?.mean(Kind::Float);
             opt.backward_step(&loss);
             Ok(())
         })?;
+        {
+            let nll = MixtureNll::new(&m)?;
+            let vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
+            let mut adam = Adam::new(&vars, 1e-3)?;
+            time("W2 train step", &size, 50, || {
+                let (_, grads) = nll.loss_and_grads(&x)?;
+                adam.step(&grads)
+            })?;
+        }
         time("W3 sample", &size, 50, || {
             let _ = m.sample(&[n])?;
             Ok(())
@@ -128,10 +139,20 @@ fn main() -> Result<()> {
         let m = model(&vs, 3, 4)?;
         let x = Tensor::randn([64, 4], F32);
         let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
-        time("W4 1000 Adam steps", "K=3 d=4 N=64", 5, || {
+        time("W4 1000 Adam steps (autograd)", "K=3 d=4 N=64", 5, || {
             for _ in 0..1000 {
                 let loss = -m.log_prob(&x)?.mean(Kind::Float);
                 opt.backward_step(&loss);
+            }
+            Ok(())
+        })?;
+        let nll = MixtureNll::new(&m)?;
+        let vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
+        let mut adam = Adam::new(&vars, 1e-3)?;
+        time("W4 1000 Adam steps", "K=3 d=4 N=64", 5, || {
+            for _ in 0..1000 {
+                let (_, grads) = nll.loss_and_grads(&x)?;
+                adam.step(&grads)?;
             }
             Ok(())
         })?;

@@ -12,6 +12,8 @@
 //! * [`seed_models`]: the seed's six learnable distributions as JSON for any size, and their
 //!   k-means start.
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
+//! * [`mixture_nll`]: the loss and gradient of a Gaussian mixture in closed form, and
+//!   [`adam`]: Adam over one flat buffer; together, a training step without an autograd graph.
 //! * [`training`]: fitting by maximum likelihood with Adam ([`training::fit`]): mini-batches,
 //!   early stopping, and an error naming the step where the loss turns NaN.
 //!
@@ -39,11 +41,13 @@
 // thread builds its own from the JSON description (docs/concurrency.md).
 #![allow(clippy::arc_with_non_send_sync)]
 
+pub mod adam;
 pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;
 pub mod kl;
 mod linalg;
+pub mod mixture_nll;
 pub mod saved;
 pub mod seed_models;
 pub mod shape;

@@ -115,6 +115,7 @@ fn minibatch_fit(x: &Tensor, seed: u64) -> Result<(f64, f64, usize)> {
         patience: None,
         min_delta: 0.0,
         seed,
+        closed_form: true,
     };
     let mut reports = 0;
     let report = fit(&vs, &d, x, None, &opts, |_| reports += 1)?;
@@ -414,4 +415,48 @@ fn bad_inputs_are_errors_naming_training_fit() {
     }
     let after: Vec<f64> = d.trainable_variables().iter().flat_map(|(_, t)| common::to_vec(t)).collect();
     assert_eq!(before, after, "no error case changed a parameter");
+}
+
+/// The seed's mixtures fitted with the closed-form gradient and flat Adam, against the same fit
+/// with autograd and `tch::nn::Adam`: the same steps, the same parameters up to rounding.
+#[test]
+fn closed_form_fits_equal_autograd_fits() -> Result<()> {
+    use tch_distributions::{seed_models, spec};
+    let x = {
+        let _rng = common::seeded(21);
+        let centres = Tensor::from_slice(&[-3.0, 0.0, 0.0, 3.0, 3.0, 0.0]).view([3, 2]);
+        let pick = Tensor::randint(3, [300], (Kind::Int64, Device::Cpu));
+        centres.index_select(0, &pick) + Tensor::randn([300, 2], F64) * 0.7
+    };
+    for name in ["learnable_mix_mvntril", "learnable_mix_mvntril_fixed_first"] {
+        for batch_size in [None, Some(64)] {
+            let run = |closed_form: bool| -> Result<(FitReport, Vec<(String, Tensor)>)> {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let d = spec::build_distribution(&vs.root(), &seed_models::spec(name, 3, 2)?, Kind::Double)?;
+                seed_models::init_from_data(name, d.as_ref(), &x)?;
+                let opts =
+                    FitOptions { steps: 300, lr: 0.05, batch_size, eval_every: 25, closed_form, ..Default::default() };
+                let valid = x.narrow(0, 0, 50);
+                let report = fit(&vs, d.as_ref(), &x, Some(&valid), &opts, quiet)?;
+                let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+                vars.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok((report, vars))
+            };
+            let (fast, fast_vars) = run(true)?;
+            let (slow, slow_vars) = run(false)?;
+            assert!(fast.closed_form && !slow.closed_form, "{name}");
+            assert_eq!((fast.steps_run, fast.best_step), (slow.steps_run, slow.best_step), "{name} {batch_size:?}");
+            assert!(
+                (fast.final_loss - slow.final_loss).abs() < 1e-9,
+                "{name}: {} vs {}",
+                fast.final_loss,
+                slow.final_loss
+            );
+            for ((n, a), (_, b)) in fast_vars.iter().zip(&slow_vars) {
+                let diff = (a - b).abs().max().double_value(&[]);
+                assert!(diff < 1e-8, "{name} {batch_size:?} {n}: differs by {diff}");
+            }
+        }
+    }
+    Ok(())
 }

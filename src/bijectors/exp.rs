@@ -9,6 +9,9 @@ use tch::Tensor;
 pub struct Exp;
 
 impl Bijector for Exp {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn name(&self) -> String {
         "exp".into()
     }

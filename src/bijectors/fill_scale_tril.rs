@@ -89,6 +89,9 @@ impl FillScaleTriL {
 }
 
 impl Bijector for FillScaleTriL {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn name(&self) -> String {
         "fill_scale_tril".into()
     }

@@ -17,7 +17,7 @@ mod concat;
 mod embedding;
 mod exp;
 mod fill_scale_tril;
-mod fill_triangular;
+pub(crate) mod fill_triangular;
 mod identity;
 mod invert;
 mod pad;
@@ -111,6 +111,13 @@ pub trait Bijector {
     /// Whether the log-det-Jacobian is the same for every `x` (TFP's `is_constant_jacobian`).
     fn is_constant_jacobian(&self) -> bool {
         false
+    }
+
+    /// The concrete bijector as `Any`, for the library's closed forms to recognise its own
+    /// bijectors behind an `Arc<dyn Bijector>` ([`crate::mixture_nll`]); `None` (the default)
+    /// keeps a bijector on the general path.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
     }
 
     /// `forward_log_det_jacobian` summed over `event_ndims` rightmost dimensions of `x`

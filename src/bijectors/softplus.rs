@@ -22,6 +22,9 @@ use tch::{Kind, Tensor};
 pub struct Softplus;
 
 impl Bijector for Softplus {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn name(&self) -> String {
         "softplus".into()
     }

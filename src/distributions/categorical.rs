@@ -71,6 +71,11 @@ impl Categorical {
         Ok(if self.from_probs { v.log() } else { v })
     }
 
+    /// The logits parameter, `None` for a distribution built from probabilities.
+    pub(crate) fn logits_parameter(&self) -> Option<&Parameter> {
+        (!self.from_probs).then_some(&self.logits)
+    }
+
     /// Normalised log-probabilities `log_softmax(logits)`, shape `batch_shape + [K]`.
     pub fn log_probs(&self) -> Result<Tensor> {
         let v = self.logits.value()?;

@@ -63,6 +63,11 @@ impl MultivariateNormalTriL {
         Ok(crate::linalg::lower_matvec(&self.scale_tril()?, &z) + self.loc.value()?)
     }
 
+    /// The parameters as given: `(loc, scale_tril)`.
+    pub(crate) fn parameters(&self) -> (&Parameter, &Parameter) {
+        (&self.loc, &self.scale_tril)
+    }
+
     /// The lower-triangular scale `L` (upper triangle zeroed), with gradient.
     pub fn scale_tril(&self) -> Result<Tensor> {
         Ok(self.scale_tril.value()?.tril(0))

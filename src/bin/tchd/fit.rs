@@ -85,6 +85,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
         patience: (a.patience > 0).then_some(a.patience),
         min_delta: a.min_delta,
         seed: a.seed,
+        closed_form: true,
     };
     let components =
         if a.model.starts_with("learnable_mix") { format!("{} components, ", a.components) } else { String::new() };

@@ -1,0 +1,182 @@
+//! `MixtureNll` (the closed-form loss and gradient of a Gaussian mixture) against autograd on
+//! `log_prob`, and `adam::Adam` against `tch::nn::Adam` (libtorch's C++ Adam).
+
+mod common;
+
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+use tch_distributions::adam::Adam;
+use tch_distributions::distributions::Distribution;
+use tch_distributions::mixture_nll::MixtureNll;
+use tch_distributions::{seed_models, spec};
+
+fn build(vs: &nn::VarStore, name: &str, k: i64, d: i64, kind: Kind) -> Box<dyn Distribution> {
+    spec::build_distribution(&vs.root(), &seed_models::spec(name, k, d).unwrap(), kind).unwrap()
+}
+
+/// Moves every trainable variable away from its initial value (so that no gradient vanishes
+/// by symmetry).
+fn perturb(vs: &nn::VarStore, scale: f64) {
+    tch::no_grad(|| {
+        for mut v in vs.trainable_variables() {
+            let noise = v.randn_like() * scale;
+            let _ = v.g_add_(&noise);
+        }
+    });
+}
+
+/// Largest |a - b| / (atol + rtol |b|) over the elements; below 1 passes.
+fn excess(a: &Tensor, b: &Tensor, atol: f64, rtol: f64) -> f64 {
+    let (a, b) = (a.to_kind(Kind::Double), b.to_kind(Kind::Double));
+    ((&a - &b).abs() / (b.abs() * rtol + atol)).max().double_value(&[])
+}
+
+/// Autograd's loss and gradients of `-mean(log_prob(x))` for the given variables.
+fn autograd(dist: &dyn Distribution, x: &Tensor, vars: &[(String, Tensor)]) -> (Tensor, Vec<Tensor>) {
+    let loss = -dist.log_prob(x).unwrap().mean(x.kind());
+    let inputs: Vec<Tensor> = vars.iter().map(|(_, t)| t.shallow_clone()).collect();
+    let grads = Tensor::run_backward(&[&loss], &inputs, false, false);
+    (loss.detach(), grads)
+}
+
+#[test]
+fn gradients_equal_autograd_for_the_seed_mixtures() {
+    let _g = common::seeded(11);
+    let mut covered = vec![];
+    for name in seed_models::NAMES {
+        for (kind, atol, rtol) in [(Kind::Double, 1e-11, 1e-9), (Kind::Float, 2e-5, 2e-4)] {
+            // (16, 32, 5000): three chunks of points (2048 each) in the closed form.
+            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 10), (5, 3, 1000), (16, 32, 5000)] {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let dist = build(&vs, name, k, d, kind);
+                let nll = match MixtureNll::new(dist.as_ref()) {
+                    Ok(nll) => nll,
+                    Err(e) => {
+                        assert!(e.to_string().starts_with("MixtureNll::new: expected"), "{name}: {e}");
+                        continue;
+                    }
+                };
+                perturb(&vs, 0.3);
+                let x = Tensor::randn([n, d], (kind, Device::Cpu)) * 2.0;
+                let (loss, grads) = nll.loss_and_grads(&x).unwrap();
+                let (want_loss, want) = autograd(dist.as_ref(), &x, nll.variables());
+                assert!(loss.size().is_empty() && loss.kind() == kind && !loss.requires_grad());
+                assert!(excess(&loss, &want_loss, atol, rtol) < 1.0, "{name} {kind:?} loss {loss} vs {want_loss}");
+                assert_eq!(grads.len(), want.len(), "{name}");
+                for ((var, g), w) in nll.variables().iter().zip(&grads).zip(&want) {
+                    assert_eq!(g.size(), w.size(), "{name} {}", var.0);
+                    let e = excess(g, w, atol * 10.0, rtol * 10.0);
+                    assert!(e < 1.0, "{name} {kind:?} K={k} d={d} {}: excess {e}\n{g}\n{w}", var.0);
+                }
+                covered.push(name);
+            }
+        }
+    }
+    covered.dedup();
+    println!("closed form covers: {covered:?}");
+    for must in ["learnable_mix_mvntril", "learnable_mix_mvntril_fixed_first"] {
+        assert!(covered.contains(&must), "{must} not covered");
+    }
+}
+
+#[test]
+fn backward_accumulates_like_autograd() {
+    let _g = common::seeded(12);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let dist = build(&vs, "learnable_mix_mvntril", 3, 4, Kind::Double);
+    perturb(&vs, 0.3);
+    let nll = MixtureNll::new(dist.as_ref()).unwrap();
+    let x = Tensor::randn([50, 4], (Kind::Double, Device::Cpu));
+    let (_, want) = autograd(dist.as_ref(), &x, nll.variables());
+    let _ = nll.backward(&x).unwrap();
+    let _ = nll.backward(&x).unwrap(); // accumulates, as autograd does
+    for ((name, v), w) in nll.variables().iter().zip(&want) {
+        assert!(excess(&v.grad(), &(w * 2.0), 1e-10, 1e-8) < 1.0, "{name}");
+    }
+}
+
+#[test]
+fn refuses_what_it_does_not_cover() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let diag = build(&vs, "learnable_mvn_diag", 3, 4, Kind::Float);
+    let e = MixtureNll::new(diag.as_ref()).err().expect("not a mixture").to_string();
+    assert!(e.contains("MixtureNll::new: expected a MixtureSameFamily"), "{e}");
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mix = build(&vs, "learnable_mix_mvntril", 3, 4, Kind::Float);
+    let nll = MixtureNll::new(mix.as_ref()).unwrap();
+    for (x, want) in [
+        (Tensor::zeros([5, 3], (Kind::Float, Device::Cpu)), "expected points of shape [N, 4] with N >= 1, got [5, 3]"),
+        (Tensor::zeros([0, 4], (Kind::Float, Device::Cpu)), "got [0, 4]"),
+        (Tensor::zeros([2, 5, 4], (Kind::Float, Device::Cpu)), "got [2, 5, 4]"),
+        (Tensor::zeros([5, 4], (Kind::Double, Device::Cpu)), "float64"),
+    ] {
+        let e = nll.loss_and_grads(&x).expect_err("refused").to_string();
+        assert!(e.starts_with("MixtureNll.loss_and_grads:") && e.contains(want), "{e}");
+    }
+}
+
+#[test]
+fn adam_equals_libtorch_adam() {
+    let _g = common::seeded(13);
+    for (kind, tol) in [(Kind::Double, 1e-12), (Kind::Float, 1e-5)] {
+        let vs_ref = nn::VarStore::new(Device::Cpu);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let init = [Tensor::randn([3], (kind, Device::Cpu)), Tensor::randn([2, 5], (kind, Device::Cpu))];
+        let refs: Vec<Tensor> =
+            init.iter().enumerate().map(|(i, t)| vs_ref.root().var_copy(&format!("v{i}"), t)).collect();
+        let ours: Vec<Tensor> = init.iter().enumerate().map(|(i, t)| vs.root().var_copy(&format!("v{i}"), t)).collect();
+        let (mut vs_ref, mut vs) = (vs_ref, vs);
+        vs_ref.set_kind(kind);
+        vs.set_kind(kind);
+        assert!(refs.iter().chain(&ours).all(|t| t.kind() == kind));
+        let mut opt_ref = nn::Adam::default().build(&vs_ref, 0.05).unwrap();
+        let mut opt = Adam::new(&ours, 0.05).unwrap();
+        for step in 0..200 {
+            // A gradient that depends on the parameters (a quartic bowl), so errors would compound.
+            let grads: Vec<Tensor> =
+                refs.iter().map(|p| p.detach().pow_tensor_scalar(3) - 0.5 + step as f64 * 1e-3).collect();
+            opt_ref.zero_grad();
+            let loss = refs
+                .iter()
+                .zip(&grads)
+                .map(|(p, g)| (p * g.detach()).sum(kind))
+                .fold(Tensor::zeros([], (kind, Device::Cpu)), |a, b| a + b);
+            loss.backward();
+            opt_ref.step();
+            opt.step(&grads).unwrap();
+            for (a, b) in ours.iter().zip(&refs) {
+                assert!(excess(a, b, tol, tol) < 1.0, "{kind:?} step {step}: {a} vs {b}");
+            }
+        }
+        // The VarStore's own handles see the updates; dropping the optimiser keeps the values.
+        let before: Vec<Tensor> = ours.iter().map(|v| v.detach().copy()).collect();
+        let stored = vs.variables();
+        for (i, v) in ours.iter().enumerate() {
+            assert_eq!(stored[&format!("v{i}")].data_ptr(), v.data_ptr());
+        }
+        drop(opt);
+        for (v, b) in ours.iter().zip(&before) {
+            assert_eq!((v - b).abs().max().double_value(&[]), 0.0);
+        }
+        assert_ne!(ours[0].data_ptr(), ours[1].data_ptr());
+        let (a, b) = (&ours[0], &refs[0]);
+        assert!(excess(a, b, tol, tol) < 1.0);
+    }
+}
+
+#[test]
+fn adam_refuses_bad_arguments() {
+    let f = |s: &[i64]| Tensor::zeros(s, (Kind::Float, Device::Cpu));
+    let msg = |r: anyhow::Result<Adam>| r.err().expect("refused").to_string();
+    assert!(msg(Adam::new(&[], 0.1)).contains("expected at least one variable"));
+    assert!(msg(Adam::new(&[f(&[2])], f64::NAN)).contains("learning rate"));
+    let i = Tensor::zeros([2], (Kind::Int64, Device::Cpu));
+    assert!(msg(Adam::new(&[f(&[2]), i], 0.1)).contains("got variable 1 int64"));
+    let a = f(&[2]);
+    assert!(msg(Adam::new(&[a.shallow_clone(), a.shallow_clone()], 0.1)).contains("given twice"));
+    let mut opt = Adam::new(&[f(&[2]), f(&[3, 1])], 0.1).unwrap();
+    let e = opt.step(&[f(&[2])]).err().unwrap().to_string();
+    assert!(e.contains("Adam.step: expected 2 gradients"), "{e}");
+    let e = opt.step(&[f(&[2]), f(&[3])]).err().unwrap().to_string();
+    assert!(e.contains("expected gradient 1 of shape [3, 1]"), "{e}");
+}
