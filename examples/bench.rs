@@ -10,7 +10,7 @@
 //!   forward + log-det on 1e5 raw vectors with d = 32; MM: a [n, n] matmul, for the machine's
 //!   flop rate.
 //!
-//! Usage: `cargo run --release --example bench -- [threads] [quick]`.
+//! Usage: `cargo run --release --example bench -- [threads] [quick|memory] [default-malloc]`.
 
 use anyhow::Result;
 use std::time::Instant;
@@ -96,6 +96,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "memory") {
         return memory();
+    }
+    // The setting recommended for CPU training (src/allocator.rs); `default-malloc` leaves
+    // glibc's defaults, for comparison.
+    if !args.iter().any(|a| a == "default-malloc") {
+        eprintln!("allocator::keep_freed_memory applied: {}", tch_distributions::allocator::keep_freed_memory());
     }
     let threads: i32 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2);
     let quick = args.iter().any(|a| a == "quick");

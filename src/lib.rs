@@ -14,6 +14,7 @@
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
 //! * [`mixture_nll`]: the loss and gradient of a Gaussian mixture in closed form, and
 //!   [`adam`]: Adam over one flat buffer; together, a training step without an autograd graph.
+//! * [`allocator`]: an opt-in malloc setting that spares CPU training loops their page faults.
 //! * [`training`]: fitting by maximum likelihood with Adam ([`training::fit`]): mini-batches,
 //!   early stopping, and an error naming the step where the loss turns NaN.
 //!
@@ -42,6 +43,7 @@
 #![allow(clippy::arc_with_non_send_sync)]
 
 pub mod adam;
+pub mod allocator;
 pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;

@@ -19,8 +19,30 @@
 //!
 //! Parameters read through `FillScaleTriL` (diagonal `Softplus` or `Exp`) get their chain rule in
 //! closed form too; a parameter read through any other bijector gets it from autograd on that
-//! bijector alone (a vector-Jacobian product), so every seed model is covered. Everything stays
-//! on the parameters' device, with no host read.
+//! bijector alone (a vector-Jacobian product). Everything stays on the parameters' device, with
+//! no host read. [`crate::training::fit`] uses it by itself when the model is covered.
+//!
+//! ```no_run
+//! use tch::{nn, Device, Kind, Tensor};
+//! use tch_distributions::adam::Adam;
+//! use tch_distributions::mixture_nll::MixtureNll;
+//! use tch_distributions::{seed_models, spec};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let json = seed_models::spec("learnable_mix_mvntril", 3, 2)?;
+//! let model = spec::build_distribution(&vs.root(), &json, Kind::Float)?;
+//! let x = Tensor::randn([500, 2], (Kind::Float, Device::Cpu));
+//! let nll = MixtureNll::new(model.as_ref())?;
+//! let vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
+//! let mut adam = Adam::new(&vars, 1e-2)?;
+//! for _ in 0..1000 {
+//!     let (_loss, grads) = nll.loss_and_grads(&x)?;
+//!     adam.step(&grads)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
 use crate::distributions::{Distribution, MixtureSameFamily, MultivariateNormalTriL};

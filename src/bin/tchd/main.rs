@@ -237,6 +237,9 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Training and evaluation reuse libtorch's CPU buffers instead of page-faulting them anew
+    // at every step (src/allocator.rs); a no-op off glibc.
+    tch_distributions::allocator::keep_freed_memory();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
