@@ -11,14 +11,19 @@
 //!   `∂loss/∂μ_k = -(1/N) L_k⁻ᵀ Σ_n w_nk z_nk`,
 //!   `∂loss/∂L_k = -(1/N) tril(L_k⁻ᵀ (Σ_n w_nk z_nk z_nkᵀ - W_k I))`.
 //!
+//! Components `Independent(Normal(μ, σ), 1)` (diagonal Gaussians, the seed's other two mixtures)
+//! are the case `L = diag(σ)`: `z = (x - μ)/σ`, `∂loss/∂μ_k = -(1/N) Σ_n w_nk z_nk / σ_k` and
+//! `∂loss/∂σ_k = -(1/N) Σ_n w_nk (z_nk² - 1) / σ_k` (elementwise), summed over the dimensions
+//! where `μ` or `σ` broadcast (a scale of shape `[K, 1]` is one per component).
+//!
 //! That is one triangular solve forward, one backward (both `[K, d, ·]` batched, `L⁻ᵀ` applied
 //! to `[Σ w z | Σ w z zᵀ - W I]` at once) and about fifty tensor operations in all, against about
 //! twenty-four autograd nodes (each a forward and a backward kernel plus the graph's
 //! bookkeeping) for `log_prob` + `backward`. The gradients are checked against autograd in
 //! `tests/mixture_nll.rs`.
 //!
-//! Parameters read through `FillScaleTriL` (diagonal `Softplus` or `Exp`) get their chain rule in
-//! closed form too; a parameter read through any other bijector gets it from autograd on that
+//! Parameters read through `FillScaleTriL` (diagonal `Softplus` or `Exp`), `Softplus` or `Exp`
+//! get their chain rule in closed form too; a parameter read through any other bijector gets it from autograd on that
 //! bijector alone (a vector-Jacobian product). Everything stays on the parameters' device, with
 //! no host read. [`crate::training::fit`] uses it by itself when the model is covered.
 //!
@@ -45,7 +50,7 @@
 //! ```
 
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
-use crate::distributions::{Distribution, MixtureSameFamily, MultivariateNormalTriL};
+use crate::distributions::{Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
 use crate::shape::{check_value, fmt_shape};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
@@ -63,8 +68,19 @@ enum Read<'a> {
     /// A raw variable through `FillScaleTriL` with a `Softplus` or `Exp` diagonal: value and
     /// chain rule in closed form.
     ScaleTriL { raw: Tensor, diag: &'a dyn Bijector, shift: f64, idx: FillIndex },
+    /// A raw variable through `Softplus` or `Exp` (elementwise, increasing): value and chain
+    /// rule in closed form.
+    Elementwise { raw: Tensor, bijector: &'a dyn Bijector },
     /// A variable through any other bijector: value and vector-Jacobian product by autograd.
     Autograd(&'a TransformedVariable),
+}
+
+/// The components' scale, as read for one call.
+enum Scale {
+    /// `scale_tril` `[K, d, d]`.
+    TriL(Tensor),
+    /// The standard deviations broadcast to `[K, d]`.
+    Diag(Tensor),
 }
 
 /// Gathers of the lower fill (TFP's order) for `d x d` matrices from `m = d(d+1)/2` entries.
@@ -99,8 +115,10 @@ struct Value {
 }
 
 /// The closed-form mean negative log-likelihood and gradient of a
-/// `MixtureSameFamily(Categorical, MultivariateNormalTriL)` with batch shape `[]`: logits `[K]`,
-/// `loc` `[K, d]`, `scale_tril` `[K, d, d]` (see the module documentation for the formulas).
+/// `MixtureSameFamily(Categorical, MultivariateNormalTriL)` with batch shape `[]` (logits `[K]`,
+/// `loc` `[K, d]`, `scale_tril` `[K, d, d]`) or of a
+/// `MixtureSameFamily(Categorical, Independent(Normal, 1))` with batch shape `[]` (logits `[K]`,
+/// `loc` and `scale` broadcasting to `[K, d]`); see the module documentation for the formulas.
 ///
 /// Built once per model; every call reads the parameters afresh, so an optimiser step is seen
 /// by the next call, as with `log_prob`.
@@ -108,6 +126,8 @@ pub struct MixtureNll<'a> {
     logits: Read<'a>,
     loc: Read<'a>,
     scale: Read<'a>,
+    /// `Some((loc shape, scale shape))` for diagonal components.
+    diagonal: Option<(Vec<i64>, Vec<i64>)>,
     k: i64,
     d: i64,
     kind: Kind,
@@ -125,39 +145,67 @@ impl<'a> MixtureNll<'a> {
             .as_any()
             .downcast_ref::<MixtureSameFamily>()
             .ok_or_else(|| anyhow!("{OP}::new: expected a MixtureSameFamily, got {}", model.type_name()))?;
-        let mvn = mixture.components().as_any().downcast_ref::<MultivariateNormalTriL>().ok_or_else(|| {
-            anyhow!("{OP}::new: expected MultivariateNormalTriL components, got {}", mixture.components().type_name())
-        })?;
         if !mixture.batch_shape().is_empty() {
             bail!("{OP}::new: expected a mixture of batch shape [], got {}", fmt_shape(&mixture.batch_shape()));
         }
-        let logits = mixture
+        let logits_p = mixture
             .mixture()
             .logits_parameter()
             .ok_or_else(|| anyhow!("{OP}::new: expected a Categorical built from logits, got one built from probs"))?;
-        let (loc, scale) = mvn.parameters();
+        let components = mixture.components();
         let k = mixture.mixture().num_categories();
-        let d = mvn.event_shape()[0];
+        let d = match components.event_shape().as_slice() {
+            [d] => *d,
+            e => bail!("{OP}::new: expected components with event shape [d], got {}", fmt_shape(e)),
+        };
         let want = |p: &Parameter, what: &str, shape: &[i64]| -> Result<()> {
             if p.shape() != shape {
                 bail!("{OP}::new: expected {what} of shape {}, got {}", fmt_shape(shape), fmt_shape(&p.shape()));
             }
             Ok(())
         };
-        want(logits, "logits", &[k])?;
-        want(loc, "loc", &[k, d])?;
-        want(scale, "scale_tril", &[k, d, d])?;
-        let device = mvn.device();
+        want(logits_p, "logits", &[k])?;
+        let (loc_p, scale_p, diagonal) = if let Some(mvn) = components.as_any().downcast_ref::<MultivariateNormalTriL>()
+        {
+            let (loc, scale) = mvn.parameters();
+            want(loc, "loc", &[k, d])?;
+            want(scale, "scale_tril", &[k, d, d])?;
+            (loc, scale, None)
+        } else if let Some(normal) = components
+            .as_any()
+            .downcast_ref::<Independent>()
+            .filter(|i| i.reinterpreted_batch_ndims() == 1)
+            .and_then(|i| i.base().as_any().downcast_ref::<Normal>())
+        {
+            if normal.validates_args() {
+                bail!("{OP}::new: the Normal components validate their arguments (with_validate_args); use log_prob");
+            }
+            let (loc, scale) = (normal.loc(), normal.scale());
+            for (p, what) in [(loc, "loc"), (scale, "scale")] {
+                let ok = p.shape().len() <= 2
+                    && crate::shape::broadcast_shapes(OP, &p.shape(), &[k, d]).is_ok_and(|b| b == [k, d]);
+                if !ok {
+                    bail!(
+                        "{OP}::new: expected a Normal {what} that broadcasts to [{k}, {d}], got {}",
+                        fmt_shape(&p.shape())
+                    );
+                }
+            }
+            (loc, scale, Some((loc.shape(), scale.shape())))
+        } else {
+            bail!(
+                "{OP}::new: expected MultivariateNormalTriL or Independent(Normal, 1) components, got {}",
+                components.type_name()
+            )
+        };
+        let device = components.device();
         let (logits, loc, scale) = (
-            Self::read(logits, "logits", d, device)?,
-            Self::read(loc, "loc", d, device)?,
-            Self::read(scale, "scale_tril", d, device)?,
+            Self::read(logits_p, "logits", d, device)?,
+            Self::read(loc_p, "loc", d, device)?,
+            Self::read(scale_p, "scale", d, device)?,
         );
         let mut variables: Vec<(String, Tensor)> = vec![];
-        for p in [mixture.mixture().logits_parameter(), Some(mvn.parameters().0), Some(mvn.parameters().1)]
-            .into_iter()
-            .flatten()
-        {
+        for p in [logits_p, loc_p, scale_p] {
             for (name, t) in p.trainable_variables() {
                 if variables.iter().any(|(n, _)| n == &name) {
                     bail!("{OP}::new: the variable {name:?} is behind two parameters; use log_prob and autograd");
@@ -165,7 +213,7 @@ impl<'a> MixtureNll<'a> {
                 variables.push((name, t));
             }
         }
-        Ok(Self { logits, loc, scale, k, d, kind: mvn.dtype(), device, variables })
+        Ok(Self { logits, loc, scale, diagonal, k, d, kind: components.dtype(), device, variables })
     }
 
     fn read(p: &'a Parameter, what: &str, d: i64, device: Device) -> Result<Read<'a>> {
@@ -186,6 +234,9 @@ impl<'a> MixtureNll<'a> {
                         shift: f.diag_shift,
                         idx: FillIndex::new(d, device),
                     },
+                    _ if Self::closed_form_diagonal(b) => {
+                        Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b }
+                    }
                     _ => Read::Autograd(v),
                 }
             }
@@ -217,6 +268,9 @@ impl<'a> MixtureNll<'a> {
                 })?;
                 Value { value: v, graph: None }
             }
+            Read::Elementwise { raw, bijector } => {
+                Value { value: tch::no_grad(|| bijector.forward(raw))?, graph: None }
+            }
             Read::Autograd(tv) => {
                 let g = tv.value()?;
                 Value { value: g.detach(), graph: Some(g) }
@@ -235,6 +289,9 @@ impl<'a> MixtureNll<'a> {
                 let slope = diag.forward_log_det_jacobian(raw)?.exp();
                 Ok((&entries * slope).where_self(&idx.on_diagonal, &entries))
             })?),
+            Read::Elementwise { raw, bijector } => {
+                Some(tch::no_grad(|| -> Result<Tensor> { Ok(g * bijector.forward_log_det_jacobian(raw)?.exp()) })?)
+            }
             Read::Autograd(tv) => {
                 let graph = value.graph.as_ref().expect("an autograd read keeps its graph");
                 let surrogate = (graph * g).sum(self.kind);
@@ -256,7 +313,16 @@ impl<'a> MixtureNll<'a> {
             bail!("{op}: expected points of shape [N, {}] with N >= 1, got {}", self.d, fmt_shape(&xs));
         }
         let (a, mu, l) = (self.value(&self.logits)?, self.value(&self.loc)?, self.value(&self.scale)?);
-        let (loss, g_a, g_mu, g_l) = tch::no_grad(|| self.closed_form(x, &a.value, &mu.value, &l.value));
+        let (loss, g_a, g_mu, g_l) = tch::no_grad(|| match &self.diagonal {
+            None => self.closed_form(x, &a.value, &mu.value, &Scale::TriL(l.value.shallow_clone())),
+            Some((loc_shape, scale_shape)) => {
+                let full = [self.k, self.d];
+                let scale = Scale::Diag(l.value.broadcast_to(full));
+                let (loss, g_a, g_mu, g_s) = self.closed_form(x, &a.value, &mu.value.broadcast_to(full), &scale);
+                // Gradients of broadcast parameters: summed over the broadcast dimensions.
+                (loss, g_a, g_mu.sum_to_size(loc_shape.as_slice()), g_s.sum_to_size(scale_shape.as_slice()))
+            }
+        });
         let mut grads = vec![];
         for (read, value, g) in [(&self.logits, &a, g_a), (&self.loc, &mu, g_mu), (&self.scale, &l, g_l)] {
             if let Some(g) = self.pull_back(read, value, g)? {
@@ -266,25 +332,34 @@ impl<'a> MixtureNll<'a> {
         Ok((loss, grads))
     }
 
-    /// The loss and the gradients with respect to the constrained values (logits, loc, and the
-    /// lower triangle of `scale_tril`).
+    /// The loss and the gradients with respect to the constrained values: logits `[K]`, loc
+    /// `[K, d]`, and the lower triangle of `scale_tril` `[K, d, d]` or the standard deviations
+    /// `[K, d]`.
     ///
     /// Every point's terms depend on that point alone, so the points go through in chunks of
     /// about 2^20 `[K, d, chunk]` values (4 MB in float32), which stay in cache; the sums over
-    /// points are accumulated, and the two `L⁻ᵀ` solves come once at the end.
-    fn closed_form(&self, x: &Tensor, a: &Tensor, mu: &Tensor, l: &Tensor) -> (Tensor, Tensor, Tensor, Tensor) {
+    /// points are accumulated, and the `L⁻ᵀ` solve comes once at the end.
+    fn closed_form(&self, x: &Tensor, a: &Tensor, mu: &Tensor, scale: &Scale) -> (Tensor, Tensor, Tensor, Tensor) {
         let (k, d, n) = (self.k, self.d, x.size()[0]);
-        let log_det = l.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>); // [K]
+        let log_det = match scale {
+            Scale::TriL(l) => l.diagonal(0, -2, -1).abs().log(),
+            Scale::Diag(sigma) => sigma.log(), // as Normal.log_prob (NaN for sigma <= 0)
+        }
+        .sum_dim_intlist(-1, false, None::<Kind>); // [K]
         let log_pi = a.log_softmax(-1, None::<Kind>);
         let c = (&log_pi - log_det - HALF_LOG_TWO_PI * d as f64).unsqueeze(-1); // [K, 1]
         let mu_col = mu.unsqueeze(-1); // [K, d, 1]
         let chunk = ((1i64 << 20) / (k * d).max(1)).max(256);
-        // Sums over the points: loss, W' = -W/N [K], S' = Σ w' z [K, d, 1], M' = Σ w' z zᵀ [K, d, d].
+        // Sums over the points: the log-likelihood, W' = -W/N [K], S' = Σ w' z [K, d, 1], and
+        // M' = Σ w' z zᵀ [K, d, d] (triangular scale) or its diagonal Σ w' z² [K, d] (diagonal).
         let mut sums: Option<[Tensor; 4]> = None;
         for start in (0..n).step_by(chunk as usize) {
             let xc = x.narrow(0, start, chunk.min(n - start));
             let diff = xc.transpose(0, 1) - &mu_col; // [K, d, c]
-            let z = Tensor::linalg_solve_triangular(l, &diff, false, true, false);
+            let z = match scale {
+                Scale::TriL(l) => Tensor::linalg_solve_triangular(l, &diff, false, true, false),
+                Scale::Diag(sigma) => diff / sigma.unsqueeze(-1),
+            };
             let comp = &c - (&z * &z).sum_dim_intlist(1, false, None::<Kind>) * 0.5; // [K, c]
                                                                                      // logsumexp over K with the exponentials kept: they give the responsibilities.
             let top = comp.amax(0, true); // [1, c]
@@ -294,12 +369,12 @@ impl<'a> MixtureNll<'a> {
             // w' = -w / N: the loss's own scale folded into the responsibilities.
             let w = e / (total * -(n as f64)); // [K, c]
             let zw = &z * w.unsqueeze(1); // [K, d, c]
-            let part = [
-                lse_sum,
-                w.sum_dim_intlist(1, false, None::<Kind>),
-                zw.sum_dim_intlist(2, true, None::<Kind>),
-                zw.bmm(&z.transpose(1, 2)),
-            ];
+            let second = match scale {
+                Scale::TriL(_) => zw.bmm(&z.transpose(1, 2)),
+                Scale::Diag(_) => (&zw * &z).sum_dim_intlist(2, false, None::<Kind>),
+            };
+            let part =
+                [lse_sum, w.sum_dim_intlist(1, false, None::<Kind>), zw.sum_dim_intlist(2, true, None::<Kind>), second];
             match &mut sums {
                 None => sums = Some(part),
                 Some(acc) => {
@@ -312,11 +387,19 @@ impl<'a> MixtureNll<'a> {
         let [lse_sum, w_sum, s, m] = sums.expect("N >= 1 is checked by the caller");
         let loss = lse_sum * (-1.0 / n as f64);
         let g_a = log_pi.exp() + &w_sum;
-        let _ = m.diagonal(0, -2, -1).g_sub_(&w_sum.unsqueeze(-1)); // M' - W' I
-        let sol = Tensor::linalg_solve_triangular(&l.transpose(-2, -1), &Tensor::cat(&[s, m], -1), true, true, false);
-        let g_mu = sol.select(-1, 0);
-        let g_l = sol.narrow(-1, 1, d).tril(0);
-        (loss, g_a, g_mu, g_l)
+        match scale {
+            Scale::TriL(l) => {
+                let _ = m.diagonal(0, -2, -1).g_sub_(&w_sum.unsqueeze(-1)); // M' - W' I
+                let rhs = Tensor::cat(&[s, m], -1);
+                let sol = Tensor::linalg_solve_triangular(&l.transpose(-2, -1), &rhs, true, true, false);
+                (loss, g_a, sol.select(-1, 0), sol.narrow(-1, 1, d).tril(0))
+            }
+            Scale::Diag(sigma) => {
+                let g_mu = s.squeeze_dim(-1) / sigma;
+                let g_sigma = (m - w_sum.unsqueeze(-1)) / sigma;
+                (loss, g_a, g_mu, g_sigma)
+            }
+        }
     }
 
     /// As autograd's `(-log_prob(x).mean()).backward()`: accumulates the gradients into the

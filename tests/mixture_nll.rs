@@ -74,8 +74,52 @@ fn gradients_equal_autograd_for_the_seed_mixtures() {
     }
     covered.dedup();
     println!("closed form covers: {covered:?}");
-    for must in ["learnable_mix_mvntril", "learnable_mix_mvntril_fixed_first"] {
+    for must in [
+        "learnable_mix_mvn_scaled_identity",
+        "learnable_mix_mvndiag_first_fixed",
+        "learnable_mix_mvntril",
+        "learnable_mix_mvntril_fixed_first",
+    ] {
         assert!(covered.contains(&must), "{must} not covered");
+    }
+}
+
+/// Diagonal components with broadcast parameters and an `Exp` scale: locations `[K, d]` with a
+/// scale `[d]` shared by the components, or one constant location `[d]` with scales `[K, 1]`.
+#[test]
+fn diagonal_components_with_broadcast_parameters_equal_autograd() {
+    use tch_distributions::bijectors::Exp;
+    use tch_distributions::distributions::{Categorical, Independent, MixtureSameFamily, Normal};
+    use tch_distributions::{Parameter, TransformedVariable};
+    let _g = common::seeded(14);
+    let f64s = (Kind::Double, Device::Cpu);
+    for shared_loc in [false, true] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let p = vs.root();
+        let loc = if shared_loc {
+            Parameter::constant(&Tensor::randn([3], f64s)).unwrap()
+        } else {
+            Parameter::variable(&p, "loc", &Tensor::randn([4, 3], f64s)).unwrap()
+        };
+        // With a shared location, one scale per component ([K, 1]); else one scale shared by the
+        // components ([d]).
+        let scale_shape: &[i64] = if shared_loc { &[4, 1] } else { &[3] };
+        let scale = TransformedVariable::new(&p, "scale", &(Tensor::rand(scale_shape, f64s) + 0.5), Exp).unwrap();
+        let model = MixtureSameFamily::new(
+            Categorical::new(Parameter::variable(&p, "logits", &Tensor::randn([4], f64s)).unwrap()).unwrap(),
+            Independent::new(Normal::new(loc, scale).unwrap(), 1).unwrap(),
+        )
+        .unwrap();
+        let nll = MixtureNll::new(&model).unwrap();
+        let x = Tensor::randn([200, 3], f64s) * 1.5;
+        let (loss, grads) = nll.loss_and_grads(&x).unwrap();
+        let (want_loss, want) = autograd(&model, &x, nll.variables());
+        assert!(excess(&loss, &want_loss, 1e-12, 1e-10) < 1.0);
+        assert_eq!(grads.len(), if shared_loc { 2 } else { 3 });
+        for ((name, _), (g, w)) in nll.variables().iter().zip(grads.iter().zip(&want)) {
+            assert_eq!(g.size(), w.size(), "{name}");
+            assert!(excess(g, w, 1e-11, 1e-9) < 1.0, "{name}: {g} vs {w}");
+        }
     }
 }
 
@@ -101,6 +145,18 @@ fn refuses_what_it_does_not_cover() {
     let diag = build(&vs, "learnable_mvn_diag", 3, 4, Kind::Float);
     let e = MixtureNll::new(diag.as_ref()).err().expect("not a mixture").to_string();
     assert!(e.contains("MixtureNll::new: expected a MixtureSameFamily"), "{e}");
+    // Other component families are named.
+    {
+        use tch_distributions::distributions::{Categorical, Laplace, MixtureSameFamily};
+        let f = (Kind::Float, Device::Cpu);
+        let m = MixtureSameFamily::new(
+            Categorical::new(Tensor::zeros([2], f)).unwrap(),
+            Laplace::new(Tensor::zeros([2], f), Tensor::ones([2], f)).unwrap(),
+        )
+        .unwrap();
+        let e = MixtureNll::new(&m).err().expect("Laplace components").to_string();
+        assert!(e.contains("event shape [d], got []") || e.contains("got Laplace"), "{e}");
+    }
     let vs = nn::VarStore::new(Device::Cpu);
     let mix = build(&vs, "learnable_mix_mvntril", 3, 4, Kind::Float);
     let nll = MixtureNll::new(mix.as_ref()).unwrap();

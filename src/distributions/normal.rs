@@ -70,6 +70,11 @@ impl Normal {
         Ok((x - self.loc.value()?) / self.scale_value(op)?)
     }
 
+    /// Whether `log_prob` checks its value and scale (`with_validate_args`).
+    pub(crate) fn validates_args(&self) -> bool {
+        self.validate_args
+    }
+
     fn scale_value(&self, op: &str) -> Result<Tensor> {
         let scale = self.scale.value()?;
         if self.validate_args {

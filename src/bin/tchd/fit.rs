@@ -85,7 +85,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
         patience: (a.patience > 0).then_some(a.patience),
         min_delta: a.min_delta,
         seed: a.seed,
-        closed_form: true,
+        closed_form: !a.autograd,
     };
     let components =
         if a.model.starts_with("learnable_mix") { format!("{} components, ", a.components) } else { String::new() };
@@ -129,6 +129,14 @@ pub fn run(a: &FitArgs) -> Result<()> {
         "early stopping off (--patience 0); the last parameters kept".to_string()
     };
     println!("steps run: {} of {} ({stop})", report.steps_run, a.steps);
+    println!(
+        "gradient: {}",
+        if report.closed_form {
+            "closed form (mixture_nll), flat Adam"
+        } else {
+            "log_prob and autograd, tch::nn::Adam"
+        }
+    );
     println!("training NLL per point: {:.4}", nll(dist.as_ref(), &train)?);
     match &valid {
         Some(v) => println!("held-out NLL per point: {:.4} ({} points)", nll(dist.as_ref(), v)?, valid_idx.len()),

@@ -138,6 +138,10 @@ struct FitArgs {
     /// Floating-point type of the model and the data.
     #[arg(long, value_enum, default_value_t = DtypeArg::Float32)]
     dtype: DtypeArg,
+    /// Step with log_prob and autograd even where the closed-form gradient of the mixtures
+    /// applies (the same steps up to rounding, slower).
+    #[arg(long)]
+    autograd: bool,
     #[command(flatten)]
     compute: Compute,
     /// Directory to save the fitted model in (created if missing).
