@@ -5,7 +5,7 @@
 //! The model is the seed's heaviest: `MixtureSameFamily(Categorical(K), MultivariateNormalTriL)`
 //! with `scale_tril = FillScaleTriL(raw)` recomputed from the raw variables at every call.
 //!
-//! * W1 `log_prob` of N points; W2 one training step (negative mean log_prob, backward, Adam);
+//! * W1 `log_prob` of N points (with the graph a loss needs, and under `no_grad`); W2 one training step (negative mean log_prob, backward, Adam);
 //!   W3 sampling N points; W4 1000 Adam steps on N = 64, (K, d) = (3, 4); W5 FillScaleTriL
 //!   forward + log-det on 1e5 raw vectors with d = 32; MM: a [n, n] matmul, for the machine's
 //!   flop rate.
@@ -117,6 +117,11 @@ fn main() -> Result<()> {
         let x = Tensor::randn([n, d], F32);
         time("W1 log_prob", &size, 50, || {
             let _ = m.log_prob(&x)?;
+            Ok(())
+        })?;
+        // Evaluation: no graph recorded (JAX's jitted log_prob never records one).
+        time("W1 log_prob (no_grad)", &size, 50, || {
+            let _ = tch::no_grad(|| m.log_prob(&x))?;
             Ok(())
         })?;
         let mut opt = nn::Adam::default().build(&vs, 1e-3)?;

@@ -73,6 +73,11 @@ def main():
         dist, params = model(k, d)
         x = torch.randn(n, d)
         timed("W1 log_prob", size, 50, lambda: dist().log_prob(x))
+
+        def evaluate():
+            with torch.no_grad():
+                dist().log_prob(x)
+        timed("W1 log_prob (no_grad)", size, 50, evaluate)
         opt = torch.optim.Adam(params, lr=1e-3)
 
         def step():
