@@ -12,7 +12,7 @@
 //! * [`seed_models`]: the seed's six learnable distributions as JSON for any size, and their
 //!   k-means start.
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
-//! * [`mixture_nll`]: the loss and gradient of a Gaussian mixture in closed form, and
+//! * [`mixture_nll`]: the loss and gradient of a Gaussian (mixture) in closed form, and
 //!   [`adam`]: Adam over one flat buffer; together, a training step without an autograd graph.
 //! * [`allocator`]: an opt-in malloc setting that spares CPU training loops their page faults.
 //! * [`training`]: fitting by maximum likelihood with Adam ([`training::fit`]): mini-batches,

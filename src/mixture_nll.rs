@@ -11,7 +11,8 @@
 //!   `∂loss/∂μ_k = -(1/N) L_k⁻ᵀ Σ_n w_nk z_nk`,
 //!   `∂loss/∂L_k = -(1/N) tril(L_k⁻ᵀ (Σ_n w_nk z_nk z_nkᵀ - W_k I))`.
 //!
-//! Components `Independent(Normal(μ, σ), 1)` (diagonal Gaussians, the seed's other two mixtures)
+//! A single `MultivariateNormalTriL` or `Independent(Normal, 1)` (batch shape `[]`) is the case
+//! `K = 1` with a fixed weight. Components `Independent(Normal(μ, σ), 1)` (diagonal Gaussians)
 //! are the case `L = diag(σ)`: `z = (x - μ)/σ`, `∂loss/∂μ_k = -(1/N) Σ_n w_nk z_nk / σ_k` and
 //! `∂loss/∂σ_k = -(1/N) Σ_n w_nk (z_nk² - 1) / σ_k` (elementwise), summed over the dimensions
 //! where `μ` or `σ` broadcast (a scale of shape `[K, 1]` is one per component).
@@ -118,7 +119,8 @@ struct Value {
 /// `MixtureSameFamily(Categorical, MultivariateNormalTriL)` with batch shape `[]` (logits `[K]`,
 /// `loc` `[K, d]`, `scale_tril` `[K, d, d]`) or of a
 /// `MixtureSameFamily(Categorical, Independent(Normal, 1))` with batch shape `[]` (logits `[K]`,
-/// `loc` and `scale` broadcasting to `[K, d]`); see the module documentation for the formulas.
+/// `loc` and `scale` broadcasting to `[K, d]`), or of one such Gaussian alone with batch shape
+/// `[]` (all six seed models); see the module documentation for the formulas.
 ///
 /// Built once per model; every call reads the parameters afresh, so an optimiser step is seen
 /// by the next call, as with `log_prob`.
@@ -126,8 +128,10 @@ pub struct MixtureNll<'a> {
     logits: Read<'a>,
     loc: Read<'a>,
     scale: Read<'a>,
-    /// `Some((loc shape, scale shape))` for diagonal components.
-    diagonal: Option<(Vec<i64>, Vec<i64>)>,
+    /// Whether the components are `Independent(Normal, 1)` (else `MultivariateNormalTriL`).
+    diagonal: bool,
+    /// The shapes of the loc and scale parameters (`[K, ...]`, or `[...]` for a single Gaussian).
+    shapes: (Vec<i64>, Vec<i64>),
     k: i64,
     d: i64,
     kind: Kind,
@@ -141,36 +145,41 @@ impl<'a> MixtureNll<'a> {
     /// a tensor with its own graph (a network's output: use `log_prob` and autograd), or one
     /// variable behind two parameters.
     pub fn new(model: &'a dyn Distribution) -> Result<Self> {
-        let mixture = model
-            .as_any()
-            .downcast_ref::<MixtureSameFamily>()
-            .ok_or_else(|| anyhow!("{OP}::new: expected a MixtureSameFamily, got {}", model.type_name()))?;
-        if !mixture.batch_shape().is_empty() {
-            bail!("{OP}::new: expected a mixture of batch shape [], got {}", fmt_shape(&mixture.batch_shape()));
+        if !model.batch_shape().is_empty() {
+            bail!("{OP}::new: expected a model of batch shape [], got {}", fmt_shape(&model.batch_shape()));
         }
-        let logits_p = mixture
-            .mixture()
-            .logits_parameter()
-            .ok_or_else(|| anyhow!("{OP}::new: expected a Categorical built from logits, got one built from probs"))?;
-        let components = mixture.components();
-        let k = mixture.mixture().num_categories();
+        // A mixture of K, or a single Gaussian as a mixture of one with fixed weight.
+        let (logits_p, components, k) = match model.as_any().downcast_ref::<MixtureSameFamily>() {
+            Some(mixture) => {
+                let logits = mixture.mixture().logits_parameter().ok_or_else(|| {
+                    anyhow!("{OP}::new: expected a Categorical built from logits, got one built from probs")
+                })?;
+                (Some(logits), mixture.components(), mixture.mixture().num_categories())
+            }
+            None => (None, model, 1),
+        };
         let d = match components.event_shape().as_slice() {
             [d] => *d,
-            e => bail!("{OP}::new: expected components with event shape [d], got {}", fmt_shape(e)),
+            e => bail!("{OP}::new: expected Gaussian components with event shape [d], got {}", fmt_shape(e)),
         };
+        // Parameter shapes are [K, ...] in a mixture, [...] alone.
+        let lead: &[i64] = if logits_p.is_some() { &[k] } else { &[] };
+        let shaped = |tail: &[i64]| [lead, tail].concat();
         let want = |p: &Parameter, what: &str, shape: &[i64]| -> Result<()> {
             if p.shape() != shape {
                 bail!("{OP}::new: expected {what} of shape {}, got {}", fmt_shape(shape), fmt_shape(&p.shape()));
             }
             Ok(())
         };
-        want(logits_p, "logits", &[k])?;
+        if let Some(logits) = logits_p {
+            want(logits, "logits", &[k])?;
+        }
         let (loc_p, scale_p, diagonal) = if let Some(mvn) = components.as_any().downcast_ref::<MultivariateNormalTriL>()
         {
             let (loc, scale) = mvn.parameters();
-            want(loc, "loc", &[k, d])?;
-            want(scale, "scale_tril", &[k, d, d])?;
-            (loc, scale, None)
+            want(loc, "loc", &shaped(&[d]))?;
+            want(scale, "scale_tril", &shaped(&[d, d]))?;
+            (loc, scale, false)
         } else if let Some(normal) = components
             .as_any()
             .downcast_ref::<Independent>()
@@ -181,31 +190,40 @@ impl<'a> MixtureNll<'a> {
                 bail!("{OP}::new: the Normal components validate their arguments (with_validate_args); use log_prob");
             }
             let (loc, scale) = (normal.loc(), normal.scale());
+            let full = shaped(&[d]);
             for (p, what) in [(loc, "loc"), (scale, "scale")] {
-                let ok = p.shape().len() <= 2
-                    && crate::shape::broadcast_shapes(OP, &p.shape(), &[k, d]).is_ok_and(|b| b == [k, d]);
+                let ok = p.shape().len() <= full.len()
+                    && crate::shape::broadcast_shapes(OP, &p.shape(), &full).is_ok_and(|b| b == full);
                 if !ok {
                     bail!(
-                        "{OP}::new: expected a Normal {what} that broadcasts to [{k}, {d}], got {}",
+                        "{OP}::new: expected a Normal {what} that broadcasts to {}, got {}",
+                        fmt_shape(&full),
                         fmt_shape(&p.shape())
                     );
                 }
             }
-            (loc, scale, Some((loc.shape(), scale.shape())))
-        } else {
+            (loc, scale, true)
+        } else if logits_p.is_some() {
             bail!(
                 "{OP}::new: expected MultivariateNormalTriL or Independent(Normal, 1) components, got {}",
                 components.type_name()
             )
+        } else {
+            bail!(
+                "{OP}::new: expected a MixtureSameFamily, a MultivariateNormalTriL or an Independent(Normal, 1), got {}",
+                model.type_name()
+            )
         };
         let device = components.device();
-        let (logits, loc, scale) = (
-            Self::read(logits_p, "logits", d, device)?,
-            Self::read(loc_p, "loc", d, device)?,
-            Self::read(scale_p, "scale", d, device)?,
-        );
+        let kind = components.dtype();
+        let logits = match logits_p {
+            Some(p) => Self::read(p, "logits", d, device)?,
+            None => Read::Fixed(Tensor::zeros([1], (kind, device))),
+        };
+        let (loc, scale) = (Self::read(loc_p, "loc", d, device)?, Self::read(scale_p, "scale", d, device)?);
+        let shapes = (loc_p.shape(), scale_p.shape());
         let mut variables: Vec<(String, Tensor)> = vec![];
-        for p in [logits_p, loc_p, scale_p] {
+        for p in logits_p.into_iter().chain([loc_p, scale_p]) {
             for (name, t) in p.trainable_variables() {
                 if variables.iter().any(|(n, _)| n == &name) {
                     bail!("{OP}::new: the variable {name:?} is behind two parameters; use log_prob and autograd");
@@ -213,7 +231,7 @@ impl<'a> MixtureNll<'a> {
                 variables.push((name, t));
             }
         }
-        Ok(Self { logits, loc, scale, diagonal, k, d, kind: components.dtype(), device, variables })
+        Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables })
     }
 
     fn read(p: &'a Parameter, what: &str, d: i64, device: Device) -> Result<Read<'a>> {
@@ -286,8 +304,8 @@ impl<'a> MixtureNll<'a> {
             Read::Plain(_) => Some(g),
             Read::ScaleTriL { raw, diag, idx, .. } => Some(tch::no_grad(|| -> Result<Tensor> {
                 let entries = g.reshape([self.k, self.d * self.d]).index_select(-1, &idx.inverse);
-                let slope = diag.forward_log_det_jacobian(raw)?.exp();
-                Ok((&entries * slope).where_self(&idx.on_diagonal, &entries))
+                let slope = diag.forward_log_det_jacobian(raw)?.reshape(entries.size()).exp();
+                Ok((&entries * slope).where_self(&idx.on_diagonal, &entries).reshape(raw.size()))
             })?),
             Read::Elementwise { raw, bijector } => {
                 Some(tch::no_grad(|| -> Result<Tensor> { Ok(g * bijector.forward_log_det_jacobian(raw)?.exp()) })?)
@@ -313,14 +331,18 @@ impl<'a> MixtureNll<'a> {
             bail!("{op}: expected points of shape [N, {}] with N >= 1, got {}", self.d, fmt_shape(&xs));
         }
         let (a, mu, l) = (self.value(&self.logits)?, self.value(&self.loc)?, self.value(&self.scale)?);
-        let (loss, g_a, g_mu, g_l) = tch::no_grad(|| match &self.diagonal {
-            None => self.closed_form(x, &a.value, &mu.value, &Scale::TriL(l.value.shallow_clone())),
-            Some((loc_shape, scale_shape)) => {
-                let full = [self.k, self.d];
-                let scale = Scale::Diag(l.value.broadcast_to(full));
-                let (loss, g_a, g_mu, g_s) = self.closed_form(x, &a.value, &mu.value.broadcast_to(full), &scale);
+        let (loc_shape, scale_shape) = (self.shapes.0.as_slice(), self.shapes.1.as_slice());
+        let (k, d) = (self.k, self.d);
+        let (loss, g_a, g_mu, g_l) = tch::no_grad(|| {
+            if self.diagonal {
+                let scale = Scale::Diag(l.value.broadcast_to([k, d]));
+                let (loss, g_a, g_mu, g_s) = self.closed_form(x, &a.value, &mu.value.broadcast_to([k, d]), &scale);
                 // Gradients of broadcast parameters: summed over the broadcast dimensions.
-                (loss, g_a, g_mu.sum_to_size(loc_shape.as_slice()), g_s.sum_to_size(scale_shape.as_slice()))
+                (loss, g_a, g_mu.sum_to_size(loc_shape), g_s.sum_to_size(scale_shape))
+            } else {
+                let scale = Scale::TriL(l.value.reshape([k, d, d]));
+                let (loss, g_a, g_mu, g_l) = self.closed_form(x, &a.value, &mu.value.reshape([k, d]), &scale);
+                (loss, g_a, g_mu.reshape(loc_shape), g_l.reshape(scale_shape))
             }
         });
         let mut grads = vec![];

@@ -73,7 +73,7 @@ pub struct FitOptions {
     pub seed: u64,
     /// Use the closed-form loss and gradient of [`crate::mixture_nll`] with the flat
     /// [`crate::adam::Adam`] when the model is one it covers (default `true`; the same Adam
-    /// steps as the autograd path up to rounding, 2-3x faster on the seed's four mixtures);
+    /// steps as the autograd path up to rounding, 2-3x faster on the seed's mixtures);
     /// `false` always uses `log_prob`, autograd and `tch::nn::Adam`.
     pub closed_form: bool,
 }

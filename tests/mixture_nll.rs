@@ -74,14 +74,7 @@ fn gradients_equal_autograd_for_the_seed_mixtures() {
     }
     covered.dedup();
     println!("closed form covers: {covered:?}");
-    for must in [
-        "learnable_mix_mvn_scaled_identity",
-        "learnable_mix_mvndiag_first_fixed",
-        "learnable_mix_mvntril",
-        "learnable_mix_mvntril_fixed_first",
-    ] {
-        assert!(covered.contains(&must), "{must} not covered");
-    }
+    assert_eq!(covered, seed_models::NAMES.to_vec(), "all six seed models");
 }
 
 /// Diagonal components with broadcast parameters and an `Exp` scale: locations `[K, d]` with a
@@ -141,10 +134,23 @@ fn backward_accumulates_like_autograd() {
 
 #[test]
 fn refuses_what_it_does_not_cover() {
-    let vs = nn::VarStore::new(Device::Cpu);
-    let diag = build(&vs, "learnable_mvn_diag", 3, 4, Kind::Float);
-    let e = MixtureNll::new(diag.as_ref()).err().expect("not a mixture").to_string();
-    assert!(e.contains("MixtureNll::new: expected a MixtureSameFamily"), "{e}");
+    {
+        use tch_distributions::distributions::{Independent, Laplace};
+        let f = (Kind::Float, Device::Cpu);
+        let laplace = Independent::new(Laplace::new(Tensor::zeros([3], f), Tensor::ones([3], f)).unwrap(), 1).unwrap();
+        let e = MixtureNll::new(&laplace).err().expect("not Gaussian").to_string();
+        assert!(
+            e.contains("MixtureNll::new: expected a MixtureSameFamily, a MultivariateNormalTriL or an Independent(Normal, 1), got Independent"),
+            "{e}"
+        );
+        let batched = Independent::new(
+            tch_distributions::distributions::Normal::new(Tensor::zeros([2, 3], f), Tensor::ones([2, 3], f)).unwrap(),
+            1,
+        )
+        .unwrap();
+        let e = MixtureNll::new(&batched).err().expect("batch shape [2]").to_string();
+        assert!(e.contains("expected a model of batch shape [], got [2]"), "{e}");
+    }
     // Other component families are named.
     {
         use tch_distributions::distributions::{Categorical, Laplace, MixtureSameFamily};

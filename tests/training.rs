@@ -417,8 +417,8 @@ fn bad_inputs_are_errors_naming_training_fit() {
     assert_eq!(before, after, "no error case changed a parameter");
 }
 
-/// The seed's four mixtures fitted with the closed-form gradient and flat Adam, against the same
-/// fit with autograd and `tch::nn::Adam`: the same steps, the same parameters up to rounding.
+/// The seed's six models fitted with the closed-form gradient and flat Adam, against the same fit
+/// with autograd and `tch::nn::Adam`: the same steps, the same parameters up to rounding.
 #[test]
 fn closed_form_fits_equal_autograd_fits() -> Result<()> {
     use tch_distributions::{seed_models, spec};
@@ -428,7 +428,7 @@ fn closed_form_fits_equal_autograd_fits() -> Result<()> {
         let pick = Tensor::randint(3, [300], (Kind::Int64, Device::Cpu));
         centres.index_select(0, &pick) + Tensor::randn([300, 2], F64) * 0.7
     };
-    for name in seed_models::NAMES.iter().filter(|n| n.starts_with("learnable_mix")) {
+    for name in seed_models::NAMES {
         for batch_size in [None, Some(64)] {
             let run = |closed_form: bool| -> Result<(FitReport, Vec<(String, Tensor)>)> {
                 let vs = nn::VarStore::new(Device::Cpu);
