@@ -66,9 +66,9 @@ enum Read<'a> {
     Fixed(Tensor),
     /// A plain variable, read as it is.
     Plain(Tensor),
-    /// A raw variable through `FillScaleTriL` with a `Softplus` or `Exp` diagonal: value and
-    /// chain rule in closed form.
-    ScaleTriL { raw: Tensor, diag: &'a dyn Bijector, shift: f64, idx: FillIndex },
+    /// A raw variable through `FillScaleTriL` with a `Softplus` or `Exp` diagonal: the value by
+    /// the bijector, the chain rule in closed form.
+    ScaleTriL { raw: Tensor, bijector: &'a FillScaleTriL, idx: FillIndex },
     /// A raw variable through `Softplus` or `Exp` (elementwise, increasing): value and chain
     /// rule in closed form.
     Elementwise { raw: Tensor, bijector: &'a dyn Bijector },
@@ -84,12 +84,10 @@ enum Scale {
     Diag(Tensor),
 }
 
-/// Gathers of the lower fill (TFP's order) for `d x d` matrices from `m = d(d+1)/2` entries.
+/// Where `FillScaleTriL`'s entries land, for its chain rule (`d x d` matrices from
+/// `m = d(d+1)/2` entries, TFP's order).
 struct FillIndex {
-    /// `[d*d]`: the entry that fills each matrix position, `m` (an appended zero) above the
-    /// diagonal.
-    fill: Tensor,
-    /// `[m]`: the matrix position of each entry.
+    /// `[m]`: the matrix position (row-major) of each entry (`FillTriangular`'s cached gather).
     inverse: Tensor,
     /// `[m]`: whether the entry lands on the diagonal.
     on_diagonal: Tensor,
@@ -97,14 +95,10 @@ struct FillIndex {
 
 impl FillIndex {
     fn new(d: i64, device: Device) -> Self {
-        let (fill, inverse) = crate::bijectors::fill_triangular::fill_indices(d as usize, false);
-        let on_diagonal: Vec<bool> = inverse.iter().map(|&p| p / d == p % d).collect();
-        let on_diagonal: Vec<u8> = on_diagonal.into_iter().map(u8::from).collect();
-        Self {
-            fill: Tensor::from_slice(&fill).to_device(device),
-            inverse: Tensor::from_slice(&inverse).to_device(device),
-            on_diagonal: Tensor::from_slice(&on_diagonal).to_kind(Kind::Bool).to_device(device),
-        }
+        let (_, inverse) = crate::bijectors::fill_triangular::index_tensors(d, false, device);
+        let diagonal = crate::bijectors::fill_triangular::lower_diagonal_positions(d, device);
+        let on_diagonal = Tensor::zeros([d * (d + 1) / 2], (Kind::Bool, device)).index_fill(0, &diagonal, 1);
+        Self { inverse, on_diagonal }
     }
 }
 
@@ -246,12 +240,9 @@ impl<'a> MixtureNll<'a> {
             Parameter::Transformed(v) => {
                 let b = v.bijector().as_ref();
                 match b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>()) {
-                    Some(f) if Self::closed_form_diagonal(f.diag_bijector.as_ref()) => Read::ScaleTriL {
-                        raw: v.raw().shallow_clone(),
-                        diag: f.diag_bijector.as_ref(),
-                        shift: f.diag_shift,
-                        idx: FillIndex::new(d, device),
-                    },
+                    Some(f) if Self::closed_form_diagonal(f.diag_bijector.as_ref()) => {
+                        Read::ScaleTriL { raw: v.raw().shallow_clone(), bijector: f, idx: FillIndex::new(d, device) }
+                    }
                     _ if Self::closed_form_diagonal(b) => {
                         Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b }
                     }
@@ -276,15 +267,8 @@ impl<'a> MixtureNll<'a> {
     fn value(&self, read: &Read) -> Result<Value> {
         Ok(match read {
             Read::Fixed(t) | Read::Plain(t) => Value { value: t.shallow_clone(), graph: None },
-            Read::ScaleTriL { raw, diag, shift, idx } => {
-                let v = tch::no_grad(|| -> Result<Tensor> {
-                    let on_diag = (diag.forward(raw)? + *shift).where_self(&idx.on_diagonal, raw);
-                    Ok(on_diag
-                        .pad([0, 1], "constant", Some(0.0))
-                        .index_select(-1, &idx.fill)
-                        .view([-1, self.d, self.d]))
-                })?;
-                Value { value: v, graph: None }
+            Read::ScaleTriL { raw, bijector, .. } => {
+                Value { value: tch::no_grad(|| bijector.forward(raw))?, graph: None }
             }
             Read::Elementwise { raw, bijector } => {
                 Value { value: tch::no_grad(|| bijector.forward(raw))?, graph: None }
@@ -302,9 +286,9 @@ impl<'a> MixtureNll<'a> {
         Ok(match read {
             Read::Fixed(_) => None,
             Read::Plain(_) => Some(g),
-            Read::ScaleTriL { raw, diag, idx, .. } => Some(tch::no_grad(|| -> Result<Tensor> {
+            Read::ScaleTriL { raw, bijector, idx } => Some(tch::no_grad(|| -> Result<Tensor> {
                 let entries = g.reshape([self.k, self.d * self.d]).index_select(-1, &idx.inverse);
-                let slope = diag.forward_log_det_jacobian(raw)?.reshape(entries.size()).exp();
+                let slope = bijector.diag_bijector.forward_log_det_jacobian(raw)?.reshape(entries.size()).exp();
                 Ok((&entries * slope).where_self(&idx.on_diagonal, &entries).reshape(raw.size()))
             })?),
             Read::Elementwise { raw, bijector } => {

@@ -89,7 +89,7 @@ type IndexKey = (bool, i64, Device);
 static INDEX_CACHE: LazyLock<Mutex<HashMap<IndexKey, (Tensor, Tensor)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The cached index tensors (forward gather of length `n*n`, inverse gather of length `m`).
-fn index_tensors(n: i64, upper: bool, device: Device) -> (Tensor, Tensor) {
+pub(crate) fn index_tensors(n: i64, upper: bool, device: Device) -> (Tensor, Tensor) {
     let mut cache = INDEX_CACHE.lock().unwrap_or_else(|e| e.into_inner());
     let (f, i) = cache.entry((upper, n, device)).or_insert_with(|| {
         let (f, i) = fill_indices(n as usize, upper);
