@@ -57,9 +57,11 @@ impl Adam {
         let flat = tch::no_grad(|| Tensor::cat(&vars.iter().map(|v| v.detach().reshape(-1)).collect::<Vec<_>>(), 0));
         let mut offset = 0;
         let mut vars: Vec<Tensor> = vars.iter().map(Tensor::shallow_clone).collect();
-        for (var, shape) in vars.iter_mut().zip(&shapes) {
+        for (i, (var, shape)) in vars.iter_mut().zip(&shapes).enumerate() {
             let n: i64 = shape.iter().product();
-            var.set_data(&flat.narrow(0, offset, n).view(shape.as_slice()));
+            // (Values are unchanged either way: a variable that refuses stays as it was.)
+            var.f_set_data(&flat.narrow(0, offset, n).view(shape.as_slice()))
+                .map_err(|e| anyhow::anyhow!("{op}: variable {i} cannot move into the flat buffer: {e}"))?;
             offset += n;
         }
         let m = flat.zeros_like();
@@ -123,7 +125,9 @@ impl Drop for Adam {
         tch::no_grad(|| {
             for var in &mut self.vars {
                 let own = var.detach().copy();
-                var.set_data(&own);
+                // Cannot fail for a tensor that accepted the view in `new`; if it did, the
+                // variable simply stays a view of the buffer, which it keeps alive.
+                let _ = var.f_set_data(&own);
             }
         });
     }
