@@ -267,3 +267,40 @@ fn saving_while_adam_holds_the_variables() {
     let _ = std::fs::remove_dir_all(&dir);
     drop(adam);
 }
+
+/// On CUDA (where a GPU is present): the closed form and the flat Adam on the device give the
+/// CPU's loss, gradients and updates (float64). Skipped, with a printed reason, elsewhere.
+#[test]
+fn cuda_closed_form_equals_cpu() {
+    if !tch::Cuda::is_available() {
+        println!("CUDA not available: cuda_closed_form_equals_cpu skipped");
+        return;
+    }
+    let _g = common::seeded(16);
+    let name = "learnable_mix_mvntril_fixed_first";
+    let x = Tensor::randn([3000, 4], (Kind::Double, Device::Cpu));
+    let mut results = vec![];
+    for device in [Device::Cpu, Device::Cuda(0)] {
+        tch::manual_seed(3);
+        let vs = nn::VarStore::new(device);
+        let dist = spec::build_distribution(&vs.root(), &seed_models::spec(name, 3, 4).unwrap(), Kind::Double).unwrap();
+        let nll = MixtureNll::new(dist.as_ref()).unwrap();
+        let vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
+        let mut adam = Adam::new(&vars, 0.05).unwrap();
+        let xd = x.to_device(device);
+        let mut losses = vec![];
+        for _ in 0..20 {
+            let (loss, grads) = nll.loss_and_grads(&xd).unwrap();
+            assert!(grads.iter().all(|g| g.device() == device));
+            adam.step(&grads).unwrap();
+            losses.push(loss.to_device(Device::Cpu));
+        }
+        let params: Vec<Tensor> = vars.iter().map(|v| v.detach().to_device(Device::Cpu)).collect();
+        results.push((Tensor::stack(&losses, 0), params));
+    }
+    let (cpu, gpu) = (&results[0], &results[1]);
+    assert!(excess(&gpu.0, &cpu.0, 1e-10, 1e-9) < 1.0, "losses {} vs {}", gpu.0, cpu.0);
+    for (g, c) in gpu.1.iter().zip(&cpu.1) {
+        assert!(excess(g, c, 1e-9, 1e-8) < 1.0);
+    }
+}
