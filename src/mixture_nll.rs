@@ -51,14 +51,15 @@
 //! ```
 
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
-use crate::distributions::{Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+use crate::distributions::{
+    Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal, HALF_LOG_TWO_PI,
+};
 use crate::shape::{check_value, fmt_shape};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{Device, Kind, Tensor};
 
 const OP: &str = "MixtureNll";
-const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
 
 /// How one parameter is read, and how its gradient reaches its variable.
 enum Read<'a> {

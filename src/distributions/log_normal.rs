@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
-const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+use super::HALF_LOG_TWO_PI;
 
 /// `LogNormal(loc, scale)` (`μ`, `σ`): the distribution of `exp(X)`, `X ~ Normal(μ, σ)`;
 /// density `exp(-(log x - μ)²/(2σ²)) / (x σ √(2π))` on `x > 0`.

@@ -97,6 +97,10 @@ pub enum Support {
     Other(String),
 }
 
+/// `log(2π)/2`, the Gaussian normalising constant per dimension (shared by the Gaussian
+/// families and `mixture_nll`).
+pub(crate) const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+
 /// `sample_shape + batch_shape`, after checking that the sample sizes are non-negative.
 pub(crate) fn sample_and_batch(op: &str, sample_shape: &[i64], batch_shape: &[i64]) -> Result<Vec<i64>> {
     if let Some(d) = sample_shape.iter().find(|&&d| d < 0) {

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
-const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+use super::HALF_LOG_TWO_PI;
 
 /// Which matrix the distribution was built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
-const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
+use super::HALF_LOG_TWO_PI;
 
 /// `MultivariateNormalDiag(loc, scale_diag)` (TFP): `x = loc + scale_diag ⊙ z` with
 /// `z ~ N(0, I)`, covariance `diag(scale_diag²)`.
