@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use std::io::Read;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::kl::kl_divergence;
-use tch_distributions::spec::{build_bijector, build_distribution, parse_kind, tensor_from_json, tensor_to_json};
+use tch_distributions::spec::{build_bijector_in, build_distribution, parse_kind, tensor_from_json, tensor_to_json};
 
 fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -120,13 +120,35 @@ fn kl_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     Ok(out)
 }
 
+/// The gradients of `sum(value)` with respect to every variable (zeros for one it does not use).
+fn grads_of(value: &Tensor, vars: &[(String, Tensor)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    if vars.is_empty() {
+        return out;
+    }
+    let inputs: Vec<&Tensor> = vars.iter().map(|(_, t)| t).collect();
+    // `0 * sum(v)` for every variable, so that one the value does not use gets a zero gradient
+    // instead of an autograd error.
+    let total = inputs.iter().fold(value.sum(value.kind()), |acc, t| acc + t.sum(t.kind()).to_kind(value.kind()) * 0.0);
+    for ((name, _), g) in vars.iter().zip(Tensor::run_backward(&[total], &inputs, true, false)) {
+        out.insert(name.clone(), tensor_to_json(&g));
+    }
+    out
+}
+
 fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
-    let b = build_bijector(case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?, kind, Device::Cpu)?;
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    vs.set_kind(kind);
+    let spec = case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?;
+    let b = build_bijector_in(&vs.root(), spec, kind)?;
+    let vars = b.trainable_variables();
     let mut out = json!({
         "name": b.name(),
         "forward_min_event_ndims": b.forward_min_event_ndims(),
         "inverse_min_event_ndims": b.inverse_min_event_ndims(),
+        "variables": Value::Object(vars.iter().map(|(n, t)| (n.clone(), tensor_to_json(t))).collect()),
     });
+    let mut grads = Map::new();
     if let Some(x) = case.get("x") {
         let x = tensor_from_json(x, kind, Device::Cpu)?;
         let y = b.forward(&x)?;
@@ -134,14 +156,21 @@ fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         let event = &xs[xs.len().saturating_sub(b.forward_min_event_ndims())..];
         out["forward_event_shape"] = json!(b.forward_event_shape(event)?);
         out["forward_event_shape_actual"] = json!(ys[ys.len().saturating_sub(b.inverse_min_event_ndims())..].to_vec());
+        let fldj = b.forward_log_det_jacobian(&x)?;
         out["forward"] = tensor_to_json(&y);
-        out["fldj"] = tensor_to_json(&b.forward_log_det_jacobian(&x)?);
+        out["fldj"] = tensor_to_json(&fldj);
+        grads.insert("forward".into(), Value::Object(grads_of(&y, &vars)));
+        grads.insert("fldj".into(), Value::Object(grads_of(&fldj, &vars)));
     }
     if let Some(y) = case.get("y") {
         let y = tensor_from_json(y, kind, Device::Cpu)?;
-        out["inverse"] = tensor_to_json(&b.inverse(&y)?);
-        out["ildj"] = tensor_to_json(&b.inverse_log_det_jacobian(&y)?);
+        let (x, ildj) = (b.inverse(&y)?, b.inverse_log_det_jacobian(&y)?);
+        out["inverse"] = tensor_to_json(&x);
+        out["ildj"] = tensor_to_json(&ildj);
+        grads.insert("inverse".into(), Value::Object(grads_of(&x, &vars)));
+        grads.insert("ildj".into(), Value::Object(grads_of(&ildj, &vars)));
     }
+    out["grads"] = Value::Object(grads);
     Ok(out)
 }
 

@@ -10,6 +10,10 @@ float64:
   Softplus, Identity, Shift and Scale against torch.distributions.transforms; FillTriangular,
   FillScaleTriL, TransformDiagonal, Pad, ConcatConstant and Chain against the implementations
   in this script (NumPy index maps of TFP's element order, torch ops for the rest);
+* learnable bijectors (Shift, Scale, Sigmoid bounds, Power, ScaleMatvecTriL and a Chain whose
+  parameters are trainable variables or TransformedVariables): the four quantities and the
+  gradients of their sums with respect to every raw variable, against torch transforms built
+  from the same raw values;
 * distributions (Normal, Independent, Categorical, MultivariateNormalTriL, MixtureSameFamily):
   batch/event shapes, mean, log_prob and the gradients of sum(log_prob) with respect to every
   raw variable, against torch.distributions built from the same raw values through the
@@ -578,6 +582,119 @@ def check_bijector(report, case, res):
         r64 = r64.expand(from_json(res[key]).shape) if r64.dim() == 0 else r64
         r32 = r32.expand(r64.shape) if r32.dim() == 0 else r32
         report.add(f"{tag} {label}", from_json(res[key]), r64, tolerance(r64, r32, dtype, extra), case["id"])
+
+
+# ---------------------------------------------------------------- learnable bijectors
+
+def _affine(shift=None, scale=None):
+    return tt.AffineTransform(0.0 if shift is None else shift, 1.0 if scale is None else scale)
+
+
+def learnable_bijector_specs(rng, dtype):
+    """(spec, domain, reference) for bijectors whose parameters are trainable. `reference(raw)`
+    builds the torch transform from the raw variables (by full name) that Rust created, so the
+    gradients of both flow to the same raw tensors."""
+    shift = rng.normal(size=[3]) * 2
+    scale = 10 ** rng.uniform(-1, 1, size=[3])
+    p = float(rng.choice([0.5, 2.5, 3.0]))
+    L = rand_tril(rng, [], 3, dtype)
+    sp = lambda t: F.softplus(t)
+    tril = lambda raw: fill_scale_tril(py_bijector("Softplus", raw.dtype), 1e-5).forward(raw)
+    return [
+        ({"type": "Shift", "shift": param_spec(shift, "variable", "shift", dtype)}, "elementwise3",
+         lambda r: _affine(shift=r["shift"])),
+        ({"type": "Scale", "scale": param_spec(scale, "transformed", "scale", dtype, "Softplus")}, "elementwise3",
+         lambda r: _affine(scale=sp(r["scale"]))),
+        ({"type": "Scale", "scale": param_spec(-scale, "variable", "scale", dtype)}, "elementwise3",
+         lambda r: _affine(scale=r["scale"])),
+        ({"type": "Sigmoid", "low": param_spec(-np.abs(shift), "variable", "low", dtype),
+          "high": param_spec(np.abs(shift) + scale, "variable", "high", dtype)}, "elementwise3",
+         lambda r: tt.ComposeTransform([tt.SigmoidTransform(), tt.AffineTransform(r["low"], r["high"] - r["low"])]),
+         lambda u: -np.abs(shift) + (2 * np.abs(shift) + scale) * (0.05 + 0.9 * u)),
+        ({"type": "Power", "power": param_spec(p, "transformed", "power", dtype, "Softplus")}, "positive",
+         lambda r: tt.PowerTransform(sp(r["power"]))),
+        ({"type": "ScaleMatvecTriL", "scale_tril": param_spec(L, "transformed", "scale_tril", dtype, "FillScaleTriL")},
+         "vector3", lambda r: MatvecTransform(tril(r["scale_tril"]))),
+        ({"type": "Chain", "bijectors": [
+            {"type": "Shift", "shift": param_spec(shift, "variable", "shift", dtype)},
+            {"type": "Scale", "scale": param_spec(scale, "transformed", "scale", dtype, "Exp")}]}, "elementwise3",
+         # TFP order: the scale (member 1) is applied first
+         lambda r: tt.ComposeTransform([_affine(scale=torch.exp(r["1.scale"])), _affine(shift=r["0.shift"])])),
+    ]
+
+
+class MatvecTransform:
+    """y = L x for vectors, torch ops (the reference for a learnable ScaleMatvecTriL)."""
+    def __init__(self, L):
+        self.L = L
+        self.inv = self
+
+    def __call__(self, x):
+        return (self.L.tril() @ x.unsqueeze(-1)).squeeze(-1)
+
+    def log_abs_det_jacobian(self, x, y):
+        return torch.log(torch.diagonal(self.L, dim1=-2, dim2=-1).abs()).sum(-1).expand(x.shape[:-1])
+
+
+def learnable_bijector_cases(rng):
+    cases = []
+    for dtype in ("float32", "float64"):
+        for spec, domain, reference, *y_of in learnable_bijector_specs(rng, dtype):
+            batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
+            if domain == "positive":
+                x, y = 10.0 ** rng.uniform(-2, 1, size=[2] + batch + [3])
+            else:
+                x, y = rng.normal(size=[2] + batch + [3]) * rng.choice([0.5, 2.0])
+            if y_of:  # inside the image (Sigmoid's bounds)
+                y = y_of[0](rng.uniform(size=batch + [3]))
+            label = "learnable " + (spec["type"] if spec["type"] != "Chain" else
+                                    "Chain(" + ",".join(m["type"] for m in spec["bijectors"]) + ")")
+            cases.append({"kind": "bijector", "dtype": dtype, "bijector": spec, "x": to_json(as_dtype(x, dtype)),
+                          "y": to_json(as_dtype(y, dtype)), "label": label, "reference": reference})
+    return cases
+
+
+def _learnable_refs(case, res, d):
+    """Values and per-element Jacobian magnitudes of the four quantities and their gradients."""
+    raw = {k: from_json(v, d).requires_grad_(True) for k, v in res["variables"].items()}
+    t = case["reference"](raw)
+    x = from_json(case["x"], d)
+    y = from_json(case["y"], d)
+    inv = t.inv(y) if not isinstance(t, MatvecTransform) else torch.linalg.solve_triangular(
+        t.L.tril(), y.unsqueeze(-1), upper=False).squeeze(-1)
+    fwd = t(x)
+    fldj = t.log_abs_det_jacobian(x, fwd)
+    ildj = -t.log_abs_det_jacobian(inv, y)
+    if isinstance(t, MatvecTransform):
+        fldj, ildj = fldj.expand(x.shape[:-1]), ildj.expand(y.shape[:-1])
+    out = {}
+    for key, v in (("forward", fwd), ("inverse", inv), ("fldj", fldj), ("ildj", ildj)):
+        v = v.expand(from_json(res[key]).shape) if v.shape != from_json(res[key]).shape else v
+        grads, mags = {}, {}
+        for name, r in raw.items():
+            if not v.requires_grad:  # (a log-det that no parameter enters: Shift's)
+                grads[name], mags[name] = torch.zeros_like(r), torch.zeros_like(r)
+                continue
+            g = torch.autograd.grad(v.sum(), r, retain_graph=True, allow_unused=True)[0]
+            grads[name] = torch.zeros_like(r) if g is None else g
+            rows = [torch.autograd.grad(e, r, retain_graph=True, allow_unused=True)[0] for e in v.reshape(-1)]
+            mags[name] = sum((torch.zeros_like(r) if g is None else g.abs()) for g in rows) if rows else torch.zeros_like(r)
+        out[key] = (v.detach(), grads, mags)
+    return out
+
+
+def check_learnable_bijector(report, case, res):
+    dtype, tag = case["dtype"], f"bijector {case['label']} {case['dtype']}"
+    r64, r32 = _learnable_refs(case, res, torch.float64), _learnable_refs(case, res, torch.float32)
+    for key, label in (("forward", "forward"), ("inverse", "inverse"), ("fldj", "forward_log_det_jacobian"),
+                       ("ildj", "inverse_log_det_jacobian")):
+        v64, g64, m64 = r64[key]
+        v32, g32, _ = r32[key]
+        report.add(f"{tag} {label}", from_json(res[key]), v64, tolerance(v64, v32, dtype), case["id"])
+        for name in g64:
+            rust = from_json(res["grads"][key][name])
+            tol = tolerance(g64[name], g32[name], dtype, magnitude=m64[name] * GRAD_ROUNDINGS / C)
+            report.add(f"{tag} d{label}/draw", rust, g64[name], tol, case["id"])
 
 
 # ---------------------------------------------------------------- distributions
@@ -1188,7 +1305,7 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    cases = bijector_cases(rng) + distribution_cases(rng) + kl_cases(rng)
+    cases = bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng) + kl_cases(rng)
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points
@@ -1207,7 +1324,9 @@ def main():
         if "error" in r:
             report.failures.append(f"case {c['id']} ({c.get('label')}): driver error {r['error']}")
             continue
-        if c["kind"] == "bijector":
+        if c["kind"] == "bijector" and "reference" in c:
+            check_learnable_bijector(report, c, r)
+        elif c["kind"] == "bijector":
             check_bijector(report, c, r)
         elif c["kind"] == "kl":
             check_kl(report, c, r)

@@ -19,9 +19,9 @@
 //! ```
 
 use crate::bijectors::{
-    Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity, Invert, Pad,
-    Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
-    TransformDiagonal,
+    BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular,
+    Identity, Invert, Pad, Permute, Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
+    Softplus, Square, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,
@@ -128,10 +128,33 @@ pub fn tensor_to_json(t: &Tensor) -> Value {
     json!({"shape": t.size(), "data": data})
 }
 
-/// A bijector from JSON (see `docs/json.md`): a name (`"Exp"`, `"Softplus"`, `"Identity"`,
-/// `"FillTriangular"`, `"FillScaleTriL"`) or an object with `"type"` and its options. Tensors in
-/// it (Shift, Scale, ConcatConstant) are made with `kind` on `device`.
+/// A bijector from JSON (see `docs/json.md`) whose parameters are constants: a name (`"Exp"`,
+/// `"Softplus"`, `"Identity"`, `"FillTriangular"`, `"FillScaleTriL"`) or an object with `"type"`
+/// and its options. Tensors in it (Shift, Scale, ConcatConstant, ...) are made with `kind` on
+/// `device`. A trainable parameter (`{"variable": ..}`) needs a `VarStore`: use
+/// [`build_bijector_in`].
 pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn Bijector>> {
+    bijector(None, v, kind, device)
+}
+
+/// A bijector from JSON whose parameters may be trainable (`{"variable": T}`,
+/// `{"transformed": T, "bijector": B}`, as for distributions), created under `path`, on its
+/// device. A `Chain`'s members are built under `path / i` (`i` their index), or under
+/// `path / name` for a member with a `"name"`.
+pub fn build_bijector_in(path: &nn::Path, v: &Value, kind: Kind) -> Result<Arc<dyn Bijector>> {
+    bijector(Some(path), v, kind, path.device())
+}
+
+/// A sub-path for a named part of a model (names with '.' or empty names are refused: tch
+/// would panic on them).
+pub(crate) fn sub_path<'a>(path: &nn::Path<'a>, name: &str, what: &str) -> Result<nn::Path<'a>> {
+    if name.is_empty() || name.contains('.') {
+        bail!("spec: {what}: a name must be non-empty and without '.', got {name:?}");
+    }
+    Ok(path / name)
+}
+
+fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn Bijector>> {
     let empty = Map::new();
     let (name, obj) = match v {
         Value::String(s) => (s.as_str(), &empty),
@@ -144,7 +167,24 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
         _ => bail!("spec: expected a bijector (a name or an object with \"type\"), got {v}"),
     };
     let tensor = |key: &str| -> Result<Tensor> { tensor_from_json(field(obj, key, name)?, kind, device) };
-    let inner = |key: &str| -> Result<Arc<dyn Bijector>> { build_bijector(field(obj, key, name)?, kind, device) };
+    // A parameter: constant, or (with a path) trainable, named by its field.
+    let param = |key: &str| -> Result<Parameter> {
+        let v = field(obj, key, name)?;
+        match path {
+            Some(p) => build_parameter(p, key, v, kind),
+            None => match v.as_object().filter(|o| !o.contains_key("data")) {
+                None => Parameter::constant(&tensor_from_json(v, kind, device)?),
+                Some(o) if o.len() == 1 && o.contains_key("constant") => {
+                    Parameter::constant(&tensor_from_json(&o["constant"], kind, device)?)
+                }
+                Some(_) => bail!(
+                    "spec: {name}: the parameter {key:?} is trainable and needs a VarStore path \
+                     (spec::build_bijector_in), got {v}"
+                ),
+            },
+        }
+    };
+    let inner = |key: &str| -> Result<Arc<dyn Bijector>> { bijector(path, field(obj, key, name)?, kind, device) };
     let int = |key: &str, default: i64| -> Result<i64> {
         match obj.get(key) {
             None => Ok(default),
@@ -161,8 +201,8 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
         "Exp" => Arc::new(Exp),
         "Softplus" => Arc::new(Softplus),
         "Identity" => Arc::new(Identity),
-        "Shift" => Arc::new(Shift::new(tensor("shift")?)),
-        "Scale" => Arc::new(Scale::new(tensor("scale")?)),
+        "Shift" => Arc::new(Shift::new(param("shift")?)),
+        "Scale" => Arc::new(Scale::new(param("scale")?)),
         "FillTriangular" => {
             Arc::new(FillTriangular { upper: obj.get("upper").and_then(Value::as_bool).unwrap_or(false) })
         }
@@ -189,16 +229,33 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
         }
         "Sigmoid" => match (obj.get("low"), obj.get("high")) {
             (None, None) => Arc::new(Sigmoid::new()),
-            (Some(_), Some(_)) => Arc::new(Sigmoid::with_bounds(tensor("low")?, tensor("high")?)?),
+            (Some(_), Some(_)) => Arc::new(Sigmoid::with_bounds(param("low")?, param("high")?)?),
             _ => bail!("spec: Sigmoid needs both \"low\" and \"high\", or neither"),
         },
         "Tanh" => Arc::new(Tanh),
         "SoftmaxCentered" => Arc::new(SoftmaxCentered),
         "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
         "Square" => Arc::new(Square),
-        "Power" => Arc::new(Power::new(float("power", f64::NAN)?)?),
-        "ScaleMatvecTriL" => Arc::new(ScaleMatvecTriL::new(tensor("scale_tril")?)?),
+        "Power" => match obj.get("power") {
+            Some(Value::Number(p)) => Arc::new(Power::new(p.as_f64().unwrap_or(f64::NAN))?),
+            Some(_) => Arc::new(Power::learnable(param("power")?)),
+            None => bail!("spec: Power needs the field \"power\""),
+        },
+        "ScaleMatvecTriL" => Arc::new(ScaleMatvecTriL::new(param("scale_tril")?)?),
         "Invert" => Arc::new(Invert::new(inner("bijector")?)),
+        "Permute" => {
+            let perm: Vec<i64> = serde_json::from_value(field(obj, "permutation", name)?.clone())
+                .map_err(|_| anyhow!("spec: Permute: \"permutation\" must be a list of indices"))?;
+            Arc::new(Permute::new(perm)?)
+        }
+        "BatchNormalization" => {
+            let p = path.ok_or_else(|| {
+                anyhow!("spec: BatchNormalization has variables and needs a VarStore path (spec::build_bijector_in)")
+            })?;
+            let n = int("event_size", 0)?;
+            let bn = BatchNormalization::new(p, n, kind)?;
+            Arc::new(bn.with_momentum_and_epsilon(float("momentum", 0.99)?, float("epsilon", 1e-3)?)?)
+        }
         "Reshape" => {
             let shape = |key: &str| -> Result<Vec<i64>> {
                 serde_json::from_value(field(obj, key, name)?.clone())
@@ -210,12 +267,21 @@ pub fn build_bijector(v: &Value, kind: Kind, device: Device) -> Result<Arc<dyn B
             let members = field(obj, "bijectors", name)?
                 .as_array()
                 .ok_or_else(|| anyhow!("spec: Chain: \"bijectors\" must be a list"))?;
-            Arc::new(Chain::new(members.iter().map(|m| build_bijector(m, kind, device)).collect::<Result<Vec<_>>>()?))
+            let member = |(i, m): (usize, &Value)| -> Result<Arc<dyn Bijector>> {
+                let Some(p) = path else { return bijector(None, m, kind, device) };
+                let sub = match m.get("name") {
+                    None => i.to_string(),
+                    Some(Value::String(n)) => n.clone(),
+                    Some(other) => bail!("spec: Chain member {i}: \"name\" must be a string, got {other}"),
+                };
+                bijector(Some(&sub_path(p, &sub, "Chain member")?), m, kind, device)
+            };
+            Arc::new(Chain::new(members.iter().enumerate().map(member).collect::<Result<Vec<_>>>()?))
         }
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, SoftmaxCentered, \
-             CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape)"
+             CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization)"
         ),
     })
 }
@@ -315,7 +381,8 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         }
         "TransformedDistribution" => {
             let base = build_distribution(path, field(obj, "distribution", ty)?, kind)?;
-            let b = build_bijector(field(obj, "bijector", ty)?, kind, path.device())?;
+            // The bijector's variables (a learnable Scale, a flow's networks) live under "bijector".
+            let b = build_bijector_in(&(path / "bijector"), field(obj, "bijector", ty)?, kind)?;
             Box::new(named(TransformedDistribution::new(base, b)?, name, TransformedDistribution::with_name))
         }
         "MultivariateNormalDiag" => {

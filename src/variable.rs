@@ -204,12 +204,16 @@ impl Parameter {
     }
 
     /// The trainable variables behind this parameter, with their full `VarStore` names
-    /// (the raw, unconstrained tensor for a transformed variable).
+    /// (the raw, unconstrained tensor for a transformed variable, then any variables of its
+    /// bijector).
     pub fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         match self {
             Parameter::Constant(_) => vec![],
             Parameter::Variable { name, tensor } => vec![(name.clone(), tensor.shallow_clone())],
-            Parameter::Transformed(v) => vec![(v.name().to_string(), v.raw().shallow_clone())],
+            Parameter::Transformed(v) => crate::bijectors::unique_variables([
+                vec![(v.name().to_string(), v.raw().shallow_clone())],
+                v.bijector().trainable_variables(),
+            ]),
         }
     }
 }

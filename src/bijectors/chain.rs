@@ -225,6 +225,9 @@ impl Bijector for Chain {
     fn is_constant_jacobian(&self) -> bool {
         self.bijectors.iter().all(|b| b.is_constant_jacobian())
     }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        super::unique_variables(self.bijectors.iter().map(|b| b.trainable_variables()))
+    }
 }
 
 #[cfg(test)]

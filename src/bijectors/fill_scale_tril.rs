@@ -137,4 +137,7 @@ impl Bijector for FillScaleTriL {
     fn is_constant_jacobian(&self) -> bool {
         false
     }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.diag_bijector.trainable_variables()
+    }
 }

@@ -68,6 +68,9 @@ impl Bijector for Invert {
     fn is_constant_jacobian(&self) -> bool {
         self.0.is_constant_jacobian()
     }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.0.trainable_variables()
+    }
     fn forward_log_det_jacobian_reduced(&self, x: &Tensor, event_ndims: usize) -> Result<Tensor> {
         self.0.inverse_log_det_jacobian_reduced(x, event_ndims)
     }

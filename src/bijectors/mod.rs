@@ -11,6 +11,7 @@
 //! overrides where it saves work or is more accurate. The trait is object safe: chains hold
 //! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
 
+mod batch_normalization;
 mod chain;
 mod cholesky_outer_product;
 mod concat;
@@ -21,6 +22,8 @@ pub(crate) mod fill_triangular;
 mod identity;
 mod invert;
 mod pad;
+mod param;
+mod permute;
 mod power;
 mod reshape;
 mod scale;
@@ -33,6 +36,7 @@ mod tanh;
 pub mod testing;
 mod transform_diagonal;
 
+pub use batch_normalization::BatchNormalization;
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
 pub use cholesky_outer_product::CholeskyOuterProduct;
 pub use concat::{ConcatConstant, Position};
@@ -42,6 +46,7 @@ pub use fill_triangular::{triangular_rows, FillTriangular};
 pub use identity::Identity;
 pub use invert::Invert;
 pub use pad::Pad;
+pub use permute::Permute;
 pub use power::{Power, Square};
 pub use reshape::Reshape;
 pub use scale::Scale;
@@ -120,6 +125,13 @@ pub trait Bijector {
         None
     }
 
+    /// The trainable variables of the bijector's parameters (a learnable `Shift`, a flow's
+    /// networks), with their full `VarStore` names; composites (`Chain`, `Invert`, ...) report
+    /// their members'. The default is none, so a user bijector without variables needs nothing.
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        vec![]
+    }
+
     /// `forward_log_det_jacobian` summed over `event_ndims` rightmost dimensions of `x`
     /// (TFP's `forward_log_det_jacobian(x, event_ndims)`), `event_ndims >= forward_min_event_ndims`.
     fn forward_log_det_jacobian_reduced(&self, x: &Tensor, event_ndims: usize) -> Result<Tensor> {
@@ -136,6 +148,14 @@ pub trait Bijector {
         check_event_ndims(&op, y, event_ndims, min)?;
         reduce_log_det(&op, &self.inverse_log_det_jacobian(y)?, &y.size(), min, event_ndims)
     }
+}
+
+/// The variables of several lists in order, each name once (a bijector shared by two members of
+/// a chain, or a variable behind two parameters, is listed once). For composite bijectors and
+/// distributions.
+pub fn unique_variables(lists: impl IntoIterator<Item = Vec<(String, Tensor)>>) -> Vec<(String, Tensor)> {
+    let mut seen = std::collections::HashSet::new();
+    lists.into_iter().flatten().filter(|(name, _)| seen.insert(name.clone())).collect()
 }
 
 /// Checks an input of a bijector method: a float tensor with at least `min_ndims` dimensions.

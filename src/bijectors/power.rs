@@ -1,6 +1,8 @@
 //! The power and square bijectors.
 
+use super::param::{Param, Val};
 use super::{check_input, Bijector};
+use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::Tensor;
 
@@ -12,9 +14,12 @@ use tch::Tensor;
 /// * inverse: `x = y^(1/p)` (`sign(y) |y|^(1/p)` for odd integer `p`).
 /// * `log|dy/dx| = log|p| + (p - 1) log|x|`; `log|dx/dy| = -log|p| + (1/p - 1) log|y|`.
 /// * `p` must be finite and nonzero ([`Power::new`] errors otherwise).
-#[derive(Debug, Clone, Copy)]
+/// * `p` may be learnable ([`Power::learnable`]: a tensor or [`Parameter`], broadcast against
+///   `x`, with gradients through value and log-det); the odd-integer rule then applies
+///   elementwise.
+#[derive(Debug)]
 pub struct Power {
-    power: f64,
+    power: Param,
 }
 
 impl Power {
@@ -23,15 +28,24 @@ impl Power {
         if power == 0.0 || !power.is_finite() {
             bail!("Power.new: expected a finite nonzero power, got {power}");
         }
-        Ok(Power { power })
+        Ok(Power { power: Param::Scalar(power) })
     }
-    /// The exponent `p`.
-    pub fn power(&self) -> f64 {
-        self.power
+    /// `x -> x^power` with a tensor or parameter exponent (a trainable variable or a
+    /// `TransformedVariable`), read at every call; inputs must have its dtype and device.
+    pub fn learnable(power: impl Into<Parameter>) -> Self {
+        Power { power: Param::value(power) }
     }
-    fn odd_integer(&self) -> bool {
-        self.power.fract() == 0.0 && self.power.abs() % 2.0 == 1.0
+    /// The exponent `p` when it is a fixed scalar ([`Power::new`]); `None` for a tensor exponent.
+    pub fn power(&self) -> Option<f64> {
+        match self.power {
+            Param::Scalar(p) => Some(p),
+            Param::Value(_) => None,
+        }
     }
+}
+
+fn odd_integer(p: f64) -> bool {
+    p.fract() == 0.0 && p.abs() % 2.0 == 1.0
 }
 
 impl Bijector for Power {
@@ -42,27 +56,36 @@ impl Bijector for Power {
         0
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        check_input("power.forward", "x", x, 0)?;
-        Ok(x.pow_tensor_scalar(self.power))
+        Ok(match self.power.check("power.forward", "x", "power", x)?.1 {
+            Val::Scalar(p) => x.pow_tensor_scalar(p),
+            Val::Tensor(p) => x.pow(&p),
+        })
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
-        check_input("power.inverse", "y", y, 0)?;
-        let q = 1.0 / self.power;
-        if self.odd_integer() {
-            Ok(y.abs().pow_tensor_scalar(q) * y.sign())
-        } else {
-            Ok(y.pow_tensor_scalar(q))
-        }
+        Ok(match self.power.check("power.inverse", "y", "power", y)?.1 {
+            Val::Scalar(p) if odd_integer(p) => y.abs().pow_tensor_scalar(1.0 / p) * y.sign(),
+            Val::Scalar(p) => y.pow_tensor_scalar(1.0 / p),
+            Val::Tensor(p) => {
+                let q = p.reciprocal();
+                let odd = p.fmod(2.0).abs().eq(1.0);
+                (y.abs().pow(&q) * y.sign()).where_self(&odd, &y.pow(&q))
+            }
+        })
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
-        check_input("power.forward_log_det_jacobian", "x", x, 0)?;
-        let p = self.power;
-        Ok(x.abs().log() * (p - 1.0) + p.abs().ln())
+        Ok(match self.power.check("power.forward_log_det_jacobian", "x", "power", x)?.1 {
+            Val::Scalar(p) => x.abs().log() * (p - 1.0) + p.abs().ln(),
+            Val::Tensor(p) => x.abs().log() * (&p - 1.0) + p.abs().log(),
+        })
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
-        check_input("power.inverse_log_det_jacobian", "y", y, 0)?;
-        let p = self.power;
-        Ok(y.abs().log() * (1.0 / p - 1.0) - p.abs().ln())
+        Ok(match self.power.check("power.inverse_log_det_jacobian", "y", "power", y)?.1 {
+            Val::Scalar(p) => y.abs().log() * (1.0 / p - 1.0) - p.abs().ln(),
+            Val::Tensor(p) => y.abs().log() * (p.reciprocal() - 1.0) - p.abs().log(),
+        })
+    }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.power.trainable_variables()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{check_input, Bijector};
 use crate::shape::{broadcast_shapes, check_float, check_tensor, fmt_shape};
+use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::{Kind, Tensor};
 
@@ -41,31 +42,36 @@ use tch::{Kind, Tensor};
 /// ```
 #[derive(Debug)]
 pub struct ScaleMatvecTriL {
-    scale_tril: Tensor,
+    scale_tril: Parameter,
 }
 
 impl ScaleMatvecTriL {
-    /// A bijector multiplying by the lower triangle of `scale_tril` (float32 or float64,
-    /// `[..., n, n]`); errors on other dtypes, ranks or non-square matrices.
-    pub fn new(scale_tril: Tensor) -> Result<Self> {
+    /// `L x` with `scale_tril` a float tensor or [`Parameter`] (a trainable variable or a
+    /// `TransformedVariable`, e.g. through `FillScaleTriL`) of shape `[..., n, n]`; errors for
+    /// other dtypes, ranks or non-square shapes.
+    pub fn new(scale_tril: impl Into<Parameter>) -> Result<Self> {
         let op = "ScaleMatvecTriL.new";
-        check_float(op, "scale_tril", &scale_tril)?;
-        check_input(op, "scale_tril", &scale_tril, 2)?;
-        let s = scale_tril.size();
+        let scale_tril = scale_tril.into();
+        let l = scale_tril.value()?;
+        check_float(op, "scale_tril", &l)?;
+        check_input(op, "scale_tril", &l, 2)?;
+        let s = l.size();
         if s[s.len() - 1] != s[s.len() - 2] {
             bail!("{op}: expected scale_tril of square matrices [..., n, n], got shape {}", fmt_shape(&s));
         }
         Ok(ScaleMatvecTriL { scale_tril })
     }
-    /// The scale matrix as given (its upper triangle is ignored).
-    pub fn scale_tril(&self) -> &Tensor {
-        &self.scale_tril
+
+    /// The scale matrix as given (upper entries included; only the lower triangle is used), read
+    /// now (with gradient to a learnable parameter).
+    pub fn scale_tril(&self) -> Result<Tensor> {
+        self.scale_tril.value()
     }
 
-    /// Checks `t` against `L`; returns the broadcast batch shape.
-    fn check(&self, op: &str, what: &str, t: &Tensor) -> Result<Vec<i64>> {
+    /// Checks `t` against `L`'s dtype, device and size; returns `L` and the broadcast batch shape.
+    fn check(&self, op: &str, what: &str, t: &Tensor) -> Result<(Tensor, Vec<i64>)> {
         check_input(op, what, t, 1)?;
-        let l = &self.scale_tril;
+        let l = self.scale_tril.value()?;
         check_tensor(op, what, t, l.kind(), l.device())?;
         let (ls, ts) = (l.size(), t.size());
         let n = ls[ls.len() - 1];
@@ -76,17 +82,18 @@ impl ScaleMatvecTriL {
                 fmt_shape(&ts)
             );
         }
-        broadcast_shapes(op, &ts[..ts.len() - 1], &ls[..ls.len() - 2]).map_err(|_| {
+        let batch = broadcast_shapes(op, &ts[..ts.len() - 1], &ls[..ls.len() - 2]).map_err(|_| {
             anyhow::anyhow!(
                 "{op}: the batch shape of {what} {} does not broadcast with scale_tril of shape {}",
                 fmt_shape(&ts),
                 fmt_shape(&ls)
             )
-        })
+        })?;
+        Ok((l, batch))
     }
 
-    fn log_abs_diag(&self, batch: &[i64], sign: f64) -> Tensor {
-        let d = self.scale_tril.diagonal(0, -2, -1).abs().log();
+    fn log_abs_diag(l: &Tensor, batch: &[i64], sign: f64) -> Tensor {
+        let d = l.diagonal(0, -2, -1).abs().log();
         (d.sum_dim_intlist([-1i64].as_slice(), false, None::<Kind>) * sign).broadcast_to(batch)
     }
 }
@@ -99,22 +106,25 @@ impl Bijector for ScaleMatvecTriL {
         1
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.check("scale_matvec_tril.forward", "x", x)?;
-        Ok(self.scale_tril.tril(0).matmul(&x.unsqueeze(-1)).squeeze_dim(-1))
+        let (l, _) = self.check("scale_matvec_tril.forward", "x", x)?;
+        Ok(l.tril(0).matmul(&x.unsqueeze(-1)).squeeze_dim(-1))
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
-        self.check("scale_matvec_tril.inverse", "y", y)?;
-        Ok(crate::linalg::solve_lower_vec(&self.scale_tril, y))
+        let (l, _) = self.check("scale_matvec_tril.inverse", "y", y)?;
+        Ok(crate::linalg::solve_lower_vec(&l, y))
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
-        let batch = self.check("scale_matvec_tril.forward_log_det_jacobian", "x", x)?;
-        Ok(self.log_abs_diag(&batch, 1.0))
+        let (l, batch) = self.check("scale_matvec_tril.forward_log_det_jacobian", "x", x)?;
+        Ok(Self::log_abs_diag(&l, &batch, 1.0))
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
-        let batch = self.check("scale_matvec_tril.inverse_log_det_jacobian", "y", y)?;
-        Ok(self.log_abs_diag(&batch, -1.0))
+        let (l, batch) = self.check("scale_matvec_tril.inverse_log_det_jacobian", "y", y)?;
+        Ok(Self::log_abs_diag(&l, &batch, -1.0))
     }
     fn is_constant_jacobian(&self) -> bool {
         true
+    }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.scale_tril.trainable_variables()
     }
 }

@@ -1,8 +1,9 @@
 //! The sigmoid bijector, with optional bounds.
 
-use super::shift::Param;
+use super::param::Param;
 use super::{check_input, Bijector};
 use crate::shape::{broadcast_shapes, check_float, kind_name};
+use crate::Parameter;
 use anyhow::{bail, Result};
 use tch::Tensor;
 
@@ -17,8 +18,9 @@ use tch::Tensor;
 ///   `log|dx/dy| = log(high - low) - log(y - low) - log(high - y)`
 ///   (`-log(y) - log1p(-y)` unbounded).
 ///
-/// Bounds are tensors ([`Sigmoid::with_bounds`]; inputs must then share their dtype and device,
-/// and the output has the broadcast shape of `x`, `low` and `high`) or `f64` scalars
+/// Bounds are tensors or [`Parameter`]s ([`Sigmoid::with_bounds`]; inputs must then share their
+/// dtype and device, and the output has the broadcast shape of `x`, `low` and `high`; learnable
+/// bounds are listed by [`Bijector::trainable_variables`]) or `f64` scalars
 /// ([`Sigmoid::with_scalar_bounds`]; any float input).
 #[derive(Debug, Default)]
 pub struct Sigmoid {
@@ -31,25 +33,28 @@ impl Sigmoid {
         Sigmoid { bounds: None }
     }
 
-    /// A sigmoid onto `(low, high)` with tensor bounds (float32 or float64, same dtype and device,
-    /// broadcastable shapes, `low < high` everywhere: checked on the host, once).
-    pub fn with_bounds(low: Tensor, high: Tensor) -> Result<Self> {
+    /// A sigmoid onto `(low, high)` with tensor or parameter bounds (float32 or float64, same
+    /// dtype and device, broadcastable shapes, `low < high` everywhere: checked on the host, once,
+    /// at their initial values).
+    pub fn with_bounds(low: impl Into<Parameter>, high: impl Into<Parameter>) -> Result<Self> {
         let op = "Sigmoid::with_bounds";
-        check_float(op, "low", &low)?;
-        check_float(op, "high", &high)?;
-        if low.kind() != high.kind() {
-            bail!("{op}: low is {} but high is {}", kind_name(low.kind()), kind_name(high.kind()));
+        let (low, high): (Parameter, Parameter) = (low.into(), high.into());
+        let (lo, hi) = (low.value()?, high.value()?);
+        check_float(op, "low", &lo)?;
+        check_float(op, "high", &hi)?;
+        if lo.kind() != hi.kind() {
+            bail!("{op}: low is {} but high is {}", kind_name(lo.kind()), kind_name(hi.kind()));
         }
-        if low.device() != high.device() {
-            bail!("{op}: low is on {:?} but high is on {:?}", low.device(), high.device());
+        if lo.device() != hi.device() {
+            bail!("{op}: low is on {:?} but high is on {:?}", lo.device(), hi.device());
         }
-        broadcast_shapes(op, &low.size(), &high.size())?;
-        let ok = low.lt_tensor(&high);
+        broadcast_shapes(op, &lo.size(), &hi.size())?;
+        let ok = lo.lt_tensor(&hi);
         if ok.logical_not().any().int64_value(&[]) != 0 {
-            let gap = (&high - &low).min().double_value(&[]);
+            let gap = (&hi - &lo).min().double_value(&[]);
             bail!("{op}: expected low < high elementwise, got a minimum of high - low of {gap}");
         }
-        Ok(Sigmoid { bounds: Some((Param::Tensor(low), Param::Tensor(high))) })
+        Ok(Sigmoid { bounds: Some((Param::value(low), Param::value(high))) })
     }
 
     /// A sigmoid onto `(low, high)` with scalar bounds, finite and `low < high`.
@@ -68,14 +73,10 @@ impl Sigmoid {
                 Ok(None)
             }
             Some((lo, hi)) => {
-                let a = lo.check(op, what, "low", t)?;
-                let b = hi.check(op, what, "high", t)?;
+                let (a, lo) = lo.check(op, what, "low", t)?;
+                let (b, hi) = hi.check(op, what, "high", t)?;
                 broadcast_shapes(op, &a, &b)?;
-                let as_tensor = |p: &Param| match p {
-                    Param::Tensor(p) => p.shallow_clone(),
-                    Param::Scalar(s) => Tensor::from(*s).to_kind(t.kind()).to_device(t.device()),
-                };
-                Ok(Some((as_tensor(lo), as_tensor(hi))))
+                Ok(Some((lo.tensor(t), hi.tensor(t))))
             }
         }
     }
@@ -112,6 +113,12 @@ impl Bijector for Sigmoid {
         match bounds {
             None => Ok(ldj),
             Some((lo, hi)) => Ok(ldj + (hi - lo).log()),
+        }
+    }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        match &self.bounds {
+            None => vec![],
+            Some((lo, hi)) => super::unique_variables([lo.trainable_variables(), hi.trainable_variables()]),
         }
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {

@@ -117,6 +117,9 @@ impl Bijector for TransformDiagonal {
     fn is_constant_jacobian(&self) -> bool {
         self.0.is_constant_jacobian()
     }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.0.trainable_variables()
+    }
 }
 
 fn square_shape(op: &str, s: &[i64]) -> Result<Vec<i64>> {

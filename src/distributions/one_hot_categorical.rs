@@ -140,7 +140,8 @@ impl Distribution for OneHotCategorical {
     /// `p (1 - p)`.
     fn variance(&self) -> Result<Tensor> {
         let p = self.probs()?;
-        Ok((&p - p.square()).broadcast_to(self.event_batch().as_slice()))
+        // p (1 - p), as torch: `p - p²` loses digits to cancellation for p near 1
+        Ok((&p * (-&p + 1.0)).broadcast_to(self.event_batch().as_slice()))
     }
 
     /// The one-hot vector of the most probable category (the first of ties).

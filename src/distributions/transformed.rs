@@ -150,10 +150,10 @@ impl Distribution for TransformedDistribution {
         Ok(Arc::new(crate::bijectors::Chain::new(vec![self.bijector.clone(), base])))
     }
 
-    /// The base's variables only: variables inside the bijector (a flow's networks) belong to
-    /// whatever `VarStore` built them, and are trained through it.
+    /// The base's variables, then the bijector's (a learnable `Scale`, a flow's networks), each
+    /// name once.
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
-        self.base.trainable_variables()
+        crate::bijectors::unique_variables([self.base.trainable_variables(), self.bijector.trainable_variables()])
     }
 }
 

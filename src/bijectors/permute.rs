@@ -1,0 +1,110 @@
+//! The permutation bijector.
+
+use super::{check_input, Bijector};
+use crate::shape::fmt_shape;
+use anyhow::{bail, Result};
+use tch::{Device, Tensor};
+
+/// `y[..., i] = x[..., permutation[i]]` on vectors (`forward_min_event_ndims = 1`), as TFP's
+/// `Permute(permutation)`; `x = y[..., inverse_permutation]`; `log|det J| = 0` (a permutation
+/// matrix). Flows interleave it between autoregressive or coupling layers so that every
+/// coordinate gets transformed; [`Permute::reverse`] is the usual choice.
+///
+/// The index tensors are made once, on the device of the first input that needs them there
+/// (a fixed permutation is a constant, not a parameter).
+#[derive(Debug)]
+pub struct Permute {
+    permutation: Vec<i64>,
+    forward_index: Tensor,
+    inverse_index: Tensor,
+}
+
+impl Permute {
+    /// A permutation of `0..n`; errors when `permutation` is empty or is not one (a repeated
+    /// or out-of-range index).
+    pub fn new(permutation: Vec<i64>) -> Result<Self> {
+        let n = permutation.len();
+        if n == 0 {
+            bail!("Permute::new: expected a permutation of 0..n with n >= 1, got an empty list");
+        }
+        let mut inverse = vec![-1i64; n];
+        for (i, &p) in permutation.iter().enumerate() {
+            if p < 0 || p as usize >= n || inverse[p as usize] >= 0 {
+                bail!("Permute::new: {permutation:?} is not a permutation of 0..{n} (index {p} at position {i})");
+            }
+            inverse[p as usize] = i as i64;
+        }
+        let forward_index = Tensor::from_slice(&permutation);
+        let inverse_index = Tensor::from_slice(&inverse);
+        Ok(Permute { permutation, forward_index, inverse_index })
+    }
+
+    /// The reversal of `n` coordinates, `[n-1, ..., 1, 0]`.
+    pub fn reverse(n: i64) -> Result<Self> {
+        if n < 1 {
+            bail!("Permute::reverse: expected at least one coordinate, got {n}");
+        }
+        Self::new((0..n).rev().collect())
+    }
+
+    /// The permutation.
+    pub fn permutation(&self) -> &[i64] {
+        &self.permutation
+    }
+
+    fn apply(&self, op: &str, what: &str, t: &Tensor, index: &Tensor) -> Result<Tensor> {
+        check_input(op, what, t, 1)?;
+        let n = self.permutation.len() as i64;
+        let s = t.size();
+        if s[s.len() - 1] != n {
+            bail!("{op}: expected {what} of shape [..., {n}] (the permutation's size), got {}", fmt_shape(&s));
+        }
+        let index = if t.device() == Device::Cpu { index.shallow_clone() } else { index.to_device(t.device()) };
+        Ok(t.index_select(-1, &index))
+    }
+
+    fn event_shape(&self, op: &str, shape: &[i64]) -> Result<Vec<i64>> {
+        let n = self.permutation.len() as i64;
+        if shape.last() != Some(&n) {
+            bail!("{op}: expected an event shape [..., {n}], got {}", fmt_shape(shape));
+        }
+        Ok(shape.to_vec())
+    }
+
+    fn zeros(t: &Tensor) -> Tensor {
+        let s = t.size();
+        Tensor::zeros(&s[..s.len() - 1], (t.kind(), t.device()))
+    }
+}
+
+impl Bijector for Permute {
+    fn name(&self) -> String {
+        "permute".into()
+    }
+    fn forward_min_event_ndims(&self) -> usize {
+        1
+    }
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply("permute.forward", "x", x, &self.forward_index)
+    }
+    fn inverse(&self, y: &Tensor) -> Result<Tensor> {
+        self.apply("permute.inverse", "y", y, &self.inverse_index)
+    }
+    fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
+        check_input("permute.forward_log_det_jacobian", "x", x, 1)?;
+        Ok(Self::zeros(x))
+    }
+    fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
+        check_input("permute.inverse_log_det_jacobian", "y", y, 1)?;
+        Ok(Self::zeros(y))
+    }
+    fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
+        self.event_shape("permute.forward_event_shape", input)
+    }
+    fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
+        self.event_shape("permute.inverse_event_shape", output)
+    }
+    fn is_constant_jacobian(&self) -> bool {
+        true
+    }
+}
