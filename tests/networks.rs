@@ -80,7 +80,10 @@ fn made_is_autoregressive_by_autograd() {
                                     allowed += 1;
                                     nonzero += (v != 0.0) as usize;
                                 } else {
-                                    assert_eq!(v, 0.0, "d out[{i},{p}]/d x[{k}] = {v} with degrees {deg:?}, cfg {cfg:?}");
+                                    assert_eq!(
+                                        v, 0.0,
+                                        "d out[{i},{p}]/d x[{k}] = {v} with degrees {deg:?}, cfg {cfg:?}"
+                                    );
                                 }
                             }
                         }
@@ -189,7 +192,8 @@ fn random_orders_are_reproducible_and_pinned() {
         .with_hidden_degrees(HiddenDegrees::Random(6));
     let b = MadeConfig::from_json(&a.to_json(), Kind::Float).unwrap();
     let (va, vb) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
-    let (na, nb) = (AutoregressiveNetwork::new(&va.root(), &a).unwrap(), AutoregressiveNetwork::new(&vb.root(), &b).unwrap());
+    let (na, nb) =
+        (AutoregressiveNetwork::new(&va.root(), &a).unwrap(), AutoregressiveNetwork::new(&vb.root(), &b).unwrap());
     for (x, y) in na.masks().iter().zip(nb.masks()) {
         assert!(x.equal(y));
     }
@@ -300,7 +304,9 @@ fn made_conditional_input_is_unmasked() {
         randomize(&net.trainable_variables());
         let x = Tensor::randn([d], opts());
         let (c1, c2) = (Tensor::randn([c], opts()), Tensor::randn([c], opts()));
-        let diff = f64::try_from((net.forward(&x, Some(&c1)).unwrap() - net.forward(&x, Some(&c2)).unwrap()).abs().max()).unwrap();
+        let diff =
+            f64::try_from((net.forward(&x, Some(&c1)).unwrap() - net.forward(&x, Some(&c2)).unwrap()).abs().max())
+                .unwrap();
         assert!(diff > 1e-3, "{layers:?}: the context does not change the output ({diff})");
         // x's autoregressive structure is unchanged by the context.
         let xs = x.unsqueeze(0).repeat([d * p, 1]).set_requires_grad(true);
@@ -327,14 +333,19 @@ fn made_conditional_input_is_unmasked() {
     }
     // Batch shapes broadcast.
     let vs = nn::VarStore::new(Device::Cpu);
-    let net = AutoregressiveNetwork::new(&vs.root(), &MadeConfig::new(p, d, vec![8]).with_conditional(c).with_kind(Kind::Double)).unwrap();
+    let net = AutoregressiveNetwork::new(
+        &vs.root(),
+        &MadeConfig::new(p, d, vec![8]).with_conditional(c).with_kind(Kind::Double),
+    )
+    .unwrap();
     let y = net.forward(&Tensor::randn([5, d], opts()), Some(&Tensor::randn([c], opts()))).unwrap();
     assert_eq!(y.size(), vec![5, d, p]);
     let y = net.forward(&Tensor::randn([d], opts()), Some(&Tensor::randn([2, 3, c], opts()))).unwrap();
     assert_eq!(y.size(), vec![2, 3, d, p]);
     let y = net.forward(&Tensor::randn([3, 1, d], opts()), Some(&Tensor::randn([4, c], opts()))).unwrap();
     assert_eq!(y.size(), vec![3, 4, d, p]);
-    let err = net.forward(&Tensor::randn([2, d], opts()), Some(&Tensor::randn([3, c], opts()))).unwrap_err().to_string();
+    let err =
+        net.forward(&Tensor::randn([2, d], opts()), Some(&Tensor::randn([3, c], opts()))).unwrap_err().to_string();
     assert!(err.contains("AutoregressiveNetwork.forward") && err.contains("do not broadcast"), "{err}");
 }
 
@@ -389,12 +400,14 @@ fn variable_names_in_the_var_store_and_duplicates_rejected() {
     let cfg = MadeConfig::new(2, 3, vec![4, 5]).with_conditional(2).with_kind(Kind::Double);
     let net = AutoregressiveNetwork::new(&root.sub("maf0"), &cfg).unwrap();
     let names: Vec<String> = net.trainable_variables().into_iter().map(|(n, _)| n).collect();
-    let expected: Vec<String> = (0..3)
-        .flat_map(|k| ["weight", "bias", "cond_weight"].map(|s| format!("maf0.layer{k}.{s}")))
-        .collect();
+    let expected: Vec<String> =
+        (0..3).flat_map(|k| ["weight", "bias", "cond_weight"].map(|s| format!("maf0.layer{k}.{s}"))).collect();
     assert_eq!(names, expected);
     let shapes: Vec<Vec<i64>> = net.trainable_variables().iter().map(|(_, t)| t.size()).collect();
-    assert_eq!(shapes, vec![vec![4, 3], vec![4], vec![4, 2], vec![5, 4], vec![5], vec![5, 2], vec![6, 5], vec![6], vec![6, 2]]);
+    assert_eq!(
+        shapes,
+        vec![vec![4, 3], vec![4], vec![4, 2], vec![5, 4], vec![5], vec![5, 2], vec![6, 5], vec![6], vec![6, 2]]
+    );
     let mut in_store: Vec<String> = vs.variables().into_keys().collect();
     in_store.sort();
     let mut sorted = expected.clone();
@@ -427,16 +440,27 @@ fn variable_names_in_the_var_store_and_duplicates_rejected() {
 #[test]
 fn made_bad_inputs_are_errors() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let net = AutoregressiveNetwork::new(&vs.root().sub("a"), &MadeConfig::new(2, 3, vec![4]).with_kind(Kind::Double)).unwrap();
-    let cnet = AutoregressiveNetwork::new(&vs.root().sub("b"), &MadeConfig::new(2, 3, vec![4]).with_conditional(2).with_kind(Kind::Double)).unwrap();
+    let net = AutoregressiveNetwork::new(&vs.root().sub("a"), &MadeConfig::new(2, 3, vec![4]).with_kind(Kind::Double))
+        .unwrap();
+    let cnet = AutoregressiveNetwork::new(
+        &vs.root().sub("b"),
+        &MadeConfig::new(2, 3, vec![4]).with_conditional(2).with_kind(Kind::Double),
+    )
+    .unwrap();
     let cases: Vec<(Result<Tensor, anyhow::Error>, &str)> = vec![
         (net.forward(&Tensor::zeros([5, 4], opts()), None), "expected x of shape [..., 3], got [5, 4]"),
         (net.forward(&Tensor::zeros([], opts()), None), "expected x of shape [..., 3], got []"),
         (net.forward(&Tensor::zeros([5, 3], (Kind::Int64, Device::Cpu)), None), "float32 or float64, got int64"),
         (net.forward(&Tensor::zeros([5, 3], opts()), Some(&Tensor::zeros([5, 2], opts()))), "no conditional input"),
         (cnet.forward(&Tensor::zeros([5, 3], opts()), None), "expected a context of shape [..., 2]"),
-        (cnet.forward(&Tensor::zeros([5, 3], opts()), Some(&Tensor::zeros([5, 4], opts()))), "expected a context of shape [..., 2], got [5, 4]"),
-        (cnet.forward(&Tensor::zeros([5, 3], opts()), Some(&Tensor::zeros([5, 2], (Kind::Float, Device::Cpu)))), "context of dtype float64, got float32"),
+        (
+            cnet.forward(&Tensor::zeros([5, 3], opts()), Some(&Tensor::zeros([5, 4], opts()))),
+            "expected a context of shape [..., 2], got [5, 4]",
+        ),
+        (
+            cnet.forward(&Tensor::zeros([5, 3], opts()), Some(&Tensor::zeros([5, 2], (Kind::Float, Device::Cpu)))),
+            "context of dtype float64, got float32",
+        ),
     ];
     for (r, msg) in cases {
         let err = r.unwrap_err().to_string();
@@ -483,18 +507,31 @@ fn made_config_json_round_trip_and_errors() {
                "conditional_input_layers": "all_layers", "zero_init_last": true})
     );
     // Defaults, and null activation as "linear".
-    let c = MadeConfig::from_json(&json!({"params": 2, "event_size": 3, "hidden_units": [4], "activation": null}), Kind::Double).unwrap();
+    let c = MadeConfig::from_json(
+        &json!({"params": 2, "event_size": 3, "hidden_units": [4], "activation": null}),
+        Kind::Double,
+    )
+    .unwrap();
     assert_eq!(c, MadeConfig::new(2, 3, vec![4]).with_kind(Kind::Double));
     let bad = [
         (json!({"event_size": 3, "hidden_units": [4]}), "missing field \"params\""),
         (json!({"params": 2, "event_size": 3, "hidden_units": [4], "depth": 2}), "unknown field \"depth\""),
         (json!({"params": 2, "event_size": 3, "hidden_units": [4], "input_order": "random"}), "{\"random\": seed}"),
-        (json!({"params": 2, "event_size": 3, "hidden_units": [4], "input_order": {"random": -1}}), "\"random\" to be an integer in [0, 2^64)"),
+        (
+            json!({"params": 2, "event_size": 3, "hidden_units": [4], "input_order": {"random": -1}}),
+            "\"random\" to be an integer in [0, 2^64)",
+        ),
         (json!({"params": 2, "event_size": 3, "hidden_units": [4], "input_order": [1, 1, 2]}), "permutation"),
         (json!({"params": 2, "event_size": 3, "hidden_units": [4], "hidden_degrees": "uniform"}), "\"hidden_degrees\""),
-        (json!({"params": 2, "event_size": 3, "hidden_units": [4], "activation": "swishy"}), "unknown activation \"swishy\""),
+        (
+            json!({"params": 2, "event_size": 3, "hidden_units": [4], "activation": "swishy"}),
+            "unknown activation \"swishy\"",
+        ),
         (json!({"params": 2, "event_size": 3, "hidden_units": "4"}), "\"hidden_units\" to be a list of integers"),
-        (json!({"params": 2, "event_size": 3, "hidden_units": [4], "conditional_input_layers": "last"}), "\"all_layers\" or \"first_layer\""),
+        (
+            json!({"params": 2, "event_size": 3, "hidden_units": [4], "conditional_input_layers": "last"}),
+            "\"all_layers\" or \"first_layer\"",
+        ),
         (json!({"params": 2, "event_size": 3, "hidden_units": [4], "zero_init_last": 1}), "true or false"),
         (json!([1, 2]), "expected a JSON object"),
     ];
@@ -512,7 +549,8 @@ fn mlp_forward_context_names_and_json() {
     assert_eq!(cfg.activation, Activation::Relu);
     let mlp = Mlp::new(&vs.root().sub("coupling"), &cfg).unwrap();
     let names: Vec<String> = mlp.trainable_variables().into_iter().map(|(n, _)| n).collect();
-    let expected: Vec<String> = (0..3).flat_map(|k| ["weight", "bias"].map(|s| format!("coupling.layer{k}.{s}"))).collect();
+    let expected: Vec<String> =
+        (0..3).flat_map(|k| ["weight", "bias"].map(|s| format!("coupling.layer{k}.{s}"))).collect();
     assert_eq!(names, expected);
     let shapes: Vec<Vec<i64>> = mlp.trainable_variables().iter().map(|(_, t)| t.size()).collect();
     assert_eq!(shapes, vec![vec![5, 5], vec![5], vec![6, 5], vec![6], vec![4, 6], vec![4]]);
@@ -532,7 +570,10 @@ fn mlp_forward_context_names_and_json() {
     }
     let diff = f64::try_from((h - &y).abs().max()).unwrap();
     assert!(diff < 1e-12, "{diff}");
-    assert_eq!(mlp.forward(&Tensor::randn([3], opts()), Some(&Tensor::randn([2, 5, 2], opts()))).unwrap().size(), vec![2, 5, 4]);
+    assert_eq!(
+        mlp.forward(&Tensor::randn([3], opts()), Some(&Tensor::randn([2, 5, 2], opts()))).unwrap().size(),
+        vec![2, 5, 4]
+    );
     let cases: Vec<(Result<Tensor, anyhow::Error>, &str)> = vec![
         (mlp.forward(&Tensor::zeros([7, 2], opts()), Some(&c)), "expected x of shape [..., 3], got [7, 2]"),
         (mlp.forward(&Tensor::zeros([7, 3], (Kind::Int64, Device::Cpu)), Some(&c)), "int64"),
@@ -546,9 +587,12 @@ fn mlp_forward_context_names_and_json() {
     for c in [cfg.clone(), MlpConfig::new(2, 2, vec![]).with_activation(Activation::Tanh)] {
         assert_eq!(MlpConfig::from_json(&c.to_json(), c.kind).unwrap(), c);
     }
-    let err = MlpConfig::from_json(&json!({"input_size": 2, "output_size": 2, "hidden_units": [3], "params": 2}), Kind::Float)
-        .unwrap_err()
-        .to_string();
+    let err = MlpConfig::from_json(
+        &json!({"input_size": 2, "output_size": 2, "hidden_units": [3], "params": 2}),
+        Kind::Float,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("MlpConfig::from_json: unknown field \"params\""), "{err}");
     // float32.
     let vs = nn::VarStore::new(Device::Cpu);

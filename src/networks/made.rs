@@ -17,7 +17,7 @@ pub enum InputOrder {
     LeftToRight,
     /// `[D, D-1, ..., 1]`.
     RightToLeft,
-    /// `[1, ..., D]` shuffled by Fisher–Yates with [`SplitMix64`](super::SplitMix64) seeded by
+    /// `[1, ..., D]` shuffled by Fisher–Yates with [`SplitMix64`] seeded by
     /// the `u64` (reproducible; TFP's `'random'` uses NumPy's global generator).
     Random(u64),
     /// An explicit permutation of `1..=D`.
@@ -32,7 +32,7 @@ pub enum HiddenDegrees {
     /// `[1, D - 1]` cut into `units + 1` equal segments (TFP's default `'equal'`).
     Equal,
     /// Each unit gets a uniform integer in `[min_degree, D - 1]`, drawn from one
-    /// [`SplitMix64`](super::SplitMix64) seeded by the `u64`, layer after layer, unit after unit.
+    /// [`SplitMix64`] seeded by the `u64`, layer after layer, unit after unit.
     Random(u64),
 }
 
@@ -275,8 +275,9 @@ impl MadeConfig {
             "conditional_input_layers",
             "zero_init_last",
         ])?;
-        let mut c = MadeConfig::new(get_i64(&o, "params")?, get_i64(&o, "event_size")?, get_i64_list(&o, "hidden_units")?)
-            .with_kind(kind);
+        let mut c =
+            MadeConfig::new(get_i64(&o, "params")?, get_i64(&o, "event_size")?, get_i64_list(&o, "hidden_units")?)
+                .with_kind(kind);
         if let Some(a) = o.get("activation") {
             c.activation = parse_activation(op, a)?;
         }
@@ -295,7 +296,9 @@ impl MadeConfig {
             c.hidden_degrees = match x {
                 Value::String(s) if s == "equal" => HiddenDegrees::Equal,
                 Value::Object(_) => HiddenDegrees::Random(random_seed(op, "hidden_degrees", x)?),
-                other => bail!("{op}: expected \"hidden_degrees\" to be \"equal\" or {{\"random\": seed}}, got {other}"),
+                other => {
+                    bail!("{op}: expected \"hidden_degrees\" to be \"equal\" or {{\"random\": seed}}, got {other}")
+                }
             };
         }
         c.conditional_size = get_opt_i64(&o, "conditional_size")?;
@@ -303,7 +306,9 @@ impl MadeConfig {
             c.conditional_input_layers = match x.as_str() {
                 Some("all_layers") => ConditionalLayers::AllLayers,
                 Some("first_layer") => ConditionalLayers::FirstLayer,
-                _ => bail!("{op}: expected \"conditional_input_layers\" to be \"all_layers\" or \"first_layer\", got {x}"),
+                _ => bail!(
+                    "{op}: expected \"conditional_input_layers\" to be \"all_layers\" or \"first_layer\", got {x}"
+                ),
             };
         }
         if o.get("zero_init_last").is_some() {
@@ -404,8 +409,12 @@ impl AutoregressiveNetwork {
             bail!("{op}: expected x of shape [..., {d}], got {}", fmt_shape(&xs));
         }
         match (self.config.conditional_size, context) {
-            (None, Some(_)) => bail!("{op}: got a context, but the network has no conditional input (conditional_size is None)"),
-            (Some(c), None) => bail!("{op}: expected a context of shape [..., {c}] (conditional_size is {c}), got none"),
+            (None, Some(_)) => {
+                bail!("{op}: got a context, but the network has no conditional input (conditional_size is None)")
+            }
+            (Some(c), None) => {
+                bail!("{op}: expected a context of shape [..., {c}] (conditional_size is {c}), got none")
+            }
             (Some(c), Some(ctx)) => {
                 check_tensor(op, "context", ctx, kind, self.device)?;
                 let cs = ctx.size();

@@ -108,8 +108,9 @@ impl MlpConfig {
         let op = "MlpConfig::from_json";
         let o = obj(op, v)?;
         o.only(&["input_size", "output_size", "hidden_units", "activation", "conditional_size", "zero_init_last"])?;
-        let mut c = MlpConfig::new(get_i64(&o, "input_size")?, get_i64(&o, "output_size")?, get_i64_list(&o, "hidden_units")?)
-            .with_kind(kind);
+        let mut c =
+            MlpConfig::new(get_i64(&o, "input_size")?, get_i64(&o, "output_size")?, get_i64_list(&o, "hidden_units")?)
+                .with_kind(kind);
         if let Some(a) = o.get("activation") {
             c.activation = parse_activation(op, a)?;
         }
@@ -172,8 +173,12 @@ impl Mlp {
             bail!("{op}: expected x of shape [..., {n}], got {}", fmt_shape(&xs));
         }
         let input = match (self.config.conditional_size, context) {
-            (None, Some(_)) => bail!("{op}: got a context, but the network has no conditional input (conditional_size is None)"),
-            (Some(c), None) => bail!("{op}: expected a context of shape [..., {c}] (conditional_size is {c}), got none"),
+            (None, Some(_)) => {
+                bail!("{op}: got a context, but the network has no conditional input (conditional_size is None)")
+            }
+            (Some(c), None) => {
+                bail!("{op}: expected a context of shape [..., {c}] (conditional_size is {c}), got none")
+            }
             (Some(c), Some(ctx)) => {
                 check_tensor(op, "context", ctx, kind, self.device)?;
                 let cs = ctx.size();
