@@ -14,6 +14,7 @@
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
 //! * [`mixture_nll`]: the loss and gradient of a Gaussian (mixture) in closed form, and
 //!   [`adam`]: Adam over one flat buffer; together, a training step without an autograd graph.
+//! * [`networks`]: conditioner networks of flows: MADE ([`networks::AutoregressiveNetwork`]) and an MLP.
 //! * [`allocator`]: an opt-in malloc setting that spares CPU training loops their page faults.
 //! * [`training`]: fitting by maximum likelihood with Adam ([`training::fit`]): mini-batches,
 //!   early stopping, and an error naming the step where the loss turns NaN.
@@ -50,6 +51,7 @@ pub mod distributions;
 pub mod kl;
 mod linalg;
 pub mod mixture_nll;
+pub mod networks;
 pub mod saved;
 pub mod seed_models;
 pub mod shape;
