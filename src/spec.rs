@@ -19,15 +19,16 @@
 //! ```
 
 use crate::bijectors::{
-    BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular,
-    Identity, Invert, Pad, Permute, Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
-    Softplus, Square, Tanh, TransformDiagonal,
+    transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL,
+    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RealNvp, Reshape, Scale,
+    ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,
     Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal,
     OneHotCategorical, StudentT, TransformedDistribution, Uniform,
 };
+use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Context, Result};
@@ -248,6 +249,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
                 .map_err(|_| anyhow!("spec: Permute: \"permutation\" must be a list of indices"))?;
             Arc::new(Permute::new(perm)?)
         }
+        "MaskedAutoregressiveFlow" | "RealNVP" => flow(path, name, obj, kind)?,
         "BatchNormalization" => {
             let p = path.ok_or_else(|| {
                 anyhow!("spec: BatchNormalization has variables and needs a VarStore path (spec::build_bijector_in)")
@@ -281,8 +283,41 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, SoftmaxCentered, \
-             CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization)"
+             CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
+             MaskedAutoregressiveFlow, RealNVP)"
         ),
+    })
+}
+
+/// A flow layer from JSON: its network config (`"network"`, the sizes the transform needs filled
+/// in) and its elementwise `"transform"` (default `"affine"`); the network's variables under
+/// `path`.
+fn flow(path: Option<&nn::Path>, ty: &str, obj: &Map<String, Value>, kind: Kind) -> Result<Arc<dyn Bijector>> {
+    let path = path.ok_or_else(|| {
+        anyhow!("spec: {ty} has a network of variables and needs a VarStore path (spec::build_bijector_in)")
+    })?;
+    let transform = transform_from_json(obj.get("transform").unwrap_or(&json!("affine")))?;
+    let mut net = field(obj, "network", ty)?
+        .as_object()
+        .cloned()
+        .ok_or_else(|| anyhow!("spec: {ty}: \"network\" must be an object (the network's configuration)"))?;
+    let p = transform.params_per_element();
+    Ok(if ty == "RealNVP" {
+        let d = field(obj, "event_size", ty)?
+            .as_i64()
+            .ok_or_else(|| anyhow!("spec: RealNVP: \"event_size\" must be an integer"))?;
+        let m = field(obj, "num_masked", ty)?
+            .as_i64()
+            .ok_or_else(|| anyhow!("spec: RealNVP: \"num_masked\" must be an integer"))?;
+        RealNvp::check_split(d, m)?;
+        net.entry("input_size").or_insert(json!(m.abs()));
+        net.entry("output_size").or_insert(json!((d - m.abs()) * p));
+        let mlp = Mlp::new(path, &MlpConfig::from_json(&Value::Object(net), kind)?)?;
+        Arc::new(RealNvp::with_transform(d, m, mlp, transform)?)
+    } else {
+        net.entry("params").or_insert(json!(p));
+        let made = AutoregressiveNetwork::new(path, &MadeConfig::from_json(&Value::Object(net), kind)?)?;
+        Arc::new(MaskedAutoregressiveFlow::with_transform(made, transform)?)
     })
 }
 

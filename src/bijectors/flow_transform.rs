@@ -1,0 +1,116 @@
+//! The elementwise maps that flows build from a conditioner network's outputs (TFP's
+//! `bijector_fn` / `shift_and_log_scale_fn`): affine, and the rational-quadratic spline.
+
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tch::Tensor;
+
+use crate::shape::fmt_shape;
+
+/// An elementwise bijection of `x [..., n]` whose parameters are `params [..., n, P]`, one set
+/// per element (from a MADE or a coupling conditioner). A flow calls it with the parameters its
+/// network computed; users implement it for their own maps (TFP's `bijector_fn`).
+pub trait ElementwiseTransform {
+    /// The map's name inside the flow's (`"affine"`, `"spline"`).
+    fn name(&self) -> String;
+    /// `P`, the number of parameters per element.
+    fn params_per_element(&self) -> i64;
+    /// `(y, log|dy/dx|)` elementwise, both of `x`'s shape.
+    fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)>;
+    /// `(x, log|dx/dy|)` elementwise, both of `y`'s shape.
+    fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)>;
+    /// The map as JSON (for `saved`), or `None` for a user map that has no description.
+    fn to_json(&self) -> Option<Value> {
+        None
+    }
+}
+
+/// `y = x · exp(s) + t` with `(t, s_raw) = params[..., 0], params[..., 1]` (TFP's
+/// `shift_and_log_scale_fn` order: shift first) and the log-scale softly clipped,
+/// `s = B tanh(s_raw / B)`, so that no layer scales by more than `e^B` however training moves
+/// the network (TFP's bijector has no clip and its old template clipped hard to [-5, 3]; a hard
+/// clip stops gradients). Default `B = 5`; the clip is the identity near 0, so a network whose
+/// last layer starts at zero makes the identity map.
+#[derive(Debug, Clone, Copy)]
+pub struct AffineTransform {
+    /// `B`, the bound of the log-scale (`f64::INFINITY`: no clip).
+    pub log_scale_bound: f64,
+}
+
+impl Default for AffineTransform {
+    fn default() -> Self {
+        AffineTransform { log_scale_bound: 5.0 }
+    }
+}
+
+impl AffineTransform {
+    fn shift_and_log_scale(&self, op: &str, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        check_params(op, x, params, 2)?;
+        let raw = params.select(-1, 1);
+        let s = if self.log_scale_bound.is_finite() {
+            (raw / self.log_scale_bound).tanh() * self.log_scale_bound
+        } else {
+            raw
+        };
+        Ok((params.select(-1, 0), s))
+    }
+}
+
+impl ElementwiseTransform for AffineTransform {
+    fn name(&self) -> String {
+        "affine".into()
+    }
+    fn params_per_element(&self) -> i64 {
+        2
+    }
+    fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (t, s) = self.shift_and_log_scale("affine.forward", x, params)?;
+        Ok((x * s.exp() + t, s))
+    }
+    fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (t, s) = self.shift_and_log_scale("affine.inverse", y, params)?;
+        Ok(((y - t) * (-&s).exp(), -s))
+    }
+    fn to_json(&self) -> Option<Value> {
+        Some(json!({"type": "affine", "log_scale_bound": self.log_scale_bound}))
+    }
+}
+
+/// Checks that `params` is `x`'s shape plus a last dimension of `p`.
+fn check_params(op: &str, x: &Tensor, params: &Tensor, p: i64) -> Result<()> {
+    let mut want = x.size();
+    want.push(p);
+    if params.size() != want {
+        bail!(
+            "{op}: expected the conditioner's parameters of shape {} for an input of shape {}, got {}",
+            fmt_shape(&want),
+            fmt_shape(&x.size()),
+            fmt_shape(&params.size())
+        );
+    }
+    Ok(())
+}
+
+/// An elementwise transform from JSON: `"affine"`, `{"type": "affine", "log_scale_bound": 5}`,
+/// or `{"type": "spline", "bins": 8, "bound": 3}`.
+pub fn transform_from_json(v: &Value) -> Result<Arc<dyn ElementwiseTransform>> {
+    let (ty, obj) = match v {
+        Value::String(s) => (s.as_str(), serde_json::Map::new()),
+        Value::Object(o) => (o.get("type").and_then(Value::as_str).unwrap_or(""), o.clone()),
+        _ => bail!("spec: a flow's \"transform\" must be \"affine\", \"spline\" or an object with \"type\", got {v}"),
+    };
+    let num = |key: &str, default: f64| -> Result<f64> {
+        match obj.get(key) {
+            None => Ok(default),
+            Some(x) => {
+                x.as_f64().ok_or_else(|| anyhow::anyhow!("spec: {ty} transform: {key:?} must be a number, got {x}"))
+            }
+        }
+    };
+    Ok(match ty {
+        "affine" => Arc::new(AffineTransform { log_scale_bound: num("log_scale_bound", 5.0)? }),
+        // SPLINE
+        other => bail!("spec: unknown flow transform {other:?} (known: affine, spline)"),
+    })
+}
