@@ -9,6 +9,7 @@
 //!   registered in a `tch::nn::VarStore`.
 //! * [`distributions`]: [`distributions::Distribution`] and its implementations.
 //! * [`spec`]: building distributions and bijectors from a JSON description.
+//! * [`flow_models`]: MAF, IAF, RealNVP and a neural spline flow as JSON descriptions.
 //! * [`seed_models`]: the seed's six learnable distributions as JSON for any size, and their
 //!   k-means start.
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
@@ -48,6 +49,7 @@ pub mod allocator;
 pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;
+pub mod flow_models;
 pub mod kl;
 mod linalg;
 pub mod mixture_nll;
