@@ -10,6 +10,7 @@
 //! * [`distributions`]: [`distributions::Distribution`] and its implementations.
 //! * [`spec`]: building distributions and bijectors from a JSON description.
 //! * [`flow_models`]: MAF, IAF, RealNVP and a neural spline flow as JSON descriptions.
+//! * [`toy_densities`]: 2-D and 8-D toy densities for flows, generated in code.
 //! * [`seed_models`]: the seed's six learnable distributions as JSON for any size, and their
 //!   k-means start.
 //! * [`saved`]: saving a distribution (JSON structure + safetensors parameters) and rebuilding it.
@@ -58,6 +59,7 @@ pub mod saved;
 pub mod seed_models;
 pub mod shape;
 pub mod spec;
+pub mod toy_densities;
 pub mod training;
 pub mod variable;
 

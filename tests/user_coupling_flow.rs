@@ -1,4 +1,4 @@
-//! The normalizing flow of `examples/flow.rs` (affine couplings written with the public
+//! The normalizing flow of `examples/user_coupling_flow.rs` (affine couplings written with the public
 //! `Bijector` trait), in a short run: the float64 copy of the chain passes
 //! `testing::check_bijector` before and after training (`run` returns its error otherwise), and
 //! after 300 Adam steps the flow's held-out NLL on two moons is below that of the Gaussian fitted
@@ -6,7 +6,7 @@
 
 #![allow(clippy::arc_with_non_send_sync)]
 
-#[path = "../examples/flow.rs"]
+#[path = "../examples/user_coupling_flow.rs"]
 #[allow(dead_code)]
 mod flow;
 
@@ -22,7 +22,7 @@ const MARGIN: f64 = 0.4;
 
 #[test]
 fn flow_beats_moment_matched_gaussian_on_two_moons() {
-    tch::set_num_threads(1); // small tensors; see examples/flow.rs
+    tch::set_num_threads(1); // small tensors; see examples/user_coupling_flow.rs
     let r = flow::run(0, 6, 32, 2000, 1000, 300, 0).unwrap();
     assert!(
         r.flow_nll < r.gaussian_nll - MARGIN,
