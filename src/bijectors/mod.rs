@@ -22,6 +22,7 @@ mod identity;
 mod invert;
 mod pad;
 mod power;
+mod rational_quadratic_spline;
 mod reshape;
 mod scale;
 mod scale_matvec_tril;
@@ -43,6 +44,10 @@ pub use identity::Identity;
 pub use invert::Invert;
 pub use pad::Pad;
 pub use power::{Power, Square};
+pub use rational_quadratic_spline::{
+    rqs_forward, rqs_inverse, RationalQuadraticSpline, SplineParams, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH,
+    DEFAULT_MIN_SLOPE,
+};
 pub use reshape::Reshape;
 pub use scale::Scale;
 pub use scale_matvec_tril::ScaleMatvecTriL;
