@@ -20,8 +20,8 @@
 
 use crate::bijectors::{
     Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity, Invert, Pad,
-    Position, Power, RationalQuadraticSpline, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
-    TransformDiagonal,
+    Position, Power, RationalQuadraticSpline, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
+    Softplus, Square, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,

@@ -69,8 +69,7 @@ fn check_bijector_k1_k3_k8_inside_outside_and_at_knots() {
             let (w, h, s) = params(&batch, k, total);
             let x = inputs(&w, range_min, total, 40);
             let b = RationalQuadraticSpline::new(w.shallow_clone(), h, s, scalar(range_min)).unwrap();
-            testing::check_bijector(&b, &x, 1e-10, 1e-10)
-                .unwrap_or_else(|e| panic!("K = {k}, batch {batch:?}: {e:#}"));
+            testing::check_bijector(&b, &x, 1e-10, 1e-10).unwrap_or_else(|e| panic!("K = {k}, batch {batch:?}: {e:#}"));
         }
     }
 }
@@ -82,7 +81,8 @@ fn batch_shapes_broadcast_with_the_input() {
     // Parameters [3, K], range_min [3], x [5, 3].
     let (w, h, s) = params(&[3], k, 2.0);
     let rm = Tensor::from_slice(&[-1.0, 0.0, 2.0]);
-    let b = RationalQuadraticSpline::new(w.shallow_clone(), h.shallow_clone(), s.shallow_clone(), rm.shallow_clone()).unwrap();
+    let b = RationalQuadraticSpline::new(w.shallow_clone(), h.shallow_clone(), s.shallow_clone(), rm.shallow_clone())
+        .unwrap();
     let x = Tensor::rand([5, 3], (Kind::Double, CPU)) * 4.0 - 1.5;
     testing::check_bijector(&b, &x, 1e-10, 1e-10).unwrap();
     // Each column equals the spline of that column alone.
@@ -164,7 +164,10 @@ fn gradients_are_finite_at_far_inputs_knots_and_boundaries() {
             let g = Tensor::run_backward(&[loss], &[&x, &wv, &hv, &sv, &rm], false, false);
             for (name, gi) in ["x", "widths", "heights", "slopes", "range_min"].iter().zip(&g) {
                 let vals = to_vec(gi);
-                assert!(vals.iter().all(|v| v.is_finite()), "K = {k}, forward {forward}: d/d{name} not finite: {vals:?}");
+                assert!(
+                    vals.iter().all(|v| v.is_finite()),
+                    "K = {k}, forward {forward}: d/d{name} not finite: {vals:?}"
+                );
                 if std::ptr::eq(pts, &far) {
                     let expect = if *name == "x" { 1.0 } else { 0.0 };
                     assert!(vals.iter().all(|&v| v == expect), "far inputs: d/d{name} = {vals:?}, expected {expect}");
@@ -204,7 +207,8 @@ fn float32_round_trip_and_log_dets() {
     let _g = seeded(17);
     let (w, h, s) = params(&[3], 8, 2.0);
     let x = inputs(&w, -1.0, 2.0, 200);
-    let b64 = RationalQuadraticSpline::new(w.shallow_clone(), h.shallow_clone(), s.shallow_clone(), scalar(-1.0)).unwrap();
+    let b64 =
+        RationalQuadraticSpline::new(w.shallow_clone(), h.shallow_clone(), s.shallow_clone(), scalar(-1.0)).unwrap();
     let f = |t: &Tensor| t.to_kind(Kind::Float);
     let b32 = RationalQuadraticSpline::new(f(&w), f(&h), f(&s), f(&scalar(-1.0))).unwrap();
     let (y32, l32) = b32.forward_and_log_det(&f(&x)).unwrap();
@@ -244,7 +248,8 @@ fn unconstrained_parameters_follow_nflows() {
     // values here make large in places.
     let (xb, _) = p.inverse(&y).unwrap();
     let scaled = (&xb - &x) * l.exp();
-    testing::close("SplineParams::inverse(forward(x)) - x, times dy/dx", &scaled, &scaled.zeros_like(), 1e-14, 0.0).unwrap();
+    testing::close("SplineParams::inverse(forward(x)) - x, times dy/dx", &scaled, &scaled.zeros_like(), 1e-14, 0.0)
+        .unwrap();
     // The defaults are nflows' 1e-3.
     let d = RationalQuadraticSpline::from_unconstrained(&rw, &rh, &rs, bound).unwrap();
     let q = SplineParams::from_unconstrained(&rw, &rh, &rs, bound, 1e-3, 1e-3, 1e-3).unwrap();
@@ -325,7 +330,10 @@ fn bad_inputs_give_clear_errors() {
     let e = err_of(b.forward(&Tensor::from_slice(&[1i64, 2])));
     assert!(e.starts_with("rational_quadratic_spline.forward:") && e.contains("int64"), "{e}");
     let e = err_of(b.inverse(&Tensor::from_slice(&[0.5f32])));
-    assert!(e.starts_with("rational_quadratic_spline.inverse:") && e.contains("dtype float64") && e.contains("float32"), "{e}");
+    assert!(
+        e.starts_with("rational_quadratic_spline.inverse:") && e.contains("dtype float64") && e.contains("float32"),
+        "{e}"
+    );
     let b2 = new(&w.expand([2, 3], false), &h, &s, &rm).unwrap();
     let e = err_of(b2.forward(&d(&[0.0, 0.1, 0.2])));
     assert!(e.contains("x of shape [3] does not broadcast with the spline's batch shape [2]"), "{e}");
@@ -349,4 +357,43 @@ fn bad_inputs_give_clear_errors() {
     assert!(e.contains("min_slope >= 0"), "{e}");
     let e = err_of(SplineParams::from_unconstrained(&w, &h.to_kind(Kind::Float), &s, 1.0, 1e-3, 1e-3, 1e-3));
     assert!(e.contains("raw_heights of dtype float64"), "{e}");
+}
+
+#[test]
+fn float32_inverse_is_accurate_below_a_steep_knot() {
+    // Parameters from a parity run: bin 2 is flat (s = 0.14) and its upper knot has slope 20,
+    // so near that knot the paper's root 2c / (-b - sqrt(b² - 4ac)) subtracts nearly equal
+    // numbers (b < 0); in float32 that cost 1.1e-3 in the log-det.
+    let w = [0.26787105f64, 0.49665278, 0.47059998, 0.44070867, 0.32416752];
+    let h = [0.12717909f64, 0.99820387, 0.06680266, 0.27534279, 0.5324716];
+    let s = [0.90350956f64, 0.90532112, 20.061768, 1.9867335];
+    let rm = 0.98910612f64;
+    let mk = |kind: Kind| {
+        let f = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Float).to_kind(kind);
+        RationalQuadraticSpline::new(f(&w), f(&h), f(&s), f(&[rm]).squeeze()).unwrap()
+    };
+    let (b32, b64) = (mk(Kind::Float), mk(Kind::Double));
+    // y over the top tenth of bin 2 (knot 3 is at about 2.1812917).
+    let y = Tensor::linspace(2.175, 2.1812, 2001, (Kind::Float, CPU));
+    let (x32, l32) = b32.inverse_and_log_det(&y).unwrap();
+    let (x64, l64) = b64.inverse_and_log_det(&y.to_kind(Kind::Double)).unwrap();
+    testing::close("float32 inverse", &x32, &x64, 1e-6, 1e-6).unwrap();
+    testing::close("float32 ildj", &l32, &l64, 2e-5, 2e-5).unwrap();
+}
+
+#[test]
+fn inverse_gradients_match_the_log_det_on_both_root_branches() {
+    let _g = seeded(19);
+    for k in [2, 5, 8] {
+        let (w, h, s) = params(&[], k, 2.0);
+        let s = s * 8.0; // steep knots: both signs of b occur
+        let y = Tensor::linspace(-1.2, 1.2, 4001, (Kind::Double, CPU)).set_requires_grad(true);
+        let sv = s.set_requires_grad(true);
+        let (x, ildj) = rqs_inverse(&y, &w, &h, &sv, &scalar(-1.0)).unwrap();
+        let g = Tensor::run_backward(&[x.sum(Kind::Double)], &[&y, &sv], true, false);
+        testing::close("dx/dy by autograd vs exp(ildj)", &g[0], &ildj.exp().detach(), 1e-10, 1e-9).unwrap();
+        assert!(to_vec(&g[1]).iter().all(|v| v.is_finite()), "K = {k}: d/dslopes not finite");
+        let g2 = Tensor::run_backward(&[ildj.sum(Kind::Double)], &[&y, &sv], false, false);
+        assert!(to_vec(&g2[0]).iter().chain(to_vec(&g2[1]).iter()).all(|v| v.is_finite()), "K = {k}: ildj gradients");
+    }
 }

@@ -13,8 +13,15 @@
 //! * `log|dy/dx| = 2 log s + log(d_{k+1} ξ² + 2 s ξ(1-ξ) + d_k (1-ξ)²)
 //!   - 2 log(s + (d_{k+1} + d_k - 2s) ξ(1-ξ))`;
 //! * the inverse solves `a ξ² + b ξ + c = 0` with `δ = y - y_k`, `t = δ (d_{k+1} + d_k - 2s)`,
-//!   `a = h_k (s - d_k) + t`, `b = h_k d_k - t`, `c = -s δ`, by the stable root
-//!   `ξ = 2c / (-b - sqrt(max(b² - 4ac, 0)))`.
+//!   `a = h_k (s - d_k) + t`, `b = h_k d_k - t`, `c = -s δ`, by the root
+//!   `ξ = 2c / (-b - sqrt(max(b² - 4ac, 0)))` of the paper (TFP and nflows) where `b >= 0`, and
+//!   by the same root written `(-b + sqrt(..)) / (2a)` where `b < 0`: there the paper's form
+//!   subtracts nearly equal numbers (near the top of a bin whose next knot is much steeper than
+//!   the bin), which cost float32 up to 1e-5 in `ξ` and 1e-3 in the log-det in the parity runs.
+//!
+//! `ξ` is clamped to `[0, 1]` (in both directions): rounding can put the computed root just
+//! outside, where the log-det's numerator or denominator can turn negative (NaN) for extreme
+//! parameters in float32 (nflows gives NaN there); on `[0, 1]` both are positive.
 //!
 //! As in TFP, `x <= x_0` or `x >= x_K` (and, for the inverse, `y <= y_0` or `y >= y_K`) is
 //! mapped by the identity with log-det 0. The spline branch of such an element is evaluated at
@@ -69,7 +76,11 @@ fn check_params_named(
     for (name, t) in named.iter().chain(v.iter()) {
         check_float(op, name, t)?;
         if t.kind() != first.kind() {
-            bail!("{op}: expected {name} of dtype {} (that of {first_name}), got {}", kind_name(first.kind()), kind_name(t.kind()));
+            bail!(
+                "{op}: expected {name} of dtype {} (that of {first_name}), got {}",
+                kind_name(first.kind()),
+                kind_name(t.kind())
+            );
         }
         if t.device() != first.device() {
             bail!("{op}: expected {name} on device {:?} (that of {first_name}), got {:?}", first.device(), t.device());
@@ -90,14 +101,14 @@ fn check_params_named(
     }
     let ks = ss[ss.len() - 1];
     if !(ks == k - 1 || (ks == 1 && k > 1)) {
-        bail!("{op}: expected {sn} of shape [..., {}] (K - 1 interior knots for K = {k}), got {}", k - 1, fmt_shape(&ss));
+        bail!(
+            "{op}: expected {sn} of shape [..., {}] (K - 1 interior knots for K = {k}), got {}",
+            k - 1,
+            fmt_shape(&ss)
+        );
     }
     let mut batch = ws[..ws.len() - 1].to_vec();
-    for (name, shape) in [
-        (hn, &hs[..hs.len() - 1]),
-        (sn, &ss[..ss.len() - 1]),
-        ("range_min", &range_min.size()[..]),
-    ] {
+    for (name, shape) in [(hn, &hs[..hs.len() - 1]), (sn, &ss[..ss.len() - 1]), ("range_min", &range_min.size()[..])] {
         batch = broadcast_shapes(op, &batch, shape).map_err(|_| {
             anyhow::anyhow!(
                 "{op}: the batch shape of {name}, {}, does not broadcast with the other parameters' {}",
@@ -157,7 +168,16 @@ struct Bin {
 
 /// Finds the bin of `v` (an `x` when `is_x`, otherwise a `y`).
 #[allow(clippy::too_many_arguments)]
-fn find_bin(v: &Tensor, widths: &Tensor, heights: &Tensor, slopes: &Tensor, range_min: &Tensor, k: i64, batch: &[i64], is_x: bool) -> Bin {
+fn find_bin(
+    v: &Tensor,
+    widths: &Tensor,
+    heights: &Tensor,
+    slopes: &Tensor,
+    range_min: &Tensor,
+    k: i64,
+    batch: &[i64],
+    is_x: bool,
+) -> Bin {
     let kx = knots(widths, range_min, batch);
     let ky = knots(heights, range_min, batch);
     let kd = knot_slopes(slopes, k, batch);
@@ -169,8 +189,8 @@ fn find_bin(v: &Tensor, widths: &Tensor, heights: &Tensor, slopes: &Tensor, rang
     // tch's `a.where_self(cond, b)` is `where(cond, a, b)`.
     let safe = lo.where_self(&out_of_range, &v);
     let left = kv.narrow(-1, 0, k).contiguous();
-    let idx = (safe.unsqueeze(-1).contiguous().searchsorted(&left, false, true, "right", None::<Tensor>) - 1)
-        .clamp(0, k - 1);
+    let idx =
+        (safe.unsqueeze(-1).contiguous().searchsorted(&left, false, true, "right", None::<Tensor>) - 1).clamp(0, k - 1);
     let at = |t: &Tensor, i: &Tensor| t.gather(-1, i, false).squeeze_dim(-1);
     let idx1 = &idx + 1;
     let x_k = at(&kx, &idx);
@@ -204,7 +224,13 @@ fn log_slope(b: &Bin, s: &Tensor, xi: &Tensor) -> Tensor {
 /// the broadcast shape. Outside `(range_min, range_min + sum(widths))` the map is the identity
 /// with log-det 0. All inputs share one float dtype and device; parameter values are not
 /// checked (positive widths, heights and slopes are the caller's duty).
-pub fn rqs_forward(x: &Tensor, widths: &Tensor, heights: &Tensor, slopes: &Tensor, range_min: &Tensor) -> Result<(Tensor, Tensor)> {
+pub fn rqs_forward(
+    x: &Tensor,
+    widths: &Tensor,
+    heights: &Tensor,
+    slopes: &Tensor,
+    range_min: &Tensor,
+) -> Result<(Tensor, Tensor)> {
     let (k, batch) = check_params("rqs_forward", Some(("x", x)), widths, heights, slopes, range_min)?;
     Ok(forward_unchecked(x, widths, heights, slopes, range_min, k, &batch))
 }
@@ -212,15 +238,29 @@ pub fn rqs_forward(x: &Tensor, widths: &Tensor, heights: &Tensor, slopes: &Tenso
 /// The spline's inverse map and `log|dx/dy|`, elementwise: the inverse of [`rqs_forward`], the
 /// identity with log-det 0 outside `(range_min, range_min + sum(heights))`. Shapes and checks
 /// as in [`rqs_forward`], with `y` in place of `x`.
-pub fn rqs_inverse(y: &Tensor, widths: &Tensor, heights: &Tensor, slopes: &Tensor, range_min: &Tensor) -> Result<(Tensor, Tensor)> {
+pub fn rqs_inverse(
+    y: &Tensor,
+    widths: &Tensor,
+    heights: &Tensor,
+    slopes: &Tensor,
+    range_min: &Tensor,
+) -> Result<(Tensor, Tensor)> {
     let (k, batch) = check_params("rqs_inverse", Some(("y", y)), widths, heights, slopes, range_min)?;
     Ok(inverse_unchecked(y, widths, heights, slopes, range_min, k, &batch))
 }
 
-fn forward_unchecked(x: &Tensor, w: &Tensor, h: &Tensor, d: &Tensor, rm: &Tensor, k: i64, batch: &[i64]) -> (Tensor, Tensor) {
+fn forward_unchecked(
+    x: &Tensor,
+    w: &Tensor,
+    h: &Tensor,
+    d: &Tensor,
+    rm: &Tensor,
+    k: i64,
+    batch: &[i64],
+) -> (Tensor, Tensor) {
     let b = find_bin(x, w, h, d, rm, k, batch, true);
     let s = &b.h_k / &b.w_k;
-    let xi = (&b.safe - &b.x_k) / &b.w_k;
+    let xi = ((&b.safe - &b.x_k) / &b.w_k).clamp(0.0, 1.0);
     let xi1 = &xi * (1.0 - &xi);
     let num = &b.h_k * (&s * xi.square() + &b.d_k * &xi1);
     let den = &s + (&b.d_kp1 + &b.d_k - &s * 2.0) * &xi1;
@@ -231,7 +271,15 @@ fn forward_unchecked(x: &Tensor, w: &Tensor, h: &Tensor, d: &Tensor, rm: &Tensor
     (y, ldj)
 }
 
-fn inverse_unchecked(y: &Tensor, w: &Tensor, h: &Tensor, d: &Tensor, rm: &Tensor, k: i64, batch: &[i64]) -> (Tensor, Tensor) {
+fn inverse_unchecked(
+    y: &Tensor,
+    w: &Tensor,
+    h: &Tensor,
+    d: &Tensor,
+    rm: &Tensor,
+    k: i64,
+    batch: &[i64],
+) -> (Tensor, Tensor) {
     let b = find_bin(y, w, h, d, rm, k, batch, false);
     let s = &b.h_k / &b.w_k;
     let rel = &b.safe - &b.y_k;
@@ -239,9 +287,16 @@ fn inverse_unchecked(y: &Tensor, w: &Tensor, h: &Tensor, d: &Tensor, rm: &Tensor
     let a = &b.h_k * (&s - &b.d_k) + &t;
     let bq = &b.h_k * &b.d_k - &t;
     let c = -(&s * &rel);
-    let disc = (bq.square() - &a * &c * 4.0).clamp_min(0.0);
-    // At a knot (rel = 0) this is 0 / (-2b) with b = h_k d_k > 0: finite, with the right gradient.
-    let xi = &c * 2.0 / (-&bq - disc.sqrt());
+    let sq = (bq.square() - &a * &c * 4.0).clamp_min(0.0).sqrt();
+    // The root in [0, 1] is 2c / (-b - sq) = (-b + sq) / (2a). The first cancels when b < 0
+    // (then a >= |b| > 0, since the root is at most 1), the second when b > 0: take the one
+    // without cancellation. Each branch sees a safe denominator where it is not taken, so that
+    // `where` passes no NaN to the gradients. At a knot (rel = 0), b = h_k d_k > 0 and the
+    // first gives 0 / (-2b) = 0 with the right gradient.
+    let pos = bq.ge(0.0);
+    let den1 = (-&bq - &sq).where_self(&pos, &(-&sq.ones_like()));
+    let den2 = (&a * 2.0).where_self(&pos.logical_not(), &a.ones_like());
+    let xi = ((&c * 2.0) / den1).where_self(&pos, &((-&bq + &sq) / den2)).clamp(0.0, 1.0);
     let spline = &xi * &b.w_k + &b.x_k;
     let ldj = -log_slope(&b, &s, &xi);
     let x = y.broadcast_to(batch).where_self(&b.out_of_range, &spline);
@@ -346,13 +401,19 @@ impl RationalQuadraticSpline {
     /// dtype and device, batch shapes that broadcast. Values are not checked (see
     /// [`RationalQuadraticSpline::with_validate_args`]).
     pub fn new(bin_widths: Tensor, bin_heights: Tensor, knot_slopes: Tensor, range_min: Tensor) -> Result<Self> {
-        let (k, batch) = check_params("RationalQuadraticSpline::new", None, &bin_widths, &bin_heights, &knot_slopes, &range_min)?;
+        let (k, batch) =
+            check_params("RationalQuadraticSpline::new", None, &bin_widths, &bin_heights, &knot_slopes, &range_min)?;
         Ok(RationalQuadraticSpline { bin_widths, bin_heights, knot_slopes, range_min, k, batch, validate_args: false })
     }
 
     /// The spline of [`SplineParams::from_unconstrained`] with nflows' default minimums (`1e-3`):
     /// interval `[-bound, bound]`.
-    pub fn from_unconstrained(raw_widths: &Tensor, raw_heights: &Tensor, raw_slopes: &Tensor, bound: f64) -> Result<Self> {
+    pub fn from_unconstrained(
+        raw_widths: &Tensor,
+        raw_heights: &Tensor,
+        raw_slopes: &Tensor,
+        bound: f64,
+    ) -> Result<Self> {
         Self::from_unconstrained_with_minimums(
             raw_widths,
             raw_heights,
@@ -374,7 +435,15 @@ impl RationalQuadraticSpline {
         min_bin_height: f64,
         min_slope: f64,
     ) -> Result<Self> {
-        let p = SplineParams::from_unconstrained(raw_widths, raw_heights, raw_slopes, bound, min_bin_width, min_bin_height, min_slope)?;
+        let p = SplineParams::from_unconstrained(
+            raw_widths,
+            raw_heights,
+            raw_slopes,
+            bound,
+            min_bin_width,
+            min_bin_height,
+            min_slope,
+        )?;
         Self::new(p.widths, p.heights, p.slopes, p.range_min)
     }
 
@@ -382,7 +451,11 @@ impl RationalQuadraticSpline {
     /// (an error names the first offending parameter); `false` (the default) checks nothing.
     pub fn with_validate_args(mut self, validate: bool) -> Result<Self> {
         if validate {
-            for (name, t) in [("bin_widths", &self.bin_widths), ("bin_heights", &self.bin_heights), ("knot_slopes", &self.knot_slopes)] {
+            for (name, t) in [
+                ("bin_widths", &self.bin_widths),
+                ("bin_heights", &self.bin_heights),
+                ("knot_slopes", &self.knot_slopes),
+            ] {
                 let t = t.detach();
                 if t.numel() > 0 && t.le(0.0).logical_or(&t.isnan()).any().int64_value(&[]) != 0 {
                     let min = t.min().double_value(&[]);
@@ -435,10 +508,18 @@ impl RationalQuadraticSpline {
         check_float(op, what, v)?;
         let p = &w;
         if v.kind() != p.kind() {
-            bail!("{op}: expected {what} of dtype {} (that of the spline's parameters), got {}", kind_name(p.kind()), kind_name(v.kind()));
+            bail!(
+                "{op}: expected {what} of dtype {} (that of the spline's parameters), got {}",
+                kind_name(p.kind()),
+                kind_name(v.kind())
+            );
         }
         if v.device() != p.device() {
-            bail!("{op}: expected {what} on device {:?} (that of the spline's parameters), got {:?}", p.device(), v.device());
+            bail!(
+                "{op}: expected {what} on device {:?} (that of the spline's parameters), got {:?}",
+                p.device(),
+                v.device()
+            );
         }
         let batch = broadcast_shapes(op, &v.size(), &self.batch).map_err(|_| {
             anyhow::anyhow!(
