@@ -20,7 +20,7 @@
 
 use crate::bijectors::{
     transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL,
-    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RealNvp, Reshape, Scale,
+    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RationalQuadraticSpline, RealNvp, Reshape, Scale,
     ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
@@ -265,6 +265,29 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             };
             Arc::new(Reshape::new(shape("event_shape_in")?, shape("event_shape_out")?)?)
         }
+        "RationalQuadraticSpline" => {
+            let spline = match obj.get("unconstrained") {
+                None => {
+                    let range_min =
+                        if obj.contains_key("range_min") { tensor("range_min")? } else { tensor_from_json(&Value::from(-1.0), kind, device)? };
+                    RationalQuadraticSpline::new(tensor("bin_widths")?, tensor("bin_heights")?, tensor("knot_slopes")?, range_min)?
+                }
+                Some(Value::Object(raw)) => {
+                    let raw_tensor = |key: &str| tensor_from_json(field(raw, key, "RationalQuadraticSpline.unconstrained")?, kind, device);
+                    RationalQuadraticSpline::from_unconstrained_with_minimums(
+                        &raw_tensor("widths")?,
+                        &raw_tensor("heights")?,
+                        &raw_tensor("slopes")?,
+                        float("bound", 1.0)?,
+                        float("min_bin_width", crate::bijectors::DEFAULT_MIN_BIN_WIDTH)?,
+                        float("min_bin_height", crate::bijectors::DEFAULT_MIN_BIN_HEIGHT)?,
+                        float("min_slope", crate::bijectors::DEFAULT_MIN_SLOPE)?,
+                    )?
+                }
+                Some(other) => bail!("spec: RationalQuadraticSpline: \"unconstrained\" must be an object with \"widths\", \"heights\" and \"slopes\", got {other}"),
+            };
+            Arc::new(spline.with_validate_args(obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false))?)
+        }
         "Chain" => {
             let members = field(obj, "bijectors", name)?
                 .as_array()
@@ -284,7 +307,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
-             MaskedAutoregressiveFlow, RealNVP)"
+             MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),
     })
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, AffineTransform, BatchNormalization, Bijector, Chain, Invert, MaskedAutoregressiveFlow, Permute, RealNvp,
+    SplineTransform,
 };
 use tch_distributions::networks::{Activation, AutoregressiveNetwork, InputOrder, MadeConfig, Mlp, MlpConfig};
 use tch_distributions::training::{fit, FitOptions};
@@ -67,6 +68,18 @@ fn flows_pass_the_bijector_checker_in_float64() -> Result<()> {
             maf.clone(),
         ])),
     ];
+    // neural spline flows: autoregressive and coupling, 5 bins on [-2, 2]; x is partly outside,
+    // where the spline is the identity
+    let spline = Arc::new(SplineTransform { bins: 5, bound: 2.0 });
+    let nsf_config = MadeConfig::new(14, d, vec![16])
+        .with_activation(Activation::Tanh)
+        .with_zero_init_last(false)
+        .with_kind(Kind::Double);
+    let nsf_net = AutoregressiveNetwork::new(&(vs.root() / "nsf"), &nsf_config)?;
+    let nsf = MaskedAutoregressiveFlow::with_transform(nsf_net, spline.clone())?;
+    testing::check_bijector(&nsf, &x, 1e-9, 1e-9)?;
+    let coupling_nsf = RealNvp::with_transform(d, 2, mlp(&vs, "nsf_coupling", 2, 28)?, spline)?;
+    testing::check_bijector(&coupling_nsf, &x, 1e-9, 1e-9)?;
     testing::check_bijector(maf.as_ref(), &x, 1e-9, 1e-9)?;
     for b in &cases {
         testing::check_bijector(b.as_ref(), &x, 1e-9, 1e-9).map_err(|e| e.context(b.name()))?;
@@ -162,7 +175,9 @@ fn json_flows_train_and_round_trip_through_saved() -> Result<()> {
     tch::manual_seed(1);
     let (data, log_p) = toy(2000);
     let truth = -log_p.mean(Kind::Double).double_value(&[]);
-    for (label, layer) in [("maf", maf_layer()), ("realnvp", nvp_layer())] {
+    let nsf_layer = json!({"type": "MaskedAutoregressiveFlow", "transform": {"type": "spline", "bins": 8, "bound": 6},
+        "network": {"event_size": 2, "hidden_units": [32, 32], "activation": "relu"}});
+    for (label, layer) in [("maf", maf_layer()), ("realnvp", nvp_layer()), ("nsf", nsf_layer)] {
         let spec = flow_spec(layer, 2);
         let vs = nn::VarStore::new(Device::Cpu);
         let d = spec::build_distribution(&vs.root(), &spec, Kind::Double)?;

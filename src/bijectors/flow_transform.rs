@@ -6,6 +6,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tch::Tensor;
 
+use super::rational_quadratic_spline::{
+    rqs_forward, rqs_inverse, SplineParams, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_SLOPE,
+};
 use crate::shape::fmt_shape;
 
 /// An elementwise bijection of `x [..., n]` whose parameters are `params [..., n, P]`, one set
@@ -77,6 +80,56 @@ impl ElementwiseTransform for AffineTransform {
     }
 }
 
+/// The rational-quadratic spline of neural spline flows (Durkan et al. 2019) with
+/// `params [..., n, 3K - 1]` = unnormalised widths (K), heights (K) and interior slopes (K - 1),
+/// through [`SplineParams::from_unconstrained`] (softmax widths and heights with minimums,
+/// softplus slopes with a minimum, boundary slopes exactly 1) on `[-bound, bound]`, the
+/// identity outside (nflows' linear tails). A network whose last layer starts at zero gives
+/// equal bins and unit slopes: the identity.
+#[derive(Debug, Clone, Copy)]
+pub struct SplineTransform {
+    /// `K`, the number of bins.
+    pub bins: i64,
+    /// The half-width `B` of the interval `[-B, B]` the spline acts on.
+    pub bound: f64,
+}
+
+impl SplineTransform {
+    fn params(&self, op: &str, x: &Tensor, params: &Tensor) -> Result<SplineParams> {
+        check_params(op, x, params, 3 * self.bins - 1)?;
+        let k = self.bins;
+        SplineParams::from_unconstrained(
+            &params.narrow(-1, 0, k),
+            &params.narrow(-1, k, k),
+            &params.narrow(-1, 2 * k, k - 1),
+            self.bound,
+            DEFAULT_MIN_BIN_WIDTH,
+            DEFAULT_MIN_BIN_HEIGHT,
+            DEFAULT_MIN_SLOPE,
+        )
+    }
+}
+
+impl ElementwiseTransform for SplineTransform {
+    fn name(&self) -> String {
+        "spline".into()
+    }
+    fn params_per_element(&self) -> i64 {
+        3 * self.bins - 1
+    }
+    fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        let p = self.params("spline.forward", x, params)?;
+        rqs_forward(x, &p.widths, &p.heights, &p.slopes, &p.range_min)
+    }
+    fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        let p = self.params("spline.inverse", y, params)?;
+        rqs_inverse(y, &p.widths, &p.heights, &p.slopes, &p.range_min)
+    }
+    fn to_json(&self) -> Option<Value> {
+        Some(json!({"type": "spline", "bins": self.bins, "bound": self.bound}))
+    }
+}
+
 /// Checks that `params` is `x`'s shape plus a last dimension of `p`.
 fn check_params(op: &str, x: &Tensor, params: &Tensor, p: i64) -> Result<()> {
     let mut want = x.size();
@@ -110,7 +163,14 @@ pub fn transform_from_json(v: &Value) -> Result<Arc<dyn ElementwiseTransform>> {
     };
     Ok(match ty {
         "affine" => Arc::new(AffineTransform { log_scale_bound: num("log_scale_bound", 5.0)? }),
-        // SPLINE
+        "spline" => {
+            let bins = num("bins", 8.0)?;
+            let bound = num("bound", 3.0)?;
+            if bins < 1.0 || bins.fract() != 0.0 || !(bound > 0.0 && bound.is_finite()) {
+                bail!("spec: spline transform: expected a whole \"bins\" >= 1 and a finite \"bound\" > 0, got {bins} and {bound}");
+            }
+            Arc::new(SplineTransform { bins: bins as i64, bound })
+        }
         other => bail!("spec: unknown flow transform {other:?} (known: affine, spline)"),
     })
 }

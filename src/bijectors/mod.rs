@@ -27,6 +27,7 @@ mod pad;
 mod param;
 mod permute;
 mod power;
+mod rational_quadratic_spline;
 mod real_nvp;
 mod reshape;
 mod scale;
@@ -46,13 +47,17 @@ pub use concat::{ConcatConstant, Position};
 pub use exp::Exp;
 pub use fill_scale_tril::FillScaleTriL;
 pub use fill_triangular::{triangular_rows, FillTriangular};
-pub use flow_transform::{transform_from_json, AffineTransform, ElementwiseTransform};
+pub use flow_transform::{transform_from_json, AffineTransform, ElementwiseTransform, SplineTransform};
 pub use identity::Identity;
 pub use invert::Invert;
 pub use masked_autoregressive_flow::MaskedAutoregressiveFlow;
 pub use pad::Pad;
 pub use permute::Permute;
 pub use power::{Power, Square};
+pub use rational_quadratic_spline::{
+    rqs_forward, rqs_inverse, RationalQuadraticSpline, SplineParams, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH,
+    DEFAULT_MIN_SLOPE,
+};
 pub use real_nvp::RealNvp;
 pub use reshape::Reshape;
 pub use scale::Scale;
