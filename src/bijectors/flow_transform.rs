@@ -84,8 +84,10 @@ impl ElementwiseTransform for AffineTransform {
 /// `params [..., n, 3K - 1]` = unnormalised widths (K), heights (K) and interior slopes (K - 1),
 /// through [`SplineParams::from_unconstrained`] (softmax widths and heights with minimums,
 /// softplus slopes with a minimum, boundary slopes exactly 1) on `[-bound, bound]`, the
-/// identity outside (nflows' linear tails). A network whose last layer starts at zero gives
-/// equal bins and unit slopes: the identity.
+/// identity outside (nflows' linear tails). The raw slopes are offset by
+/// `log(e^(1 - min_slope) - 1)` so that a zero output is a slope of exactly 1 (zuko's `exp`
+/// parametrisation has the same property; nflows' has not): a network whose last layer starts
+/// at zero gives equal bins and unit slopes, the identity.
 #[derive(Debug, Clone, Copy)]
 pub struct SplineTransform {
     /// `K`, the number of bins.
@@ -98,10 +100,13 @@ impl SplineTransform {
     fn params(&self, op: &str, x: &Tensor, params: &Tensor) -> Result<SplineParams> {
         check_params(op, x, params, 3 * self.bins - 1)?;
         let k = self.bins;
+        // raw slope 0 -> slope exactly 1 (min + softplus(offset) = 1): a zero network output is
+        // the identity map
+        let offset = ((1.0 - DEFAULT_MIN_SLOPE).exp() - 1.0).ln();
         SplineParams::from_unconstrained(
             &params.narrow(-1, 0, k),
             &params.narrow(-1, k, k),
-            &params.narrow(-1, 2 * k, k - 1),
+            &(params.narrow(-1, 2 * k, k - 1) + offset),
             self.bound,
             DEFAULT_MIN_BIN_WIDTH,
             DEFAULT_MIN_BIN_HEIGHT,
