@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::bijectors::{Bijector, Chain, MaskedAutoregressiveFlow, Permute};
-use tch_distributions::distributions::{Distribution, Independent, MultivariateNormal, Normal, TransformedDistribution};
+use tch_distributions::distributions::{
+    Distribution, Independent, MultivariateNormal, Normal, TransformedDistribution,
+};
 use tch_distributions::networks::{Activation, AutoregressiveNetwork, MadeConfig};
 use tch_distributions::training::{fit, FitOptions};
 use tch_distributions::{flow_models, saved, spec, toy_densities};
@@ -33,12 +35,16 @@ fn hand_made_maf(vs: &nn::VarStore) -> Result<TransformedDistribution> {
         Ok(Arc::new(MaskedAutoregressiveFlow::new(made)?))
     };
     let flow = Chain::new(vec![layer("layer1")?, Arc::new(Permute::reverse(2)?), layer("layer0")?]);
-    let base = Independent::new(Normal::new(Tensor::zeros([2], (Kind::Double, Device::Cpu)), Tensor::ones([2], (Kind::Double, Device::Cpu)))?, 1)?;
+    let base = Independent::new(
+        Normal::new(Tensor::zeros([2], (Kind::Double, Device::Cpu)), Tensor::ones([2], (Kind::Double, Device::Cpu)))?,
+        1,
+    )?;
     TransformedDistribution::new(Box::new(base), Arc::new(flow))
 }
 
 fn main() -> Result<()> {
-    let steps: usize = std::env::args().skip_while(|a| a != "--steps").nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1500);
+    let steps: usize =
+        std::env::args().skip_while(|a| a != "--steps").nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1500);
     tch::manual_seed(0);
     let train = toy_densities::two_moons(4000);
     let valid = toy_densities::two_moons(2000);
@@ -50,7 +56,8 @@ fn main() -> Result<()> {
     println!("two moons, 4000 training points, 2000 held out; {steps} Adam steps, batch 256, lr 1e-3");
     println!("{:<22} {:>14}", "model", "held-out NLL");
     println!("{:<22} {:>14.4}", "Gaussian (moments)", nll(&gaussian, &valid)?);
-    let opts = FitOptions { steps, lr: 1e-3, batch_size: Some(256), eval_every: 100, patience: None, ..Default::default() };
+    let opts =
+        FitOptions { steps, lr: 1e-3, batch_size: Some(256), eval_every: 100, patience: None, ..Default::default() };
     let options = flow_models::FlowOptions { layers: 4, hidden: vec![64, 64], ..Default::default() };
     for name in ["maf", "realnvp", "nsf"] {
         let json = flow_models::spec(name, 2, &options)?;

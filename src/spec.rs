@@ -20,8 +20,9 @@
 
 use crate::bijectors::{
     transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL,
-    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RationalQuadraticSpline, RealNvp, Reshape, Scale,
-    ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
+    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RationalQuadraticSpline,
+    RealNvp, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
+    TransformDiagonal,
 };
 use crate::distributions::{
     BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,

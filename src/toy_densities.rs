@@ -79,7 +79,7 @@ fn eight_gaussians_log_prob(x: &Tensor) -> Tensor {
 pub fn checkerboard(n: i64) -> Tensor {
     let x1 = Tensor::rand([n], F64) * 8.0 - 4.0;
     let col = ((&x1 + 4.0) / 2.0).floor(); // 0..3
-    // rows of the same parity as the column: 0/2 or 1/3
+                                           // rows of the same parity as the column: 0/2 or 1/3
     let row = Tensor::randint(2, [n], (Kind::Int64, Device::Cpu)).to_kind(Kind::Double) * 2.0 + col.fmod(2.0);
     let x2 = row * 2.0 - 4.0 + Tensor::rand([n], F64) * 2.0;
     Tensor::stack(&[x1, x2], -1)
@@ -110,7 +110,8 @@ pub fn pinwheel(n: i64) -> Tensor {
 /// its radius), angle uniform, radial noise `N(0, 0.08²)`.
 pub fn rings(n: i64) -> Tensor {
     let u = Tensor::rand([n], F64) * 10.0; // weights 1 + 2 + 3 + 4
-    let radius = u.ge(1.0).to_kind(Kind::Double) + u.ge(3.0).to_kind(Kind::Double) + u.ge(6.0).to_kind(Kind::Double) + 1.0;
+    let radius =
+        u.ge(1.0).to_kind(Kind::Double) + u.ge(3.0).to_kind(Kind::Double) + u.ge(6.0).to_kind(Kind::Double) + 1.0;
     let theta = Tensor::rand([n], F64) * (2.0 * PI);
     let r = radius + Tensor::randn([n], F64) * 0.08;
     Tensor::stack(&[&r * theta.cos(), &r * theta.sin()], -1)

@@ -335,12 +335,133 @@ fn more_cases(dir: &std::path::Path) -> Vec<Case> {
     v
 }
 
+/// Learnable bijectors and flows: mismatched networks, event sizes, splits, permutations, knots
+/// and checkpoints.
+fn flow_cases(dir: &std::path::Path) -> Vec<Case> {
+    use tch_distributions::bijectors::{MaskedAutoregressiveFlow, Permute, RationalQuadraticSpline, RealNvp, Shift};
+    use tch_distributions::flow_models;
+    use tch_distributions::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
+    let made = |params: i64, d: i64| {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = AutoregressiveNetwork::new(&vs.root(), &MadeConfig::new(params, d, vec![8]));
+        (vs, net)
+    };
+    let mlp = |input: i64, output: i64| {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = Mlp::new(&vs.root(), &MlpConfig::new(input, output, vec![8]));
+        (vs, net)
+    };
+    // a saved MAF whose model.json then claims a wider network than its parameters file holds
+    let mismatched = dir.join("flow-mismatched");
+    {
+        let opts = flow_models::FlowOptions { layers: 1, hidden: vec![8], ..Default::default() };
+        let json = flow_models::spec("maf", 2, &opts).unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        spec::build_distribution(&vs.root(), &json, Kind::Float).unwrap();
+        saved::save(&mismatched, &json, Kind::Float, &vs).unwrap();
+        let file = mismatched.join("model.json");
+        let mut model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let layer = &mut model["distribution"]["bijector"]["bijectors"][0];
+        assert_eq!(layer["name"], "layer0");
+        layer["network"]["hidden_units"] = json!([16]);
+        std::fs::write(&file, model.to_string()).unwrap();
+    }
+    vec![
+        (
+            "MADE output does not fit the affine transform",
+            "MaskedAutoregressiveFlow::new",
+            Box::new(move || MaskedAutoregressiveFlow::new(made(3, 2).1?).map(drop)),
+        ),
+        (
+            "wrong event size for a MAF",
+            "masked_autoregressive_flow.inverse",
+            Box::new(move || {
+                MaskedAutoregressiveFlow::new(made(2, 3).1?)?.inverse(&Tensor::zeros([5, 2], F32)).map(drop)
+            }),
+        ),
+        (
+            "float64 values for a float32 MAF",
+            "masked_autoregressive_flow.forward",
+            Box::new(move || {
+                MaskedAutoregressiveFlow::new(made(2, 2).1?)?
+                    .forward(&Tensor::zeros([2], (Kind::Double, Device::Cpu)))
+                    .map(drop)
+            }),
+        ),
+        (
+            "coupling with nothing to transform",
+            "RealNVP::new",
+            Box::new(move || RealNvp::new(3, 3, mlp(3, 2).1?).map(drop)),
+        ),
+        ("coupling with nothing masked", "RealNVP::new", Box::new(move || RealNvp::new(3, 0, mlp(1, 4).1?).map(drop))),
+        ("conditioner of the wrong size", "RealNVP::new", Box::new(move || RealNvp::new(4, 2, mlp(2, 5).1?).map(drop))),
+        (
+            "input of the wrong size for an MLP",
+            "Mlp.forward",
+            Box::new(move || mlp(3, 2).1?.forward(&Tensor::zeros([4, 2], F32), None).map(drop)),
+        ),
+        (
+            "input of the wrong size for a MADE",
+            "AutoregressiveNetwork.forward",
+            Box::new(move || made(2, 3).1?.forward(&Tensor::zeros([3, 4], F32), None).map(drop)),
+        ),
+        ("not a permutation", "Permute::new", Box::new(|| Permute::new(vec![0, 2, 2]).map(drop))),
+        (
+            "permutation of the wrong size",
+            "permute.forward",
+            Box::new(|| Permute::reverse(3)?.forward(&Tensor::zeros([2], F32)).map(drop)),
+        ),
+        (
+            "knot slopes of the wrong length",
+            "RationalQuadraticSpline::new",
+            Box::new(|| {
+                RationalQuadraticSpline::new(
+                    Tensor::ones([3], F32),
+                    Tensor::ones([3], F32),
+                    Tensor::ones([4], F32),
+                    Tensor::zeros([], F32),
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "a learnable shift of another dtype than the input",
+            "shift.forward",
+            Box::new(|| {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let shift = Shift::new(Parameter::variable(&vs.root(), "shift", &Tensor::zeros([2], F32))?);
+                shift.forward(&Tensor::zeros([2], (Kind::Double, Device::Cpu))).map(drop)
+            }),
+        ),
+        (
+            "a flow described without a VarStore",
+            "MaskedAutoregressiveFlow",
+            Box::new(|| {
+                let j = json!({"type": "MaskedAutoregressiveFlow", "network": {"event_size": 2, "hidden_units": [4]}});
+                spec::build_bijector(&j, Kind::Float, Device::Cpu).map(drop)
+            }),
+        ),
+        (
+            "RealNVP on one coordinate",
+            "flow_models::spec",
+            Box::new(|| flow_models::spec("realnvp", 1, &Default::default()).map(drop)),
+        ),
+        ("unknown flow", "flow_models::spec", Box::new(|| flow_models::spec("glow", 2, &Default::default()).map(drop))),
+        (
+            "saved flow whose network size does not match its parameters",
+            "saved::load",
+            Box::new(move || saved::load(&mismatched, Device::Cpu).map(drop)),
+        ),
+    ]
+}
+
 #[test]
 fn every_bad_input_is_a_clean_error() {
     let dir = std::env::temp_dir().join(format!("tchd-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut table = cases(&dir);
     table.extend(more_cases(&dir));
+    table.extend(flow_cases(&dir));
     let (mut errors, mut panics, mut accepted) = (0, vec![], vec![]);
     for (what, op, case) in &table {
         match catch_unwind(AssertUnwindSafe(case)) {
