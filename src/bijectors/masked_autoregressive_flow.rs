@@ -5,6 +5,7 @@ use super::{check_input, Bijector};
 use crate::networks::AutoregressiveNetwork;
 use crate::shape::{check_tensor, fmt_shape};
 use anyhow::{bail, Result};
+use std::cell::RefCell;
 use std::sync::Arc;
 use tch::{Kind, Tensor};
 
@@ -21,6 +22,10 @@ use tch::{Kind, Tensor};
 /// * `Invert(MaskedAutoregressiveFlow)` is the inverse autoregressive flow (IAF): one-pass
 ///   sampling, sequential density.
 ///
+/// A conditional flow (a network with `conditional_size`) reads its context from
+/// [`MaskedAutoregressiveFlow::set_context`] (TFP passes it as `bijector_kwargs`); the network
+/// checks its size and broadcasting at each call.
+///
 /// The network's variables are the flow's ([`Bijector::trainable_variables`]); its output must
 /// be `[..., event_size, P]` with `P` the transform's parameters per element (checked when the
 /// flow is built).
@@ -28,6 +33,7 @@ pub struct MaskedAutoregressiveFlow {
     network: AutoregressiveNetwork,
     transform: Arc<dyn ElementwiseTransform>,
     event_size: i64,
+    context: RefCell<Option<Tensor>>,
 }
 
 impl std::fmt::Debug for MaskedAutoregressiveFlow {
@@ -55,10 +61,14 @@ impl MaskedAutoregressiveFlow {
                 config.params
             );
         }
-        if config.conditional_size.is_some() {
-            bail!("MaskedAutoregressiveFlow::new: conditional networks are not supported by the flow yet (its bijector methods take no context)");
-        }
-        Ok(MaskedAutoregressiveFlow { event_size: config.event_size, network, transform })
+        Ok(MaskedAutoregressiveFlow { event_size: config.event_size, network, transform, context: RefCell::new(None) })
+    }
+
+    /// The context of a conditional network (`[..., conditional_size]`, broadcast against the
+    /// inputs' batch shape), used by every later call until changed; `None` for none. Errors
+    /// come from the network when the context is missing, unexpected or of the wrong size.
+    pub fn set_context(&self, context: Option<&Tensor>) {
+        *self.context.borrow_mut() = context.map(|c| c.shallow_clone());
     }
 
     /// The conditioner network.
@@ -118,7 +128,7 @@ impl Bijector for MaskedAutoregressiveFlow {
         let mut y = x.zeros_like();
         let mut ldj = None;
         for _ in 0..self.event_size {
-            let params = self.network.forward(&y, None)?;
+            let params = self.network.forward(&y, self.context.borrow().as_ref())?;
             let (next, l) = self.transform.forward_and_log_det(x, &params)?;
             y = next;
             ldj = Some(l);
@@ -127,7 +137,7 @@ impl Bijector for MaskedAutoregressiveFlow {
     }
     fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
         self.check("masked_autoregressive_flow.inverse", "y", y)?;
-        let params = self.network.forward(y, None)?;
+        let params = self.network.forward(y, self.context.borrow().as_ref())?;
         let (x, l) = self.transform.inverse_and_log_det(y, &params)?;
         Ok((x, Self::sum_event(&l)))
     }

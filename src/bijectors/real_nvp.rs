@@ -5,6 +5,7 @@ use super::{check_input, Bijector};
 use crate::networks::Mlp;
 use crate::shape::{check_tensor, fmt_shape};
 use anyhow::{bail, Result};
+use std::cell::RefCell;
 use std::sync::Arc;
 use tch::{Kind, Tensor};
 
@@ -19,6 +20,9 @@ use tch::{Kind, Tensor};
 /// * forward and inverse take one pass of the conditioner each;
 /// * `log|det J| = Σ_b log|g'(x_b)|` over the transformed coordinates.
 ///
+/// A conditional coupling (an `Mlp` with `conditional_size`) reads its context from
+/// [`RealNvp::set_context`].
+///
 /// The conditioner is an [`Mlp`] from the `|m|` masked coordinates to `(event_size - |m|) · P`
 /// outputs (checked when the layer is built); its variables are the layer's.
 pub struct RealNvp {
@@ -26,6 +30,7 @@ pub struct RealNvp {
     transform: Arc<dyn ElementwiseTransform>,
     event_size: i64,
     num_masked: i64,
+    context: RefCell<Option<Tensor>>,
 }
 
 impl std::fmt::Debug for RealNvp {
@@ -69,10 +74,7 @@ impl RealNvp {
                 config.output_size
             );
         }
-        if config.conditional_size.is_some() {
-            bail!("{op}: conditional conditioners are not supported by the coupling yet (its bijector methods take no context)");
-        }
-        Ok(RealNvp { conditioner, transform, event_size, num_masked })
+        Ok(RealNvp { conditioner, transform, event_size, num_masked, context: RefCell::new(None) })
     }
 
     /// Checks `1 <= |num_masked| <= event_size - 1`: something to condition on and something to
@@ -85,6 +87,13 @@ impl RealNvp {
             );
         }
         Ok(())
+    }
+
+    /// The context of a conditional network (`[..., conditional_size]`, broadcast against the
+    /// inputs' batch shape), used by every later call until changed; `None` for none. Errors
+    /// come from the network when the context is missing, unexpected or of the wrong size.
+    pub fn set_context(&self, context: Option<&Tensor>) {
+        *self.context.borrow_mut() = context.map(|c| c.shallow_clone());
     }
 
     /// The conditioner network.
@@ -130,7 +139,7 @@ impl RealNvp {
 
     /// The transform's parameters for the transformed part, `[..., event_size - |m|, P]`.
     fn params(&self, masked: &Tensor, transformed: &Tensor) -> Result<Tensor> {
-        let h = self.conditioner.forward(masked, None)?;
+        let h = self.conditioner.forward(masked, self.context.borrow().as_ref())?;
         let mut shape = transformed.size();
         shape.push(self.transform.params_per_element());
         Ok(h.reshape(shape.as_slice()))
