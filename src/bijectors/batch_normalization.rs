@@ -1,7 +1,6 @@
 //! The batch-normalization bijector of flows (TFP's `BatchNormalization`).
 
-use super::{check_input, Bijector};
-use crate::shape::{check_tensor, fmt_shape};
+use super::{check_vector, vector_event_shape, Bijector};
 use anyhow::{bail, Result};
 use std::cell::Cell;
 use tch::{nn, Kind, Tensor};
@@ -103,13 +102,7 @@ impl BatchNormalization {
     }
 
     fn check(&self, op: &str, what: &str, t: &Tensor) -> Result<()> {
-        check_input(op, what, t, 1)?;
-        check_tensor(op, what, t, self.gamma.kind(), self.gamma.device())?;
-        let n = self.event_size();
-        if t.size().last() != Some(&n) {
-            bail!("{op}: expected {what} of shape [..., {n}] (the layer's event size), got {}", fmt_shape(&t.size()));
-        }
-        Ok(())
+        check_vector(op, what, t, self.event_size(), Some(&self.gamma))
     }
 
     fn scale(&self) -> Tensor {
@@ -172,17 +165,10 @@ impl Bijector for BatchNormalization {
         Ok((x, self.ildj(&var, y)))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        if input.last() != Some(&self.event_size()) {
-            bail!(
-                "batch_normalization.forward_event_shape: expected [..., {}], got {}",
-                self.event_size(),
-                fmt_shape(input)
-            );
-        }
-        Ok(input.to_vec())
+        vector_event_shape("batch_normalization.forward_event_shape", input, self.event_size())
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        self.forward_event_shape(output)
+        vector_event_shape("batch_normalization.inverse_event_shape", output, self.event_size())
     }
     fn is_constant_jacobian(&self) -> bool {
         true

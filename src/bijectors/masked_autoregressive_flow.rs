@@ -1,9 +1,8 @@
 //! The masked autoregressive flow bijector (MAF; inverted, IAF).
 
 use super::flow_transform::{AffineTransform, ElementwiseTransform};
-use super::{check_input, Bijector};
+use super::{check_vector, vector_event_shape, Bijector};
 use crate::networks::AutoregressiveNetwork;
-use crate::shape::{check_tensor, fmt_shape};
 use anyhow::{bail, Result};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -82,19 +81,7 @@ impl MaskedAutoregressiveFlow {
     }
 
     fn check(&self, op: &str, what: &str, t: &Tensor) -> Result<()> {
-        check_input(op, what, t, 1)?;
-        let s = t.size();
-        if s[s.len() - 1] != self.event_size {
-            bail!(
-                "{op}: expected {what} of shape [..., {}] (the flow's event size), got {}",
-                self.event_size,
-                fmt_shape(&s)
-            );
-        }
-        if let Some((_, w)) = self.network.trainable_variables().first() {
-            check_tensor(op, what, t, w.kind(), w.device())?;
-        }
-        Ok(())
+        check_vector(op, what, t, self.event_size, self.network.trainable_variables().first().map(|(_, w)| w))
     }
 
     fn sum_event(t: &Tensor) -> Tensor {
@@ -142,17 +129,10 @@ impl Bijector for MaskedAutoregressiveFlow {
         Ok((x, Self::sum_event(&l)))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        if input.last() != Some(&self.event_size) {
-            bail!(
-                "masked_autoregressive_flow.forward_event_shape: expected [..., {}], got {}",
-                self.event_size,
-                fmt_shape(input)
-            );
-        }
-        Ok(input.to_vec())
+        vector_event_shape("masked_autoregressive_flow.forward_event_shape", input, self.event_size)
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        self.forward_event_shape(output)
+        vector_event_shape("masked_autoregressive_flow.inverse_event_shape", output, self.event_size)
     }
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         self.network.trainable_variables()

@@ -175,6 +175,29 @@ pub fn check_input(op: &str, what: &str, t: &Tensor, min_ndims: usize) -> Result
     check_min_rank(op, what, t, min_ndims)
 }
 
+/// Checks an input of a bijector on vectors of size `n` (a flow layer, a permutation): float,
+/// at least one dimension, the last of size `n`, and, given `like` (the layer's weights), its
+/// dtype and device.
+pub(crate) fn check_vector(op: &str, what: &str, t: &Tensor, n: i64, like: Option<&Tensor>) -> Result<()> {
+    check_input(op, what, t, 1)?;
+    let s = t.size();
+    if s[s.len() - 1] != n {
+        bail!("{op}: expected {what} of shape [..., {n}] (the bijector's event size), got {}", fmt_shape(&s));
+    }
+    if let Some(w) = like {
+        crate::shape::check_tensor(op, what, t, w.kind(), w.device())?;
+    }
+    Ok(())
+}
+
+/// The event-shape map of a bijector on vectors of size `n`: the identity on `[..., n]`.
+pub(crate) fn vector_event_shape(op: &str, shape: &[i64], n: i64) -> Result<Vec<i64>> {
+    if shape.last() != Some(&n) {
+        bail!("{op}: expected an event shape [..., {n}], got {}", fmt_shape(shape));
+    }
+    Ok(shape.to_vec())
+}
+
 fn check_event_ndims(op: &str, t: &Tensor, event_ndims: usize, min: usize) -> Result<()> {
     if event_ndims < min {
         bail!("{op}: event_ndims must be at least the bijector's min event ndims {min}, got {event_ndims}");

@@ -1,7 +1,6 @@
 //! The permutation bijector.
 
-use super::{check_input, Bijector};
-use crate::shape::fmt_shape;
+use super::{check_input, check_vector, vector_event_shape, Bijector};
 use anyhow::{bail, Result};
 use tch::{Device, Tensor};
 
@@ -53,22 +52,9 @@ impl Permute {
     }
 
     fn apply(&self, op: &str, what: &str, t: &Tensor, index: &Tensor) -> Result<Tensor> {
-        check_input(op, what, t, 1)?;
-        let n = self.permutation.len() as i64;
-        let s = t.size();
-        if s[s.len() - 1] != n {
-            bail!("{op}: expected {what} of shape [..., {n}] (the permutation's size), got {}", fmt_shape(&s));
-        }
+        check_vector(op, what, t, self.permutation.len() as i64, None)?;
         let index = if t.device() == Device::Cpu { index.shallow_clone() } else { index.to_device(t.device()) };
         Ok(t.index_select(-1, &index))
-    }
-
-    fn event_shape(&self, op: &str, shape: &[i64]) -> Result<Vec<i64>> {
-        let n = self.permutation.len() as i64;
-        if shape.last() != Some(&n) {
-            bail!("{op}: expected an event shape [..., {n}], got {}", fmt_shape(shape));
-        }
-        Ok(shape.to_vec())
     }
 
     fn zeros(t: &Tensor) -> Tensor {
@@ -99,10 +85,10 @@ impl Bijector for Permute {
         Ok(Self::zeros(y))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        self.event_shape("permute.forward_event_shape", input)
+        vector_event_shape("permute.forward_event_shape", input, self.permutation.len() as i64)
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        self.event_shape("permute.inverse_event_shape", output)
+        vector_event_shape("permute.inverse_event_shape", output, self.permutation.len() as i64)
     }
     fn is_constant_jacobian(&self) -> bool {
         true

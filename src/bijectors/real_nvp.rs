@@ -1,9 +1,8 @@
 //! The RealNVP coupling bijector.
 
 use super::flow_transform::{AffineTransform, ElementwiseTransform};
-use super::{check_input, Bijector};
+use super::{check_vector, vector_event_shape, Bijector};
 use crate::networks::Mlp;
-use crate::shape::{check_tensor, fmt_shape};
 use anyhow::{bail, Result};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -108,18 +107,7 @@ impl RealNvp {
 
     /// `(masked, transformed)` parts of `t`, each `[..., k]`.
     fn split(&self, op: &str, what: &str, t: &Tensor) -> Result<(Tensor, Tensor)> {
-        check_input(op, what, t, 1)?;
-        let s = t.size();
-        if s[s.len() - 1] != self.event_size {
-            bail!(
-                "{op}: expected {what} of shape [..., {}] (the layer's event size), got {}",
-                self.event_size,
-                fmt_shape(&s)
-            );
-        }
-        if let Some((_, w)) = self.conditioner.trainable_variables().first() {
-            check_tensor(op, what, t, w.kind(), w.device())?;
-        }
+        check_vector(op, what, t, self.event_size, self.conditioner.trainable_variables().first().map(|(_, w)| w))?;
         let m = self.num_masked.abs();
         let rest = self.event_size - m;
         Ok(if self.num_masked > 0 {
@@ -183,13 +171,10 @@ impl Bijector for RealNvp {
         self.run("real_nvp.inverse_and_log_det", "y", y, false)
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        if input.last() != Some(&self.event_size) {
-            bail!("real_nvp.forward_event_shape: expected [..., {}], got {}", self.event_size, fmt_shape(input));
-        }
-        Ok(input.to_vec())
+        vector_event_shape("real_nvp.forward_event_shape", input, self.event_size)
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        self.forward_event_shape(output)
+        vector_event_shape("real_nvp.inverse_event_shape", output, self.event_size)
     }
     fn trainable_variables(&self) -> Vec<(String, Tensor)> {
         self.conditioner.trainable_variables()
