@@ -11,7 +11,9 @@
 //!   `sample_shape` is given, the mean and variance over the sample dimensions of
 //!   `sample(sample_shape)` drawn after `tch::manual_seed(seed)`.
 //! * `"bijector"`: `forward(x)`, `inverse(y)`, `forward_log_det_jacobian(x)` and
-//!   `inverse_log_det_jacobian(y)`.
+//!   `inverse_log_det_jacobian(y)`, the trainable variables (initialised after
+//!   `tch::manual_seed(seed)`, then overwritten by the case's `"set_variables"`) and the gradients
+//!   of the sum of each quantity with respect to them.
 //! * `"kl"`: `kl_divergence(p, q)` of two distributions `p` and `q` (variables under `p.` and
 //!   `q.`), with the gradients of its sum with respect to every raw variable.
 //!
@@ -136,12 +138,33 @@ fn grads_of(value: &Tensor, vars: &[(String, Tensor)]) -> Map<String, Value> {
     out
 }
 
+/// Overwrites the variables named in the case's `"set_variables": {name: T}` (in place, so the
+/// bijector sees the new values); errors for an unknown name or a wrong shape.
+fn set_variables(case: &Map<String, Value>, vars: &[(String, Tensor)], kind: Kind) -> Result<()> {
+    let Some(set) = case.get("set_variables") else { return Ok(()) };
+    let set = set.as_object().ok_or_else(|| anyhow!("\"set_variables\" must be an object {{name: tensor}}"))?;
+    for (name, value) in set {
+        let (_, var) = vars.iter().find(|(n, _)| n == name).ok_or_else(|| {
+            let known: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+            anyhow!("set_variables: no trainable variable {name:?} (the bijector has {known:?})")
+        })?;
+        let t = tensor_from_json(value, kind, Device::Cpu)?;
+        if t.size() != var.size() {
+            bail!("set_variables: {name:?} has shape {:?}, got a value of shape {:?}", var.size(), t.size());
+        }
+        tch::no_grad(|| var.shallow_clone().copy_(&t));
+    }
+    Ok(())
+}
+
 fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     let mut vs = nn::VarStore::new(Device::Cpu);
     vs.set_kind(kind);
     let spec = case.get("bijector").ok_or_else(|| anyhow!("case needs \"bijector\""))?;
+    tch::manual_seed(case.get("seed").and_then(Value::as_i64).unwrap_or(0));
     let b = build_bijector_in(&vs.root(), spec, kind)?;
     let vars = b.trainable_variables();
+    set_variables(case, &vars, kind)?;
     let mut out = json!({
         "name": b.name(),
         "forward_min_event_ndims": b.forward_min_event_ndims(),
