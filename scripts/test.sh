@@ -14,3 +14,5 @@ echo "== parity with PyTorch (scripts/parity.py)"
 .venv/bin/python scripts/parity.py --driver target/debug/examples/json_driver
 echo "== parity of the rational-quadratic spline with TFP-JAX and nflows (scripts/parity_spline.py)"
 .venv/bin/python scripts/parity_spline.py --driver target/debug/examples/json_driver
+echo "== parity of MAF, IAF and RealNVP with TFP on JAX (scripts/parity_flows.py)"
+"${TFP_JAX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tch-distributions/venv-tfp-jax}/bin/python" scripts/parity_flows.py --driver target/debug/examples/json_driver
