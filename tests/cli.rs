@@ -175,6 +175,9 @@ fn fit_eval_sample_plot_on_shipped_data() {
     // plot: the SVG of `fit --plot`, and a PNG.
     let svg = std::fs::read_to_string(&fit_svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("data (600 points)") && svg.contains("model density"));
+    // The smooth heat-map is one embedded PNG (with its media type), the contours in its legend.
+    assert_eq!(svg.matches("href=\"data:image/png;base64,").count(), 1, "the heat-map image");
+    assert!(svg.contains("contours: 25, 50, 75, 95% of the mass in view"), "the contours' legend");
     let png = dir.join("fig.png");
     ok(&["plot", "--model-dir", path_str(&model), "--data", CSV, "--dims", "1,0", "--out", path_str(&png)]);
     let bytes = std::fs::read(&png).unwrap();
@@ -213,6 +216,7 @@ fn plot_of_three_coordinates_uses_samples() {
     ok(&["plot", "--model-dir", path_str(&model), "--data", path_str(&csv3), "--dims", "0,2", "--out", path_str(&svg)]);
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.contains("histogram of 20000 samples") && svg.contains("2-D marginal"), "legend/title missing");
+    assert!(!svg.contains("<image") && !svg.contains("contours:"), "the histogram is drawn as cells, without contours");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
