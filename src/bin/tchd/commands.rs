@@ -1,5 +1,6 @@
 //! `tchd eval`, `tchd sample` and `tchd plot`: what is done with a saved model.
 
+use crate::contour::{contour_lines, mass_levels, Line};
 use crate::data::{read_points, write_points, Points, Precision};
 use crate::fit::{device_label, kind_label};
 use crate::plot::{is_svg, padded_range, write_figure, Figure, Grid};
@@ -77,13 +78,46 @@ pub fn plot(a: &PlotArgs) -> Result<()> {
     Ok(())
 }
 
-/// Cells per axis of the density grid (2-D data) and of the sample histogram (more coordinates).
-const GRID: usize = 80;
+/// Points of the density grid along x and y (2-D data): about one per two pixels of the
+/// plotting area of the 720 x 600 figure (its ~650 x 520 pixels are interpolated from them).
+const GRID: (usize, usize) = (330, 265);
+/// Cells per axis of the sample histogram (more coordinates).
 const HISTOGRAM: usize = 50;
+/// Grid points per `log_prob` call.
+const BATCH: usize = 16384;
+/// The contour lines enclose these fractions of the density's mass in view.
+const MASS: [f64; 4] = [0.25, 0.5, 0.75, 0.95];
+
+/// `dist`'s density at the centres of grid `g` on coordinates `dims` of 2-D points, evaluated in
+/// batches of [`BATCH`] points; non-finite values count as 0 and are reported on stderr.
+fn density_on_grid(dist: &dyn Distribution, g: &mut Grid, dims: [usize; 2]) -> Result<()> {
+    let centres = g.centres();
+    let mut values = Vec::with_capacity(centres.len());
+    for chunk in centres.chunks(BATCH) {
+        let mut flat = Vec::with_capacity(chunk.len() * 2);
+        for &(x, y) in chunk {
+            let mut p = [0.0; 2];
+            p[dims[0]] = x;
+            p[dims[1]] = y;
+            flat.extend_from_slice(&p);
+        }
+        let grid = Points::new(flat, chunk.len(), 2)?.to_tensor(dist.dtype(), dist.device());
+        let lp = tch::no_grad(|| dist.log_prob(&grid)).context("plot: evaluating the density on the grid")?;
+        values.extend(Points::from_tensor(&lp.exp().reshape([-1, 1]))?.values);
+    }
+    let bad = values.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        eprintln!("plot: the density is not finite at {bad} of {} grid points; they are drawn as 0", values.len());
+        values.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = 0.0);
+    }
+    g.values = values;
+    Ok(())
+}
 
 /// Draws `dist`'s density on coordinates `dims` with `points` over it to `path` (.svg or .png).
-/// With 2-D points the density is evaluated on a grid; with more coordinates a 2-D histogram of
-/// `samples` draws (seeded with `seed`) stands for the marginal, and the legend says so.
+/// With 2-D points the density is evaluated on a fine grid, drawn smooth, with contour lines
+/// enclosing [`MASS`] of the mass in view; with more coordinates a 2-D histogram of `samples`
+/// draws (seeded with `seed`) stands for the marginal, and the legend says so.
 pub fn write_plot(
     dist: &dyn Distribution,
     points: &Points,
@@ -100,19 +134,13 @@ pub fn write_plot(
     }
     let (xs, ys) = (points.column(dims[0]), points.column(dims[1]));
     let (xr, yr) = (padded_range(&xs, 0.1), padded_range(&ys, 0.1));
+    let mut contours: Vec<Line> = vec![];
     let (density, density_label) = if d == 2 {
-        let mut g = Grid::zeros(xr, yr, GRID, GRID);
-        let centres = g.centres();
-        let mut flat = Vec::with_capacity(centres.len() * 2);
-        for (x, y) in centres {
-            let mut p = [0.0; 2];
-            p[dims[0]] = x;
-            p[dims[1]] = y;
-            flat.extend_from_slice(&p);
+        let mut g = Grid::zeros(xr, yr, GRID.0, GRID.1);
+        density_on_grid(dist, &mut g, dims)?;
+        for level in mass_levels(&g, &MASS).unwrap_or_default() {
+            contours.extend(contour_lines(&g, level));
         }
-        let grid = Points::new(flat, g.nx * g.ny, 2)?.to_tensor(dist.dtype(), dist.device());
-        let lp = tch::no_grad(|| dist.log_prob(&grid)).context("plot: evaluating the density on the grid")?;
-        g.values = Points::from_tensor(&lp.exp().reshape([-1, 1]))?.values;
         (g, "model density".to_string())
     } else {
         ensure!(samples > 0, "plot: expected a positive number of samples, got {samples}");
@@ -132,6 +160,11 @@ pub fn write_plot(
         axes: (name(dims[0]), name(dims[1])),
         density: &density,
         density_label,
+        smooth: d == 2,
+        contours: (d == 2).then(|| {
+            let pct: Vec<String> = MASS.iter().map(|p| format!("{}", (p * 100.0).round())).collect();
+            (&contours[..], format!("contours: {}% of the mass in view", pct.join(", ")))
+        }),
         points: &xs.into_iter().zip(ys).collect::<Vec<_>>(),
         points_label: format!("data ({} points)", points.rows),
     };

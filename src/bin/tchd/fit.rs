@@ -1,9 +1,10 @@
-//! `tchd fit`: reads points, holds out a seeded random split, builds a seed model, starts its
-//! mixture components from k-means clusters of the training points, fits it with Adam (early
+//! `tchd fit`: reads points, holds out a seeded random split, builds a seed model (its mixture
+//! components started from k-means clusters of the training points) or a flow (by default
+//! followed by the standardisation's inverse, `standardize.rs`), fits it with Adam (early
 //! stopping on the held-out split), saves it and prints a summary.
 
 use crate::data::{read_points, Points};
-use crate::{commands, FitArgs};
+use crate::{commands, standardize, FitArgs};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
@@ -12,7 +13,7 @@ use rand::SeedableRng;
 use std::io::IsTerminal;
 use tch::{nn, Kind, Tensor};
 use tch_distributions::training::{self, FitOptions, Progress};
-use tch_distributions::{saved, seed_models, spec};
+use tch_distributions::{flow_models, saved, seed_models, spec};
 
 /// Indices of `n` points split into (training, held-out) by a shuffle seeded with `seed`; the
 /// held-out part has `round(n * fraction)` points.
@@ -39,7 +40,17 @@ pub fn run(a: &FitArgs) -> Result<()> {
     );
     ensure!(a.steps > 0, "fit: expected --steps of at least 1, got 0");
     ensure!(a.eval_every > 0, "fit: expected --eval-every of at least 1, got 0");
-    ensure!(a.lr > 0.0 && a.lr.is_finite(), "fit: expected a positive --lr, got {}", a.lr);
+    let is_flow = flow_models::NAMES.contains(&a.model.as_str());
+    let lr = a.lr.unwrap_or(if is_flow { 5e-3 } else { 0.05 });
+    ensure!(lr > 0.0 && lr.is_finite(), "fit: expected a positive --lr, got {lr}");
+    let flow_options = if is_flow { Some(a.flow.options()?) } else { None };
+    let standardize = match (is_flow, a.flow.standardize) {
+        (true, s) => s.unwrap_or(true),
+        (false, Some(true)) => {
+            bail!("fit: --standardize applies to the flows ({}), not to {}", flow_models::NAMES.join(", "), a.model)
+        }
+        (false, _) => false,
+    };
     if let Some(b) = a.batch_size {
         ensure!(b > 0, "fit: expected a positive --batch-size, got {b}");
     }
@@ -70,16 +81,30 @@ pub fn run(a: &FitArgs) -> Result<()> {
     let train = all.index_select(0, &Tensor::from_slice(&train_idx).to_device(device));
     let valid = (!valid_idx.is_empty()).then(|| all.index_select(0, &Tensor::from_slice(&valid_idx).to_device(device)));
 
-    let model_spec = seed_models::spec(&a.model, a.components, d)?;
+    let mut standardization = None;
+    let model_spec = match &flow_options {
+        Some(o) => {
+            let mut s = flow_models::spec(&a.model, d, o).with_context(|| format!("fit: describing {}", a.model))?;
+            if standardize {
+                let (mean, sd) = standardize::mean_sd(&train)?;
+                standardize::fold_into(&mut s, &mean, &sd)?;
+                standardization = Some((mean, sd));
+            }
+            s
+        }
+        None => seed_models::spec(&a.model, a.components, d)?,
+    };
     let vs = nn::VarStore::new(device);
-    tch::manual_seed(a.seed as i64); // random initial values of some seed models
+    tch::manual_seed(a.seed as i64); // random initial values of some seed models and the flows' networks
     let dist = spec::build_distribution(&vs.root(), &model_spec, kind)
         .with_context(|| format!("fit: building {}", a.model))?;
-    seed_models::init_from_data(&a.model, dist.as_ref(), &train)?;
+    if !is_flow {
+        seed_models::init_from_data(&a.model, dist.as_ref(), &train)?;
+    }
 
     let opts = FitOptions {
         steps: a.steps,
-        lr: a.lr,
+        lr,
         batch_size: a.batch_size,
         eval_every: a.eval_every,
         patience: (a.patience > 0).then_some(a.patience),
@@ -87,8 +112,19 @@ pub fn run(a: &FitArgs) -> Result<()> {
         seed: a.seed,
         closed_form: !a.autograd,
     };
-    let components =
-        if a.model.starts_with("learnable_mix") { format!("{} components, ", a.components) } else { String::new() };
+    let components = match &flow_options {
+        Some(o) => {
+            let spline = if a.model == "nsf" {
+                format!(", {} bins on [-{}, {}]", o.bins, o.bound, o.bound)
+            } else {
+                String::new()
+            };
+            let st = if standardize { "standardised" } else { "not standardised" };
+            format!("{} layers, hidden {:?}, {}{spline}, {st}; ", o.layers, o.hidden, o.activation)
+        }
+        None if a.model.starts_with("learnable_mix") => format!("{} components, ", a.components),
+        None => String::new(),
+    };
     println!(
         "fitting {} ({components}event size {d}, {}, {}) to {}: {} points, {} for training, {} held out",
         a.model,
@@ -137,6 +173,13 @@ pub fn run(a: &FitArgs) -> Result<()> {
             "log_prob and autograd, tch::nn::Adam"
         }
     );
+    if let Some((mean, sd)) = &standardization {
+        println!(
+            "standardisation (training points): mean {}, sd {}; saved as the model's last map, Chain([Shift(mean), Scale(sd)])",
+            list(mean),
+            list(sd)
+        );
+    }
     println!("training NLL per point: {:.4}", nll(dist.as_ref(), &train)?);
     match &valid {
         Some(v) => println!("held-out NLL per point: {:.4} ({} points)", nll(dist.as_ref(), v)?, valid_idx.len()),
@@ -148,6 +191,11 @@ pub fn run(a: &FitArgs) -> Result<()> {
         println!("plot written to {}", path.display());
     }
     Ok(())
+}
+
+/// `[a, b, ...]` with four decimals.
+fn list(v: &[f64]) -> String {
+    format!("[{}]", v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", "))
 }
 
 /// "float32" or "float64".

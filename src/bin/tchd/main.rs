@@ -1,8 +1,9 @@
-//! `tchd`: fits the seed's learnable distributions to a file of points, and evaluates, samples
-//! and plots the fitted models.
+//! `tchd`: fits the seed's learnable distributions and normalizing flows (MAF, IAF, RealNVP,
+//! NSF) to a file of points, and evaluates, samples and plots the fitted models.
 //!
 //! ```text
 //! tchd fit    --model learnable_mix_mvntril --components 3 --data data/mixture2d.csv --out fitted --plot fit.svg
+//! tchd fit    --model maf --layers 4 --hidden 64,64 --data data/mixture2d.csv --out flow --plot flow.png
 //! tchd eval   --model-dir fitted --data data/mixture2d.csv --out logp.csv
 //! tchd sample --model-dir fitted -n 1000 --out samples.npy
 //! tchd plot   --model-dir fitted --data data/mixture2d.csv --out fit.png
@@ -15,19 +16,22 @@
 #![allow(clippy::arc_with_non_send_sync)] // see the note in src/lib.rs
 
 mod commands;
+mod contour;
 mod data;
 mod fit;
 mod plot;
+mod standardize;
 
 use anyhow::{bail, Result};
 use clap::{builder::PossibleValuesParser, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tch::{Device, Kind};
-use tch_distributions::seed_models;
+use tch_distributions::networks::Activation;
+use tch_distributions::{flow_models, seed_models};
 
 /// Fit, evaluate, sample and plot the learnable distributions of TFP's Learnable Distributions
-/// Zoo on points from a CSV or .npy file.
+/// Zoo and normalizing flows on points from a CSV or .npy file.
 #[derive(Parser, Debug)]
 #[command(name = "tchd", version)]
 struct Cli {
@@ -37,7 +41,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Fit a seed model to points by maximum likelihood (Adam), with early stopping on a held-out split, and save it.
+    /// Fit a seed model or a flow to points by maximum likelihood (Adam), with early stopping on a held-out split, and save it.
     Fit(FitArgs),
     /// Evaluate a saved model's log_prob at points: print the mean, optionally write one value per point.
     Eval(EvalArgs),
@@ -98,24 +102,26 @@ impl Compute {
 
 #[derive(Args, Debug)]
 struct FitArgs {
-    /// The seed model to fit.
-    #[arg(long, value_parser = PossibleValuesParser::new(seed_models::NAMES))]
+    /// The model to fit: one of the seed's six models or a flow (maf, iaf, realnvp, nsf).
+    #[arg(long, value_parser = PossibleValuesParser::new(model_names()))]
     model: String,
     /// Points to fit (.csv or .npy), one point per row.
     #[arg(long)]
     data: PathBuf,
-    /// Mixture components (ignored by the two single Gaussians).
+    /// Mixture components (ignored by the two single Gaussians and the flows).
     #[arg(long, default_value_t = 3)]
     components: i64,
+    #[command(flatten)]
+    flow: FlowArgs,
     /// Event size; by default the number of columns of the data (an error if it disagrees).
     #[arg(long)]
     event_size: Option<i64>,
     /// Maximum Adam steps.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 0.05)]
-    lr: f64,
+    /// Adam learning rate (default 0.05 for the seed models, 0.005 for the flows).
+    #[arg(long)]
+    lr: Option<f64>,
     /// Mini-batch size (points per step); by default every training point at every step.
     #[arg(long)]
     batch_size: Option<i64>,
@@ -150,6 +156,76 @@ struct FitArgs {
     /// Also plot the fitted density against the data (first two coordinates) to this .svg or .png.
     #[arg(long)]
     plot: Option<PathBuf>,
+}
+
+/// The architecture of a flow (`--model maf|iaf|realnvp|nsf`); ignored by the seed models.
+#[derive(Args, Debug, Clone)]
+struct FlowArgs {
+    /// Flow layers (autoregressive layers or couplings).
+    #[arg(long, default_value_t = 4)]
+    layers: usize,
+    /// Hidden units of each layer's network, a comma-separated list such as 64,64.
+    #[arg(long, default_value = "64,64", value_parser = parse_hidden)]
+    hidden: Hidden,
+    /// The networks' activation (a Keras name: relu, tanh, elu, sigmoid, softplus, gelu, silu, leaky_relu, linear).
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// Bins of nsf's rational-quadratic splines.
+    #[arg(long, default_value_t = 8)]
+    bins: i64,
+    /// nsf's splines act on [-bound, bound] (identity outside), in standardised units.
+    #[arg(long, default_value_t = 4.0)]
+    bound: f64,
+    /// Fit the flow to the training points standardised per coordinate (mean 0, sd 1) and save
+    /// the flow followed by the constant map back, Chain([Shift(mean), Scale(sd)]), so the saved
+    /// model is a density of the original points. On by default for the flows
+    /// (`--standardize false` turns it off); not available for the seed models.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    standardize: Option<bool>,
+}
+
+/// Hidden layer sizes from `--hidden`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hidden(Vec<i64>);
+
+/// Parses `--hidden 64,64`: one or more positive integers separated by commas.
+fn parse_hidden(s: &str) -> std::result::Result<Hidden, String> {
+    let units: Vec<i64> = s
+        .split(',')
+        .map(|w| match w.trim().parse::<i64>() {
+            Ok(u) if u >= 1 => Ok(u),
+            _ => Err(format!("expected positive integers separated by commas such as 64,64, got {s:?}")),
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(Hidden(units))
+}
+
+/// The names `--model` accepts: the seed's models, then the flows.
+fn model_names() -> Vec<&'static str> {
+    seed_models::NAMES.iter().chain(flow_models::NAMES.iter()).copied().collect()
+}
+
+impl FlowArgs {
+    /// The library's flow options, with the values checked.
+    fn options(&self) -> Result<flow_models::FlowOptions> {
+        if self.layers < 1 {
+            bail!("fit: expected --layers of at least 1, got {}", self.layers);
+        }
+        if self.bins < 1 {
+            bail!("fit: expected --bins of at least 1, got {}", self.bins);
+        }
+        if !(self.bound > 0.0 && self.bound.is_finite()) {
+            bail!("fit: expected a positive finite --bound, got {}", self.bound);
+        }
+        let activation = Activation::parse(&self.activation).map_err(|e| anyhow::anyhow!("fit: --activation: {e}"))?;
+        Ok(flow_models::FlowOptions {
+            layers: self.layers,
+            hidden: self.hidden.0.clone(),
+            activation: activation.name().to_string(),
+            bins: self.bins,
+            bound: self.bound,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
