@@ -84,7 +84,7 @@ pub fn spec(name: &str, event_size: i64, options: &FlowOptions) -> Result<Value>
                         "{op}: realnvp needs an event size >= 2 (a coupling conditions one part on another), got {d}"
                     );
                 }
-                let m = if i % 2 == 0 { d / 2 } else { -(d - d / 2) };
+                let m = if i.is_multiple_of(2) { d / 2 } else { -(d - d / 2) };
                 json!({"type": "RealNVP", "event_size": d, "num_masked": m,
                        "network": {"hidden_units": options.hidden, "activation": options.activation}})
             }

@@ -424,11 +424,10 @@ fn flow_realnvp_fit_eval_sample_plot() {
     flow_pipeline("realnvp", true);
 }
 
-/// NSF: the spline transform's initial map need not be the identity, so no step-0 check.
+/// NSF: the spline flow starts at the identity too (zero last layers, unit slopes).
 #[test]
-#[ignore = "nsf needs the rational-quadratic spline flow transform (being merged); enable once `tchd fit --model nsf` builds"]
 fn flow_nsf_fit_eval_sample_plot() {
-    flow_pipeline("nsf", false);
+    flow_pipeline("nsf", true);
 }
 
 /// `--standardize false`: no standardisation in the saved flow, and at step 0 the model is the

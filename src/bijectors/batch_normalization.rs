@@ -77,7 +77,7 @@ impl BatchNormalization {
 
     /// Sets the momentum of the moving averages (Keras' default 0.99) and epsilon (1e-3).
     pub fn with_momentum_and_epsilon(mut self, momentum: f64, epsilon: f64) -> Result<Self> {
-        if !(0.0..=1.0).contains(&momentum) || !(epsilon > 0.0 && epsilon.is_finite()) {
+        if !((0.0..=1.0).contains(&momentum) && epsilon > 0.0 && epsilon.is_finite()) {
             bail!("BatchNormalization: expected momentum in [0, 1] and a finite epsilon > 0, got {momentum} and {epsilon}");
         }
         self.momentum = momentum;
