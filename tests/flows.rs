@@ -297,10 +297,13 @@ fn conditional_maf_learns_a_conditional_density() -> Result<()> {
     let nll = tch::no_grad(|| -flow.log_prob(&x).unwrap().mean(Kind::Double).double_value(&[]));
     println!("conditional MAF: NLL {nll:.4}, truth {truth:.4}");
     assert!(nll < truth + 0.15, "NLL {nll} vs truth {truth}");
-    // samples follow the context: at c = 1.5 the mean is near (1.5, -1.5)
-    maf.set_context(Some(&Tensor::full([1], 1.5, F64)));
-    let draws = flow.sample(&[4000])?;
-    let mean = draws.mean_dim(0, false, Kind::Double);
-    testing::close("conditional sample mean", &mean, &Tensor::from_slice(&[1.5, -1.5]), 0.1, 0.0)?;
+    // samples follow the context: at c = ±1.5 the means are near (c, -c) (0.25: the fit's
+    // bias after 600 steps, ~10x the sampling error of 4000 draws; other tests share libtorch's
+    // generator, so the data differ from run to run)
+    for c in [1.5, -1.5] {
+        maf.set_context(Some(&Tensor::full([1], c, F64)));
+        let mean = flow.sample(&[4000])?.mean_dim(0, false, Kind::Double);
+        testing::close("conditional sample mean", &mean, &Tensor::from_slice(&[c, -c]), 0.25, 0.0)?;
+    }
     Ok(())
 }
