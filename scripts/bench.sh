@@ -59,3 +59,8 @@ for (w, s), v in by.items():
         line = f"{line:<{30 + 1 + 22 + 1 + 34 + 1 + 34 + 1 + 7}} {fmt(jx):>34} {ratio_jx:>18}"
     print(line)
 PY
+# The flow workloads (train steps and sampling of MAF and NSF) beside zuko, same threads.
+if [ "${BENCH_FLOWS:-1}" != 0 ]; then
+  echo
+  scripts/bench_flows.sh "$threads" $quick
+fi
