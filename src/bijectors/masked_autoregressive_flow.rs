@@ -81,7 +81,7 @@ impl MaskedAutoregressiveFlow {
     }
 
     fn check(&self, op: &str, what: &str, t: &Tensor) -> Result<()> {
-        check_vector(op, what, t, self.event_size, self.network.trainable_variables().first().map(|(_, w)| w))
+        check_vector(op, what, t, self.event_size, Some(self.network.first_weight()))
     }
 
     fn sum_event(t: &Tensor) -> Tensor {

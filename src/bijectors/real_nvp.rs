@@ -107,7 +107,7 @@ impl RealNvp {
 
     /// `(masked, transformed)` parts of `t`, each `[..., k]`.
     fn split(&self, op: &str, what: &str, t: &Tensor) -> Result<(Tensor, Tensor)> {
-        check_vector(op, what, t, self.event_size, self.conditioner.trainable_variables().first().map(|(_, w)| w))?;
+        check_vector(op, what, t, self.event_size, Some(self.conditioner.first_weight()))?;
         let m = self.num_masked.abs();
         let rest = self.event_size - m;
         Ok(if self.num_masked > 0 {

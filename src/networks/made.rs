@@ -451,6 +451,12 @@ impl AutoregressiveNetwork {
         self.layers.iter().flat_map(|l| l.variables()).collect()
     }
 
+    /// The first layer's weight: the network's dtype and device, for input checks that should
+    /// not build the variable list on every call.
+    pub(crate) fn first_weight(&self) -> &Tensor {
+        &self.layers[0].weight.1
+    }
+
     /// The masks, one per layer, `[out, in]` like the weights, in `config.kind` on the device.
     pub fn masks(&self) -> &[Tensor] {
         &self.masks

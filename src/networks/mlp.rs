@@ -217,6 +217,12 @@ impl Mlp {
         self.layers.iter().flat_map(|l| l.variables()).collect()
     }
 
+    /// The first layer's weight: the network's dtype and device, for input checks that should
+    /// not build the variable list on every call.
+    pub(crate) fn first_weight(&self) -> &Tensor {
+        &self.layers[0].weight.1
+    }
+
     /// The configuration.
     pub fn config(&self) -> &MlpConfig {
         &self.config
