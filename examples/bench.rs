@@ -13,7 +13,6 @@
 //! Usage: `cargo run --release --example bench -- [threads] [quick|memory] [default-malloc]`.
 
 use anyhow::Result;
-use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 use tch_distributions::adam::Adam;
@@ -22,29 +21,11 @@ use tch_distributions::distributions::{Categorical, Distribution, MixtureSameFam
 use tch_distributions::mixture_nll::MixtureNll;
 use tch_distributions::{Parameter, TransformedVariable};
 
-const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time;
 
-/// Times `f` `reps` times after one warm-up call (at least 3 and until 2 s have passed, at most
-/// `max_reps`); prints the JSON line.
-fn time(workload: &str, size: &str, max_reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<()> {
-    f()?;
-    let mut times = vec![];
-    let start = Instant::now();
-    while times.len() < 3 || (times.len() < max_reps && start.elapsed().as_secs_f64() < 2.0) {
-        let t = Instant::now();
-        f()?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let median = times[times.len() / 2];
-    println!(
-        "{{\"impl\": \"rust\", \"workload\": \"{workload}\", \"size\": \"{size}\", \"median_s\": {median:e}, \"min_s\": {:e}, \"max_s\": {:e}, \"reps\": {}}}",
-        times[0],
-        times[times.len() - 1],
-        times.len()
-    );
-    Ok(())
-}
+const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
 
 /// The mixture with trainable logits, locations and raw scale_tril, in `vs`.
 fn model(vs: &nn::VarStore, k: i64, d: i64) -> Result<MixtureSameFamily> {

@@ -14,33 +14,14 @@
 //! Usage: `cargo run --release --example bench_flows -- [threads] [quick] [default-malloc]`.
 
 use anyhow::Result;
-use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 use tch_distributions::distributions::Distribution;
 use tch_distributions::{flow_models, spec};
 
-/// Times `f` after one warm-up call: at least 3 repetitions, then until 2 s have passed or
-/// `max_reps` is reached; prints the JSON line.
-fn time(workload: &str, size: &str, max_reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<()> {
-    f()?;
-    let mut times = vec![];
-    let start = Instant::now();
-    while times.len() < 3 || (times.len() < max_reps && start.elapsed().as_secs_f64() < 2.0) {
-        let t = Instant::now();
-        f()?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let median = times[times.len() / 2];
-    println!(
-        "{{\"impl\": \"rust\", \"workload\": \"{workload}\", \"size\": \"{size}\", \"median_s\": {median:e}, \"min_s\": {:e}, \"max_s\": {:e}, \"reps\": {}}}",
-        times[0],
-        times[times.len() - 1],
-        times.len()
-    );
-    Ok(())
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time;
 
 /// The flow `name` on `d` dimensions, its variables in `vs`.
 fn flow(vs: &nn::VarStore, name: &str, d: i64) -> Result<Box<dyn Distribution>> {

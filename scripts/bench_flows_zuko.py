@@ -21,15 +21,14 @@ a standard normal base, float32. What zuko's API lets us set to ours:
 F1 train step: loss = -flow().log_prob(x).mean(), zero_grad, backward, torch.optim.Adam step
 (lr 1e-3, torch's defaults). F2 sample: flow().sample((10000,)) under no_grad.
 """
-import json
 import math
 import sys
-import time
 from functools import partial
 
 import torch
 import zuko
 from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
+from bench_timing import timer
 
 BINS = 8
 BOUND = 4.0
@@ -50,17 +49,7 @@ def zuko_flow(name, d, transforms=4, hidden=(64, 64)):
                           univariate=univariate, shapes=shapes)
 
 
-def timed(workload, size, max_reps, f):
-    f()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (len(times) < max_reps and time.perf_counter() - start < 2.0):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    print(json.dumps({"impl": "zuko", "workload": workload, "size": size, "median_s": times[len(times) // 2],
-                      "min_s": times[0], "max_s": times[-1], "reps": len(times)}), flush=True)
+timed = timer("zuko")
 
 
 def main():

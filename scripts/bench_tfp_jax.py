@@ -31,10 +31,8 @@ affinity (os.sched_setaffinity, as `taskset` would) to the first N CPUs that it 
 below their count: the compute then truly runs on at most N cores (XLA keeps a few more idle
 helper threads). For N = 1 it also sets --xla_cpu_multi_thread_eigen=false, harmless.
 """
-import json
 import os
 import sys
-import time
 
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2
 _allowed = sorted(os.sched_getaffinity(0))
@@ -50,23 +48,14 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import tensorflow_probability  # noqa: E402
 from tensorflow_probability.substrates import jax as tfp  # noqa: E402
+from bench_timing import timer  # noqa: E402
 
 jax.config.update("jax_platforms", "cpu")
 tfd = tfp.distributions
 tfb = tfp.bijectors
 
 
-def timed(workload, size, max_reps, f):
-    f()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (len(times) < max_reps and time.perf_counter() - start < 2.0):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    print(json.dumps({"impl": "tfp-jax", "workload": workload, "size": size, "median_s": times[len(times) // 2],
-                      "min_s": times[0], "max_s": times[-1], "reps": len(times)}), flush=True)
+timed = timer("tfp-jax")
 
 
 def ready(tree):

@@ -6,14 +6,13 @@ The model: MixtureSameFamily(Categorical(logits), MultivariateNormal(loc, scale_
 L = FillScaleTriL(raw) (TFP's element order, softplus diagonal + 1e-5) recomputed from the raw
 variables at every call, as a training step would.
 """
-import json
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.distributions as td
 import torch.nn.functional as F
+from bench_timing import timer
 
 
 def tril_index(n):
@@ -29,17 +28,7 @@ def fill_scale_tril(raw, n, index, mask):
     return l - torch.diag_embed(diag) + torch.diag_embed(F.softplus(diag) + 1e-5), F.logsigmoid(diag).sum(-1)
 
 
-def timed(workload, size, max_reps, f):
-    f()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (len(times) < max_reps and time.perf_counter() - start < 2.0):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    print(json.dumps({"impl": "torch", "workload": workload, "size": size, "median_s": times[len(times) // 2],
-                      "min_s": times[0], "max_s": times[-1], "reps": len(times)}), flush=True)
+timed = timer("torch")
 
 
 def model(k, d):
