@@ -10,6 +10,7 @@ use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::*;
 use tch_distributions::distributions::*;
 use tch_distributions::kl::kl_divergence;
+use tch_distributions::networks::{Activation, AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 
 const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
 
@@ -107,6 +108,23 @@ fn main() -> Result<()> {
     }
 
     let x4 = Tensor::randn([4], F64);
+    // the flows' networks, in float64 with TFP's Glorot start (a zero last layer would make
+    // every flow the identity and its log-det check trivial)
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let made = |name: &str, params: i64| -> anyhow::Result<AutoregressiveNetwork> {
+        let config = MadeConfig::new(params, 4, vec![8])
+            .with_activation(Activation::Tanh)
+            .with_zero_init_last(false)
+            .with_kind(Kind::Double);
+        AutoregressiveNetwork::new(&(vs.root() / name), &config)
+    };
+    let mlp = |name: &str, output: i64| -> anyhow::Result<Mlp> {
+        let config = MlpConfig::new(2, output, vec![8]).with_zero_init_last(false).with_kind(Kind::Double);
+        Mlp::new(&(vs.root() / name), &config)
+    };
+    let spline = Arc::new(SplineTransform { bins: 4, bound: 3.0 });
+    let batch_norm = BatchNormalization::new(&(vs.root() / "bn"), 4, Kind::Double)?;
+    batch_norm.set_training(false);
     let bijectors: Vec<(&str, Arc<dyn Bijector>)> = vec![
         ("Identity", Arc::new(Identity)),
         ("Exp", Arc::new(Exp)),
@@ -127,6 +145,28 @@ fn main() -> Result<()> {
         ("Reshape", Arc::new(Reshape::new(vec![4], vec![2, 2])?)),
         ("Pad", Arc::new(Pad::new(1, 0))),
         ("ConcatConstant", Arc::new(ConcatConstant::new(Tensor::zeros([1], F64), -1, Position::Before)?)),
+        ("Permute", Arc::new(Permute::reverse(4)?)),
+        ("BatchNormalization (evaluation mode)", Arc::new(batch_norm)),
+        (
+            "RationalQuadraticSpline",
+            Arc::new(RationalQuadraticSpline::from_unconstrained(
+                &Tensor::randn([4], F64),
+                &Tensor::randn([4], F64),
+                &Tensor::randn([3], F64),
+                3.0,
+            )?),
+        ),
+        ("MaskedAutoregressiveFlow (affine)", Arc::new(MaskedAutoregressiveFlow::new(made("maf", 2)?)?)),
+        (
+            "Invert(MaskedAutoregressiveFlow) (IAF)",
+            Arc::new(Invert::new(Arc::new(MaskedAutoregressiveFlow::new(made("iaf", 2)?)?))),
+        ),
+        (
+            "MaskedAutoregressiveFlow (spline: NSF)",
+            Arc::new(MaskedAutoregressiveFlow::with_transform(made("nsf", 11)?, spline.clone())?),
+        ),
+        ("RealNVP (affine)", Arc::new(RealNvp::new(4, 2, mlp("nvp", 4)?)?)),
+        ("RealNVP (spline)", Arc::new(RealNvp::with_transform(4, -2, mlp("nvp_spline", 22)?, spline)?)),
     ];
     println!("\n| bijector | name | forward / inverse min event ndims | log-det checked by `testing::check_bijector` at x = randn(4) or its image |");
     println!("|---|---|---|---|");
