@@ -470,4 +470,9 @@ impl AutoregressiveNetwork {
     pub fn config(&self) -> &MadeConfig {
         &self.config
     }
+
+    /// The device of the variables.
+    pub fn device(&self) -> Device {
+        self.device
+    }
 }
