@@ -1,5 +1,6 @@
 //! Where a flow's training step and sampling spend their time: the forward pass
-//! (`-mean(log_prob)`), the backward pass, the Adam update, and `sample`, each timed on its own
+//! (`-mean(log_prob)`), the backward pass, the Adam update (`tch::nn::Adam`, and the flat
+//! `adam::Adam` of `training::fit`), and `sample`, each timed on its own
 //! in wall time and in the process's CPU time (from `/proc/self/stat`, Linux; robust to other
 //! processes sharing the machine when run with one thread).
 //!
@@ -10,6 +11,7 @@ use anyhow::Result;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
+use tch_distributions::adam::Adam;
 use tch_distributions::{flow_models, spec};
 
 /// User + system CPU seconds of this process so far (`/proc/self/stat`, 100 ticks per second).
@@ -63,18 +65,22 @@ fn main() -> Result<()> {
         })?,
     );
     show(
-        "Adam step (zero_grad + step)",
-        measure(reps, || {
-            opt.zero_grad();
-            opt.step();
-            Ok(())
-        })?,
-    );
-    show(
-        "train step (all)",
+        "train step, tch::nn::Adam",
         measure(reps, || {
             opt.backward_step(&loss()?);
             Ok(())
+        })?,
+    );
+    // training::fit's autograd step: gradients by run_backward, the flat Adam
+    let vars = vs.trainable_variables();
+    let mut adam = Adam::new(&vars, 1e-3)?;
+    let grads = Tensor::f_run_backward(&[&loss()?], &vars, false, false)?;
+    show("flat Adam update alone", measure(reps, || adam.step(&grads))?);
+    show(
+        "train step, flat Adam",
+        measure(reps, || {
+            let g = Tensor::f_run_backward(&[&loss()?], &vars, false, false)?;
+            adam.step(&g)
         })?,
     );
     let sample_reps = (reps / 10).max(3);

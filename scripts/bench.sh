@@ -8,11 +8,17 @@
 # run when its environment from scripts/setup_tfp_jax.sh exists ($TFP_JAX_VENV, by default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/tch-distributions/venv-tfp-jax); TFP_JAX=1 installs it first
 # if missing, TFP_JAX=0 skips it. It adds "TFP-JAX ms median [min, max]" and "ratio Rust/TFP-JAX".
+#
+# Then the normalizing-flow workloads against zuko (scripts/bench_flows.sh, its own table);
+# BENCH_FLOWS=0 skips them, BENCH_FLOWS=only runs only them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh >&2
 threads=${1:-2}
 quick=${2:-}
+if [ "${BENCH_FLOWS:-}" = only ]; then
+  exec scripts/bench_flows.sh "$threads" $quick
+fi
 cargo build --release --example bench >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -59,3 +65,7 @@ for (w, s), v in by.items():
         line = f"{line:<{30 + 1 + 22 + 1 + 34 + 1 + 34 + 1 + 7}} {fmt(jx):>34} {ratio_jx:>18}"
     print(line)
 PY
+if [ "${BENCH_FLOWS:-}" != 0 ]; then
+  echo
+  scripts/bench_flows.sh "$threads" $quick
+fi
