@@ -3,7 +3,7 @@
 examples/flow_quality.rs wrote (<dir>/<set>_train.npy, _test.npy, _meta.json; standardised,
 float32) and prints the held-out NLL per point in the original units as JSON lines.
 
-Usage: flow_quality_zuko.py <data dir> [steps] [threads]
+Usage: flow_quality_zuko.py <data dir> [steps] [threads] [set]   (FLOW_QUALITY_SEED: the seed, default 0)
 
 Architecture as ours (flow_models::spec with FlowOptions::default()) where zuko's API allows it:
 4 transforms, hidden (64, 64), ReLU, float32, a standard normal base.
@@ -65,16 +65,21 @@ def main():
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     torch.set_num_threads(threads)
+    only = sys.argv[4] if len(sys.argv) > 4 else None
+    # the seed of the initial weights and of the batch order (default 0), as the Rust side's
+    seed = int(os.environ.get("FLOW_QUALITY_SEED", "0"))
     for s in SETS:
+        if only is not None and s != only:
+            continue
         meta = json.load(open(os.path.join(data, f"{s}_meta.json")))
         train = torch.from_numpy(np.load(os.path.join(data, f"{s}_train.npy")))
         test = torch.from_numpy(np.load(os.path.join(data, f"{s}_test.npy")))
         d = train.shape[1]
         for name in ("maf", "realnvp", "nsf"):
-            torch.manual_seed(0)
+            torch.manual_seed(seed)
             flow = realnvp(d) if name == "realnvp" else zuko_flow(name, d)
             opt = torch.optim.Adam(flow.parameters(), lr=1e-3)
-            gen = torch.Generator().manual_seed(0)
+            gen = torch.Generator().manual_seed(seed)
             start = time.perf_counter()
             step, perm, pos = 0, torch.randperm(len(train), generator=gen), 0
             while step < steps:
