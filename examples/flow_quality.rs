@@ -91,7 +91,8 @@ fn main() -> Result<()> {
         let z_test = ((&test - &mean) / &std).to_kind(Kind::Float);
         z_train.write_npy(dir.join(format!("{set}_train.npy")))?;
         z_test.write_npy(dir.join(format!("{set}_test.npy")))?;
-        let meta = serde_json::json!({"set": set, "dim": train.size()[1], "log_jacobian": log_jac, "true_nll": true_nll});
+        let meta =
+            serde_json::json!({"set": set, "dim": train.size()[1], "log_jacobian": log_jac, "true_nll": true_nll});
         std::fs::write(dir.join(format!("{set}_meta.json")), meta.to_string())?;
         let d = train.size()[1];
         if steps == 0 {

@@ -184,7 +184,8 @@ pub fn fit(
             }
         };
         // (The closed form is only chosen with trainable variables behind the loss.)
-        if step == 0 && matches!(stepper, Stepper::Autograd(_) | Stepper::AutogradFlat { .. }) && !loss.requires_grad() {
+        if step == 0 && matches!(stepper, Stepper::Autograd(_) | Stepper::AutogradFlat { .. }) && !loss.requires_grad()
+        {
             bail!("{OP}: the loss does not depend on any trainable variable of the VarStore");
         }
         pending.push(loss.detach());

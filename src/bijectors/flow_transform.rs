@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tch::Tensor;
 
-use super::rational_quadratic_spline::{rqs_bin_major, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_SLOPE};
+use super::rational_quadratic_spline::{
+    rqs_bin_major, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_SLOPE,
+};
 use crate::shape::fmt_shape;
 
 /// An elementwise bijection of `x [..., n]` whose parameters are `params [..., n, P]`, one set
@@ -122,7 +124,14 @@ impl SplineTransform {
     /// parameter-major (what [`MaskedAutoregressiveFlow`](super::MaskedAutoregressiveFlow)'s
     /// network gives a transform that [prefers it](ElementwiseTransform::prefers_param_major))
     /// need no copy; others are copied once. The results come back in `v`'s layout.
-    fn run(&self, op: &str, v: &Tensor, params: &Tensor, forward: bool, with_ldj: bool) -> Result<(Tensor, Option<Tensor>)> {
+    fn run(
+        &self,
+        op: &str,
+        v: &Tensor,
+        params: &Tensor,
+        forward: bool,
+        with_ldj: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         check_params(op, v, params, 3 * self.bins - 1)?;
         let k = self.bins;
         if DEFAULT_MIN_BIN_WIDTH * k as f64 > 1.0 {
@@ -149,7 +158,8 @@ impl SplineTransform {
         let (m, b) = (DEFAULT_MIN_BIN_WIDTH, self.bound);
         let opts = (sm.kind(), sm.device());
         let tri = Tensor::ones([k + 1, k], opts).tril(-1).expand([2, k + 1, k], false);
-        let offsets = (Tensor::arange(k + 1, opts) * (2.0 * b * m) - b).unsqueeze(-1).expand([2, k + 1, m_total], false);
+        let offsets =
+            (Tensor::arange(k + 1, opts) * (2.0 * b * m) - b).unsqueeze(-1).expand([2, k + 1, m_total], false);
         let mut knot_shape = vec![2, k + 1];
         knot_shape.extend(&rest);
         let knots = offsets.baddbmm(&tri, &sm, 1.0, 2.0 * b * (1.0 - m * k as f64)).reshape(knot_shape.as_slice());

@@ -257,8 +257,8 @@ fn forward_core(x: &Tensor, knots: &Tensor, kd: &Tensor, k: i64, with_ldj: bool)
     let num = &b.h_k * (&s * &xi2).addcmul(&b.d_k, &xi1);
     let spline = b.y_k.addcdiv(&num, &den);
     let y = x.where_self(&b.out_of_range, &spline);
-    let ldj = with_ldj
-        .then(|| log_slope(&b, &s, &two_s, &den, &xi2, &omx, &xi1, true).masked_fill(&b.out_of_range, 0.0));
+    let ldj =
+        with_ldj.then(|| log_slope(&b, &s, &two_s, &den, &xi2, &omx, &xi1, true).masked_fill(&b.out_of_range, 0.0));
     (y, ldj)
 }
 
