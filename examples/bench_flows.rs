@@ -6,8 +6,10 @@
 //! MADE hidden units `[64, 64]`, ReLU, 8 spline bins on `[-4, 4]`, reversing permutations
 //! between layers, float32.
 //!
-//! * F1 train step: `-mean(log_prob(x))` of a batch `x ~ N(0, I)` `[batch, d]`, backward,
-//!   `tch::nn::Adam` step (lr 1e-3), the step of `training::fit`'s autograd path;
+//! * F1 train step: `-mean(log_prob(x))` of a batch `x ~ N(0, I)` `[batch, d]`, backward
+//!   (`Tensor::run_backward` for the gradients), the flat `adam::Adam` step (lr 1e-3): the step
+//!   of `training::fit`'s autograd path; "F1 train step (nn::Adam)" is the same with
+//!   `tch::nn::Adam` (zero_grad, backward, step), as a hand-written loop would do it;
 //! * F2 sample: `sample([10000])` (no graph: `TransformedDistribution::sample` runs under
 //!   `no_grad`), `d` sequential passes of each MADE.
 //!
@@ -16,6 +18,7 @@
 use anyhow::Result;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
+use tch_distributions::adam::Adam;
 use tch_distributions::distributions::Distribution;
 use tch_distributions::{flow_models, spec};
 
@@ -46,8 +49,18 @@ fn main() -> Result<()> {
                 let f = flow(&vs, name, d)?;
                 tch::manual_seed(1);
                 let x = Tensor::randn([n, d], (Kind::Float, Device::Cpu));
+                let size = format!("{name} d={d} batch={n}");
+                {
+                    let vars = vs.trainable_variables();
+                    let mut adam = Adam::new(&vars, 1e-3)?;
+                    time("F1 train step", &size, 50, || {
+                        let loss = -f.log_prob(&x)?.mean(Kind::Float);
+                        let grads = Tensor::f_run_backward(&[&loss], &vars, false, false)?;
+                        adam.step(&grads)
+                    })?;
+                }
                 let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
-                time("F1 train step", &format!("{name} d={d} batch={n}"), 50, || {
+                time("F1 train step (nn::Adam)", &size, 50, || {
                     let loss = -f.log_prob(&x)?.mean(Kind::Float);
                     opt.backward_step(&loss);
                     Ok(())

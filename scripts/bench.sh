@@ -13,6 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh >&2
 threads=${1:-2}
 quick=${2:-}
+if [ "${BENCH_FLOWS:-}" = only ]; then
+  exec scripts/bench_flows.sh "$threads" $quick
+fi
 cargo build --release --example bench >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -59,7 +62,8 @@ for (w, s), v in by.items():
         line = f"{line:<{30 + 1 + 22 + 1 + 34 + 1 + 34 + 1 + 7}} {fmt(jx):>34} {ratio_jx:>18}"
     print(line)
 PY
-# The flow workloads (train steps and sampling of MAF and NSF) beside zuko, same threads.
+# The flow workloads (train steps and sampling of MAF and NSF) beside zuko, same threads;
+# BENCH_FLOWS=0 skips them, BENCH_FLOWS=only runs only them.
 if [ "${BENCH_FLOWS:-1}" != 0 ]; then
   echo
   scripts/bench_flows.sh "$threads" $quick

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tch::Tensor;
 
 use super::rational_quadratic_spline::{
-    rqs_forward, rqs_inverse, SplineParams, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_SLOPE,
+    rqs_bin_major, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_SLOPE,
 };
 use crate::shape::fmt_shape;
 
@@ -21,6 +21,18 @@ pub trait ElementwiseTransform {
     fn params_per_element(&self) -> i64;
     /// `(y, log|dy/dx|)` elementwise, both of `x`'s shape.
     fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)>;
+    /// `y` alone (what a flow's sampling passes need); by default the first part of
+    /// [`ElementwiseTransform::forward_and_log_det`]. Implement it when the log-det costs extra.
+    fn forward(&self, x: &Tensor, params: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_and_log_det(x, params)?.0)
+    }
+    /// A performance hint (default `false`): `true` asks the flow for `params` stored
+    /// parameter-major (the same `[..., n, P]` tensor, a view whose storage has the parameter
+    /// dimension outermost), the layout in which reductions over one element's parameters are
+    /// fast on the CPU. The values are the same either way.
+    fn prefers_param_major(&self) -> bool {
+        false
+    }
     /// `(x, log|dx/dy|)` elementwise, both of `y`'s shape.
     fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)>;
     /// The map as JSON (for `saved`), or `None` for a user map that has no description.
@@ -48,13 +60,18 @@ impl Default for AffineTransform {
 }
 
 impl AffineTransform {
-    fn shift_and_log_scale(&self, op: &str, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+    /// `(t, ±s)`: the shift and the clipped log-scale, negated when `!positive` (the inverse
+    /// needs `-s`; the sign goes into the clip's factor instead of an extra negation).
+    fn shift_and_log_scale(&self, op: &str, x: &Tensor, params: &Tensor, positive: bool) -> Result<(Tensor, Tensor)> {
         check_params(op, x, params, 2)?;
         let raw = params.select(-1, 1);
+        let sign = if positive { 1.0 } else { -1.0 };
         let s = if self.log_scale_bound.is_finite() {
-            (raw / self.log_scale_bound).tanh() * self.log_scale_bound
-        } else {
+            (raw / self.log_scale_bound).tanh() * (sign * self.log_scale_bound)
+        } else if positive {
             raw
+        } else {
+            -raw
         };
         Ok((params.select(-1, 0), s))
     }
@@ -68,12 +85,12 @@ impl ElementwiseTransform for AffineTransform {
         2
     }
     fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (t, s) = self.shift_and_log_scale("affine.forward", x, params)?;
-        Ok((x * s.exp() + t, s))
+        let (t, s) = self.shift_and_log_scale("affine.forward", x, params, true)?;
+        Ok((t.addcmul(x, &s.exp()), s))
     }
     fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (t, s) = self.shift_and_log_scale("affine.inverse", y, params)?;
-        Ok(((y - t) * (-&s).exp(), -s))
+        let (t, neg_s) = self.shift_and_log_scale("affine.inverse", y, params, false)?;
+        Ok(((y - t) * neg_s.exp(), neg_s))
     }
     fn to_json(&self) -> Option<Value> {
         Some(json!({"type": "affine", "log_scale_bound": self.log_scale_bound}))
@@ -82,7 +99,7 @@ impl ElementwiseTransform for AffineTransform {
 
 /// The rational-quadratic spline of neural spline flows (Durkan et al. 2019) with
 /// `params [..., n, 3K - 1]` = unnormalised widths (K), heights (K) and interior slopes (K - 1),
-/// through [`SplineParams::from_unconstrained`] (softmax widths and heights with minimums,
+/// through [`SplineParams::from_unconstrained`](super::SplineParams::from_unconstrained) (softmax widths and heights with minimums,
 /// softplus slopes with a minimum, boundary slopes exactly 1) on `[-bound, bound]`, the
 /// identity outside (nflows' linear tails). The raw slopes are offset by
 /// `log(e^(1 - min_slope) - 1)` so that a zero output is a slope of exactly 1 (zuko's `exp`
@@ -97,21 +114,67 @@ pub struct SplineTransform {
 }
 
 impl SplineTransform {
-    fn params(&self, op: &str, x: &Tensor, params: &Tensor) -> Result<SplineParams> {
-        check_params(op, x, params, 3 * self.bins - 1)?;
+    /// The spline at `v [..., n]` with the raw `params [..., n, 3K - 1]` (forward or inverse).
+    ///
+    /// The constrained parameters are made as
+    /// [`SplineParams::from_unconstrained`](super::SplineParams::from_unconstrained) makes them
+    /// (one softmax over widths and heights together, as their minimums are equal), in the
+    /// spline's bin-major layout: the parameter dimension moves to the front and the batch
+    /// dimensions are taken in the order of their strides, so that parameters stored
+    /// parameter-major (what [`MaskedAutoregressiveFlow`](super::MaskedAutoregressiveFlow)'s
+    /// network gives a transform that [prefers it](ElementwiseTransform::prefers_param_major))
+    /// need no copy; others are copied once. The results come back in `v`'s layout.
+    fn run(
+        &self,
+        op: &str,
+        v: &Tensor,
+        params: &Tensor,
+        forward: bool,
+        with_ldj: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        check_params(op, v, params, 3 * self.bins - 1)?;
         let k = self.bins;
+        if DEFAULT_MIN_BIN_WIDTH * k as f64 > 1.0 {
+            bail!("{op}: {k} bins of the minimum width {DEFAULT_MIN_BIN_WIDTH} (of the interval) do not fit in it");
+        }
+        debug_assert_eq!(DEFAULT_MIN_BIN_WIDTH, DEFAULT_MIN_BIN_HEIGHT);
+        // [P, batch..] with the batch dimensions by decreasing stride (stable)
+        let pm = params.movedim(-1, 0);
+        let strides = pm.stride();
+        let mut order: Vec<i64> = (0..v.dim() as i64).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(strides[i as usize + 1]));
+        let mut perm = vec![0i64];
+        perm.extend(order.iter().map(|&i| i + 1));
+        let pm = pm.permute(perm.as_slice());
+        let pm = if pm.is_contiguous() { pm } else { pm.contiguous() };
+        let vp = v.permute(order.as_slice());
+        let rest = vp.size();
+        let m_total: i64 = rest.iter().product();
+        let parts = pm.split_with_sizes([2 * k, k - 1], 0);
+        let sm = parts[0].reshape([2, k, m_total]).softmax(1, None::<tch::Kind>);
+        // widths (and heights) 2B (m + (1 - mK) softmax): the knots -B + [0, cumsum] are
+        // -B + 2Bm j + 2B(1 - mK) (L softmax)_j with L strictly lower triangular, one batched
+        // matrix product for both axes (no cumulative sum, no padding)
+        let (m, b) = (DEFAULT_MIN_BIN_WIDTH, self.bound);
+        let opts = (sm.kind(), sm.device());
+        let tri = Tensor::ones([k + 1, k], opts).tril(-1).expand([2, k + 1, k], false);
+        let offsets =
+            (Tensor::arange(k + 1, opts) * (2.0 * b * m) - b).unsqueeze(-1).expand([2, k + 1, m_total], false);
+        let mut knot_shape = vec![2, k + 1];
+        knot_shape.extend(&rest);
+        let knots = offsets.baddbmm(&tri, &sm, 1.0, 2.0 * b * (1.0 - m * k as f64)).reshape(knot_shape.as_slice());
         // raw slope 0 -> slope exactly 1 (min + softplus(offset) = 1): a zero network output is
         // the identity map
         let offset = ((1.0 - DEFAULT_MIN_SLOPE).exp() - 1.0).ln();
-        SplineParams::from_unconstrained(
-            &params.narrow(-1, 0, k),
-            &params.narrow(-1, k, k),
-            &(params.narrow(-1, 2 * k, k - 1) + offset),
-            self.bound,
-            DEFAULT_MIN_BIN_WIDTH,
-            DEFAULT_MIN_BIN_HEIGHT,
-            DEFAULT_MIN_SLOPE,
-        )
+        let slopes = (&parts[1] + offset).softplus() + DEFAULT_MIN_SLOPE;
+        let (out, ldj) = rqs_bin_major(&vp, &knots, &slopes, forward, with_ldj);
+        // back to v's dimension order
+        let mut inverse = vec![0i64; order.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            inverse[i as usize] = pos as i64;
+        }
+        let back = |t: Tensor| t.permute(inverse.as_slice());
+        Ok((back(out), ldj.map(back)))
     }
 }
 
@@ -122,13 +185,19 @@ impl ElementwiseTransform for SplineTransform {
     fn params_per_element(&self) -> i64 {
         3 * self.bins - 1
     }
+    fn prefers_param_major(&self) -> bool {
+        true
+    }
     fn forward_and_log_det(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
-        let p = self.params("spline.forward", x, params)?;
-        rqs_forward(x, &p.widths, &p.heights, &p.slopes, &p.range_min)
+        let (y, ldj) = self.run("spline.forward", x, params, true, true)?;
+        Ok((y, ldj.expect("asked for the log-det")))
+    }
+    fn forward(&self, x: &Tensor, params: &Tensor) -> Result<Tensor> {
+        Ok(self.run("spline.forward", x, params, true, false)?.0)
     }
     fn inverse_and_log_det(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
-        let p = self.params("spline.inverse", y, params)?;
-        rqs_inverse(y, &p.widths, &p.heights, &p.slopes, &p.range_min)
+        let (x, ldj) = self.run("spline.inverse", y, params, false, true)?;
+        Ok((x, ldj.expect("the inverse always gives its log-det")))
     }
     fn to_json(&self) -> Option<Value> {
         Some(json!({"type": "spline", "bins": self.bins, "bound": self.bound}))

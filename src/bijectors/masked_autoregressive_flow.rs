@@ -96,8 +96,15 @@ impl Bijector for MaskedAutoregressiveFlow {
     fn forward_min_event_ndims(&self) -> usize {
         1
     }
+    /// As [`MaskedAutoregressiveFlow::forward_and_log_det`] without the log-det.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.forward_and_log_det(x)?.0)
+        self.check("masked_autoregressive_flow.forward", "x", x)?;
+        let mut y = x.zeros_like();
+        let context = self.context.borrow();
+        for _ in 0..self.event_size {
+            y = self.transform.forward(x, &self.network.forward(&y, context.as_ref())?)?;
+        }
+        Ok(y)
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
         Ok(self.inverse_and_log_det(y)?.0)
@@ -113,14 +120,14 @@ impl Bijector for MaskedAutoregressiveFlow {
     fn forward_and_log_det(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         self.check("masked_autoregressive_flow.forward", "x", x)?;
         let mut y = x.zeros_like();
-        let mut ldj = None;
-        for _ in 0..self.event_size {
-            let params = self.network.forward(&y, self.context.borrow().as_ref())?;
-            let (next, l) = self.transform.forward_and_log_det(x, &params)?;
-            y = next;
-            ldj = Some(l);
+        // the first event_size - 1 passes need no log-det
+        let context = self.context.borrow();
+        for _ in 1..self.event_size {
+            y = self.transform.forward(x, &self.network.forward(&y, context.as_ref())?)?;
         }
-        Ok((y, Self::sum_event(&ldj.expect("event_size >= 1"))))
+        let (y, ldj) =
+            self.transform.forward_and_log_det(x, &self.network.forward(&y, context.as_ref())?)?;
+        Ok((y, Self::sum_event(&ldj)))
     }
     fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
         self.check("masked_autoregressive_flow.inverse", "y", y)?;

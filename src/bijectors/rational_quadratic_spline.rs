@@ -26,8 +26,10 @@
 //! As in TFP, `x <= x_0` or `x >= x_K` (and, for the inverse, `y <= y_0` or `y >= y_K`) is
 //! mapped by the identity with log-det 0. The spline branch of such an element is evaluated at
 //! the safe in-range value `x_0` (or `y_0`), so that no NaN or infinity from far inputs reaches
-//! the values or the gradients through `where`. The bin is found with `searchsorted` on the left
-//! knots (`side="right"`, minus one), as TFP does.
+//! the values or the gradients through `where`. The bin is the one TFP's `searchsorted` on the left
+//! knots (`side="right"`, minus one) finds, computed as the number of interior knots at or below
+//! the input (no contiguous copies); the knots of both axes come from one cumulative sum and
+//! each element's bin values from two gathers (the op count matters for small batches).
 
 use super::Bijector;
 use crate::shape::{broadcast_shapes, check_float, fmt_shape, kind_name};
@@ -129,93 +131,6 @@ fn check_params_named(
     Ok((k, batch))
 }
 
-/// Knot positions `range_min + [0, cumsum(sizes)]`, `[..., K + 1]`, broadcast to `batch + [K+1]`.
-fn knots(sizes: &Tensor, range_min: &Tensor, batch: &[i64]) -> Tensor {
-    let zero = sizes.narrow(-1, 0, 1).zeros_like();
-    let cum = Tensor::cat(&[zero, sizes.cumsum(-1, None::<Kind>)], -1) + range_min.unsqueeze(-1);
-    let mut shape = batch.to_vec();
-    shape.push(sizes.size()[sizes.dim() - 1] + 1);
-    cum.broadcast_to(shape.as_slice())
-}
-
-/// Knot slopes with the boundary slopes 1 padded on both sides, `batch + [K + 1]`.
-fn knot_slopes(slopes: &Tensor, k: i64, batch: &[i64]) -> Tensor {
-    let ss = slopes.size();
-    let mut inner = ss[..ss.len() - 1].to_vec();
-    inner.push(k - 1);
-    let interior = slopes.expand(inner.as_slice(), false);
-    let mut ones_shape = ss[..ss.len() - 1].to_vec();
-    ones_shape.push(1);
-    let one = Tensor::ones(ones_shape.as_slice(), (slopes.kind(), slopes.device()));
-    let kd = Tensor::cat(&[&one, &interior, &one], -1);
-    let mut shape = batch.to_vec();
-    shape.push(k + 1);
-    kd.broadcast_to(shape.as_slice())
-}
-
-/// What forward and inverse share: the out-of-range mask, the safe (clamped) input, and the
-/// bin's knot values gathered for every element.
-struct Bin {
-    out_of_range: Tensor,
-    safe: Tensor,
-    x_k: Tensor,
-    y_k: Tensor,
-    w_k: Tensor,
-    h_k: Tensor,
-    d_k: Tensor,
-    d_kp1: Tensor,
-}
-
-/// Finds the bin of `v` (an `x` when `is_x`, otherwise a `y`).
-#[allow(clippy::too_many_arguments)]
-fn find_bin(
-    v: &Tensor,
-    widths: &Tensor,
-    heights: &Tensor,
-    slopes: &Tensor,
-    range_min: &Tensor,
-    k: i64,
-    batch: &[i64],
-    is_x: bool,
-) -> Bin {
-    let kx = knots(widths, range_min, batch);
-    let ky = knots(heights, range_min, batch);
-    let kd = knot_slopes(slopes, k, batch);
-    let kv = if is_x { &kx } else { &ky };
-    let v = v.broadcast_to(batch);
-    let lo = kv.select(-1, 0);
-    let hi = kv.select(-1, k);
-    let out_of_range = v.le_tensor(&lo).logical_or(&v.ge_tensor(&hi));
-    // tch's `a.where_self(cond, b)` is `where(cond, a, b)`.
-    let safe = lo.where_self(&out_of_range, &v);
-    let left = kv.narrow(-1, 0, k).contiguous();
-    let idx =
-        (safe.unsqueeze(-1).contiguous().searchsorted(&left, false, true, "right", None::<Tensor>) - 1).clamp(0, k - 1);
-    let at = |t: &Tensor, i: &Tensor| t.gather(-1, i, false).squeeze_dim(-1);
-    let idx1 = &idx + 1;
-    let x_k = at(&kx, &idx);
-    let y_k = at(&ky, &idx);
-    Bin {
-        w_k: at(&kx, &idx1) - &x_k,
-        h_k: at(&ky, &idx1) - &y_k,
-        d_k: at(&kd, &idx),
-        d_kp1: at(&kd, &idx1),
-        x_k,
-        y_k,
-        out_of_range,
-        safe,
-    }
-}
-
-/// `log|dy/dx|` at relative position `xi` of a bin.
-fn log_slope(b: &Bin, s: &Tensor, xi: &Tensor) -> Tensor {
-    let one_minus = 1.0 - xi;
-    let xi1 = xi * &one_minus;
-    let num = &b.d_kp1 * xi.square() + s * &xi1 * 2.0 + &b.d_k * one_minus.square();
-    let den = s + (&b.d_kp1 + &b.d_k - s * 2.0) * &xi1;
-    s.log() * 2.0 + num.log() - den.log() * 2.0
-}
-
 /// The spline's forward map and `log|dy/dx|`, elementwise (TFP's `RationalQuadraticSpline`).
 ///
 /// Shapes: `x [...]`, `widths, heights [..., K]`, `slopes [..., K-1]` (interior knots; a last
@@ -249,6 +164,161 @@ pub fn rqs_inverse(
     Ok(inverse_unchecked(y, widths, heights, slopes, range_min, k, &batch))
 }
 
+/// What forward and inverse share: the out-of-range mask, the safe (clamped) input, and the
+/// bin's knot values gathered for every element (all of the batch shape).
+struct Bin {
+    out_of_range: Tensor,
+    safe: Tensor,
+    x_k: Tensor,
+    y_k: Tensor,
+    w_k: Tensor,
+    h_k: Tensor,
+    d_k: Tensor,
+    d_kp1: Tensor,
+}
+
+/// Finds the bin of `v [batch..]` (an `x` when `is_x`, otherwise a `y`) and gathers its knots.
+///
+/// Layout: bin-major. `knots [2, K + 1, batch..]` are the x knots then the y knots
+/// (`range_min + [0, cumsum(sizes)]`), `kd [K + 1, batch..]` the knot slopes with the boundary
+/// ones. With the bins in the first dimensions, the softmax, cumulative sums and counts over bins
+/// run along an outer dimension, which libtorch's CPU kernels vectorise over the batch; over a
+/// last dimension of 8 they are an order of magnitude slower (a softmax over `[.., 8]` cost more
+/// than the rest of a spline layer).
+///
+/// The bin index is the number of interior knots `<=` the safe input (what TFP's
+/// `searchsorted(side="right") - 1` gives), from detached knots: the range ends and the search
+/// carry no gradient (at out-of-range elements the spline branch is discarded); one gather
+/// fetches `x_k, x_{k+1}, y_k, y_{k+1}` and one `d_k, d_{k+1}`.
+fn find_bin(v: &Tensor, knots: &Tensor, kd: &Tensor, k: i64, is_x: bool) -> Bin {
+    let kv = knots.detach().select(0, if is_x { 0 } else { 1 });
+    let lo = kv.select(0, 0);
+    let hi = kv.select(0, k);
+    let out_of_range = v.le_tensor(&lo).logical_or(&v.ge_tensor(&hi));
+    // tch's `a.where_self(cond, b)` is `where(cond, a, b)`.
+    let safe = lo.where_self(&out_of_range, v);
+    // safe >= x_0 always, so the bin is the count of interior knots at or below it (in [0, K-1])
+    let idx = kv.narrow(0, 1, k - 1).le_tensor(&safe.unsqueeze(0)).sum_dim_intlist(0, false, Kind::Int64);
+    let pair = Tensor::stack(&[&idx, &(&idx + 1)], 0); // [2, batch..]: k, k + 1
+    let mut pair_shape = vec![2i64];
+    pair_shape.extend(pair.size());
+    let xy = knots.gather(1, &pair.unsqueeze(0).expand(pair_shape.as_slice(), false), false).unbind(1);
+    let d = kd.gather(0, &pair, false).unbind(0);
+    let size = (&xy[1] - &xy[0]).unbind(0); // w_k, h_k
+    let left = xy[0].unbind(0); // x_k, y_k
+    let [x_k, y_k] = [&left[0], &left[1]].map(Tensor::shallow_clone);
+    let [w_k, h_k] = [&size[0], &size[1]].map(Tensor::shallow_clone);
+    let [d_k, d_kp1] = [&d[0], &d[1]].map(Tensor::shallow_clone);
+    Bin { out_of_range, safe, x_k, y_k, w_k, h_k, d_k, d_kp1 }
+}
+
+/// `[K + 1, batch..]` slopes from the interior `slopes [K - 1, batch..]`: the boundary slopes 1
+/// padded on both sides.
+fn pad_slopes(slopes: &Tensor) -> Tensor {
+    let mut pad = vec![0i64; 2 * (slopes.dim() - 1)];
+    pad.extend([1, 1]);
+    slopes.pad(pad.as_slice(), "constant", 1.0)
+}
+
+/// `±log|dy/dx|` at relative position `xi` of a bin (`+` when `positive`), given
+/// `s = h_k / w_k`, `two_s = 2s`, the denominator `den = s + (d_{k+1} + d_k - 2s) ξ(1-ξ)`,
+/// `xi2 = ξ²`, `omx = 1 - ξ` and `xi1 = ξ(1-ξ)`.
+#[allow(clippy::too_many_arguments)]
+fn log_slope(
+    b: &Bin,
+    s: &Tensor,
+    two_s: &Tensor,
+    den: &Tensor,
+    xi2: &Tensor,
+    omx: &Tensor,
+    xi1: &Tensor,
+    positive: bool,
+) -> Tensor {
+    // d_{k+1} ξ² + 2 s ξ(1-ξ) + d_k (1-ξ)²
+    let num = (&b.d_kp1 * xi2).addcmul(two_s, xi1).addcmul(&b.d_k, &omx.square());
+    if positive {
+        (s.log() - den.log()) * 2.0 + num.log()
+    } else {
+        (den.log() - s.log()) * 2.0 - num.log()
+    }
+}
+
+/// The spline's `y` (and `log|dy/dx|` when `with_ldj`) at `x [batch..]`, with the bin-major
+/// parameters of [`find_bin`].
+fn forward_core(x: &Tensor, knots: &Tensor, kd: &Tensor, k: i64, with_ldj: bool) -> (Tensor, Option<Tensor>) {
+    let b = find_bin(x, knots, kd, k, true);
+    let s = &b.h_k / &b.w_k;
+    let xi = ((&b.safe - &b.x_k) / &b.w_k).clamp(0.0, 1.0);
+    let omx = 1.0 - &xi;
+    let xi1 = &xi * &omx;
+    let xi2 = xi.square();
+    let two_s = &s * 2.0;
+    let den = s.addcmul(&(&b.d_kp1 + &b.d_k - &two_s), &xi1);
+    let num = &b.h_k * (&s * &xi2).addcmul(&b.d_k, &xi1);
+    let spline = b.y_k.addcdiv(&num, &den);
+    let y = x.where_self(&b.out_of_range, &spline);
+    let ldj =
+        with_ldj.then(|| log_slope(&b, &s, &two_s, &den, &xi2, &omx, &xi1, true).masked_fill(&b.out_of_range, 0.0));
+    (y, ldj)
+}
+
+/// The spline's `x` and `log|dx/dy|` at `y [batch..]`, with the bin-major parameters of
+/// [`find_bin`].
+fn inverse_core(y: &Tensor, knots: &Tensor, kd: &Tensor, k: i64) -> (Tensor, Tensor) {
+    let b = find_bin(y, knots, kd, k, false);
+    let s = &b.h_k / &b.w_k;
+    let two_s = &s * 2.0;
+    let t0 = &b.d_kp1 + &b.d_k - &two_s;
+    let rel = &b.safe - &b.y_k;
+    let t = &rel * &t0;
+    let a = t.addcmul(&b.h_k, &(&s - &b.d_k));
+    let bq = &b.h_k * &b.d_k - &t;
+    let sc = &s * &rel; // c = -s δ
+    let sq = bq.square().addcmul(&a, &(&sc * 4.0)).clamp_min(0.0).sqrt();
+    // The root in [0, 1] is 2c / (-b - sq) = 2 s δ / (b + sq) = (-b + sq) / (2a). The first
+    // cancels when b < 0 (then a >= |b| > 0, since the root is at most 1), the second when
+    // b > 0: take the one without cancellation. Each branch sees a safe denominator where it is
+    // not taken, so that `where` passes no NaN to the gradients. At a knot (δ = 0),
+    // b = h_k d_k > 0 and the first gives 0 / (2b) = 0 with the right gradient.
+    let pos = bq.ge(0.0);
+    let den1 = (&bq + &sq).where_scalarother(&pos, 1.0);
+    let den2 = Tensor::where_scalarself(&pos, 1.0, &(&a * 2.0));
+    let xi = ((&sc * 2.0) / den1).where_self(&pos, &((&sq - &bq) / den2)).clamp(0.0, 1.0);
+    let spline = b.x_k.addcmul(&xi, &b.w_k);
+    let omx = 1.0 - &xi;
+    let xi1 = &xi * &omx;
+    let xi2 = xi.square();
+    let den = s.addcmul(&t0, &xi1);
+    let ldj = log_slope(&b, &s, &two_s, &den, &xi2, &omx, &xi1, false).masked_fill(&b.out_of_range, 0.0);
+    let x = y.where_self(&b.out_of_range, &spline);
+    (x, ldj)
+}
+
+/// The constrained form's parameters in [`find_bin`]'s bin-major layout, broadcast to `batch`:
+/// `knots [2, K + 1, batch..]` (cumulative sums plus `range_min`), `kd [K + 1, batch..]`, and
+/// `v [batch..]`.
+fn bin_major(
+    v: &Tensor,
+    w: &Tensor,
+    h: &Tensor,
+    d: &Tensor,
+    rm: &Tensor,
+    k: i64,
+    batch: &[i64],
+) -> (Tensor, Tensor, Tensor) {
+    let front = |t: &Tensor, last: i64| {
+        let mut shape = batch.to_vec();
+        shape.push(last);
+        t.broadcast_to(shape.as_slice()).movedim(-1, 0)
+    };
+    let sizes = Tensor::stack(&[front(w, k), front(h, k)], 0);
+    // pad dimension 1 (bins) at the front: pairs from the last dimension backwards
+    let mut pad = vec![0i64; 2 * batch.len()];
+    pad.extend([1, 0]);
+    let knots = sizes.cumsum(1, None::<Kind>).constant_pad_nd(pad.as_slice()) + rm.broadcast_to(batch);
+    (v.broadcast_to(batch), knots, pad_slopes(&front(d, k - 1)))
+}
+
 fn forward_unchecked(
     x: &Tensor,
     w: &Tensor,
@@ -258,17 +328,9 @@ fn forward_unchecked(
     k: i64,
     batch: &[i64],
 ) -> (Tensor, Tensor) {
-    let b = find_bin(x, w, h, d, rm, k, batch, true);
-    let s = &b.h_k / &b.w_k;
-    let xi = ((&b.safe - &b.x_k) / &b.w_k).clamp(0.0, 1.0);
-    let xi1 = &xi * (1.0 - &xi);
-    let num = &b.h_k * (&s * xi.square() + &b.d_k * &xi1);
-    let den = &s + (&b.d_kp1 + &b.d_k - &s * 2.0) * &xi1;
-    let spline = &b.y_k + num / den;
-    let ldj = log_slope(&b, &s, &xi);
-    let y = x.broadcast_to(batch).where_self(&b.out_of_range, &spline);
-    let ldj = ldj.zeros_like().where_self(&b.out_of_range, &ldj);
-    (y, ldj)
+    let (x, knots, kd) = bin_major(x, w, h, d, rm, k, batch);
+    let (y, ldj) = forward_core(&x, &knots, &kd, k, true);
+    (y, ldj.expect("asked for the log-det"))
 }
 
 fn inverse_unchecked(
@@ -280,28 +342,29 @@ fn inverse_unchecked(
     k: i64,
     batch: &[i64],
 ) -> (Tensor, Tensor) {
-    let b = find_bin(y, w, h, d, rm, k, batch, false);
-    let s = &b.h_k / &b.w_k;
-    let rel = &b.safe - &b.y_k;
-    let t = &rel * (&b.d_kp1 + &b.d_k - &s * 2.0);
-    let a = &b.h_k * (&s - &b.d_k) + &t;
-    let bq = &b.h_k * &b.d_k - &t;
-    let c = -(&s * &rel);
-    let sq = (bq.square() - &a * &c * 4.0).clamp_min(0.0).sqrt();
-    // The root in [0, 1] is 2c / (-b - sq) = (-b + sq) / (2a). The first cancels when b < 0
-    // (then a >= |b| > 0, since the root is at most 1), the second when b > 0: take the one
-    // without cancellation. Each branch sees a safe denominator where it is not taken, so that
-    // `where` passes no NaN to the gradients. At a knot (rel = 0), b = h_k d_k > 0 and the
-    // first gives 0 / (-2b) = 0 with the right gradient.
-    let pos = bq.ge(0.0);
-    let den1 = (-&bq - &sq).where_self(&pos, &(-&sq.ones_like()));
-    let den2 = (&a * 2.0).where_self(&pos.logical_not(), &a.ones_like());
-    let xi = ((&c * 2.0) / den1).where_self(&pos, &((-&bq + &sq) / den2)).clamp(0.0, 1.0);
-    let spline = &xi * &b.w_k + &b.x_k;
-    let ldj = -log_slope(&b, &s, &xi);
-    let x = y.broadcast_to(batch).where_self(&b.out_of_range, &spline);
-    let ldj = ldj.zeros_like().where_self(&b.out_of_range, &ldj);
-    (x, ldj)
+    let (y, knots, kd) = bin_major(y, w, h, d, rm, k, batch);
+    inverse_core(&y, &knots, &kd, k)
+}
+
+/// The spline in the bin-major layout of the flows: `knots [2, K + 1, batch..]` (x knots then
+/// y knots, increasing, first `range_min`), interior `slopes [K - 1, batch..]`, applied to
+/// `v [batch..]` (the caller checked the shapes). Forward (`y` and, when `with_ldj`,
+/// `log|dy/dx|`) or inverse (`x`, `log|dx/dy|`).
+pub(crate) fn rqs_bin_major(
+    v: &Tensor,
+    knots: &Tensor,
+    slopes: &Tensor,
+    forward: bool,
+    with_ldj: bool,
+) -> (Tensor, Option<Tensor>) {
+    let k = knots.size()[1] - 1;
+    let kd = pad_slopes(slopes);
+    if forward {
+        forward_core(v, knots, &kd, k, with_ldj)
+    } else {
+        let (x, ldj) = inverse_core(v, knots, &kd, k);
+        (x, Some(ldj))
+    }
 }
 
 /// Spline parameters in the constrained form of [`rqs_forward`], made from unconstrained

@@ -476,4 +476,9 @@ impl AutoregressiveNetwork {
     pub fn config(&self) -> &MadeConfig {
         &self.config
     }
+
+    /// The device of the variables.
+    pub fn device(&self) -> Device {
+        self.device
+    }
 }
