@@ -16,54 +16,17 @@
 //! Usage: `cargo run --release --example flow_quality -- <data dir> [steps] [threads] [set]`
 //! (defaults: steps 2000, threads 1, all sets; steps 0 writes the data only);
 //! `FLOW_QUALITY_SEED` sets the seed of the initial weights and of the batch order (default 0).
-//! Two experiments on the initialisation: `FLOW_QUALITY_RANDOM_LAST=1` starts the networks'
-//! last layers Glorot-random instead of zero (the flow no longer starts at the identity);
-//! `FLOW_QUALITY_TORCH_INIT=1` re-draws every weight and bias as torch's `nn.Linear` does
-//! (`U(±1/sqrt(fan_in))`, biases included; zuko's init), instead of TFP's Glorot-uniform weights
-//! with zero biases and zero last layers.
+//! The networks' start: `FLOW_QUALITY_INIT` = `glorot_uniform` | `torch_linear`
+//! ([`FlowOptions::init`](tch_distributions::flow_models::FlowOptions), default the library's)
+//! and `FLOW_QUALITY_ZERO_LAST` = `1` | `0` (`zero_init_last`, default `1`: a new flow is its
+//! base).
 
 use anyhow::{Context, Result};
 use std::time::Instant;
 use tch::{nn, Device, Kind};
+use tch_distributions::networks::Init;
 use tch_distributions::training::{fit, FitOptions};
 use tch_distributions::{flow_models, spec, toy_densities};
-
-/// Sets `"zero_init_last": false` in every network of a flow description (an experiment:
-/// `FLOW_QUALITY_RANDOM_LAST=1`).
-fn random_last_layers(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(o) => {
-            if let Some(n) = o.get_mut("network") {
-                n["zero_init_last"] = serde_json::json!(false);
-            }
-            for (_, x) in o.iter_mut() {
-                random_last_layers(x);
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(random_last_layers),
-        _ => {}
-    }
-}
-
-/// Re-initialises every `weight [out, in]` and its `bias` as torch's `nn.Linear` does,
-/// `U(-1/sqrt(in), 1/sqrt(in))` (an experiment: `FLOW_QUALITY_TORCH_INIT=1`).
-fn torch_init(vs: &nn::VarStore) {
-    let vars = vs.variables();
-    tch::no_grad(|| {
-        for (name, w) in &vars {
-            if let Some(prefix) = name.strip_suffix(".weight") {
-                let fan_in = w.size()[1].max(1) as f64;
-                let limit = 1.0 / fan_in.sqrt();
-                let mut w = w.shallow_clone();
-                let _ = w.copy_(&(w.rand_like() * (2.0 * limit) - limit));
-                if let Some(b) = vars.get(&format!("{prefix}.bias")) {
-                    let mut b = b.shallow_clone();
-                    let _ = b.copy_(&(b.rand_like() * (2.0 * limit) - limit));
-                }
-            }
-        }
-    });
-}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -76,6 +39,14 @@ fn main() -> Result<()> {
     let only: Option<&String> = args.get(4);
     // the seed of the initial weights and of the mini-batch order (default 0)
     let seed: u64 = std::env::var("FLOW_QUALITY_SEED").ok().map(|s| s.parse()).transpose()?.unwrap_or(0);
+    let mut options = flow_models::FlowOptions::default();
+    if let Ok(init) = std::env::var("FLOW_QUALITY_INIT") {
+        options.init = Init::parse(&init)?;
+    }
+    if let Ok(z) = std::env::var("FLOW_QUALITY_ZERO_LAST") {
+        options.zero_init_last = z != "0";
+    }
+    eprintln!("flow_quality: init {}, zero_init_last {}", options.init.name(), options.zero_init_last);
     for (i, set) in toy_densities::NAMES.iter().enumerate() {
         if only.is_some_and(|o| o != set) {
             continue;
@@ -100,15 +71,9 @@ fn main() -> Result<()> {
         }
         for name in ["maf", "realnvp", "nsf"] {
             tch::manual_seed(seed as i64);
-            let mut json = flow_models::spec(name, d, &flow_models::FlowOptions::default())?;
-            if std::env::var("FLOW_QUALITY_RANDOM_LAST").is_ok_and(|v| v == "1") {
-                random_last_layers(&mut json);
-            }
+            let json = flow_models::spec(name, d, &options)?;
             let vs = nn::VarStore::new(Device::Cpu);
             let flow = spec::build_distribution(&vs.root(), &json, Kind::Float)?;
-            if std::env::var("FLOW_QUALITY_TORCH_INIT").is_ok_and(|v| v == "1") {
-                torch_init(&vs);
-            }
             let opts = FitOptions {
                 steps,
                 lr: 1e-3,

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::networks::{
-    Activation, AutoregressiveNetwork, ConditionalLayers, HiddenDegrees, InputOrder, MadeConfig, Mlp, MlpConfig,
+    Activation, AutoregressiveNetwork, ConditionalLayers, HiddenDegrees, Init, InputOrder, MadeConfig, Mlp,
+    MlpConfig,
 };
 
 fn opts() -> (Kind, Device) {
@@ -393,6 +394,57 @@ fn glorot_uniform_init_and_masked_entries() {
     assert_eq!(f64::try_from(net.trainable_variables()[1].1.abs().max()).unwrap(), 0.0);
 }
 
+/// Max |v| and the ratio of the mean square to U(-l, l)'s variance l^2 / 3.
+fn uniform_stats(v: &Tensor, limit: f64) -> (f64, f64) {
+    let max = f64::try_from(v.abs().max()).unwrap();
+    let var = f64::try_from(v.square().mean(Kind::Double)).unwrap();
+    (max, var / (limit * limit / 3.0))
+}
+
+#[test]
+fn torch_linear_init_draws_weights_and_biases_as_nn_linear() {
+    let _g = common::seeded(6);
+    // MADE: layer0 [300, 20] masked; torch's bound 1/sqrt(fan_in) with the full fan-in, biases
+    // drawn too; a conditional weight counts the context as concatenated (fan-in 20 + 5).
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = MadeConfig::new(1, 20, vec![300]).with_init(Init::TorchLinear).with_kind(Kind::Double);
+    let net = AutoregressiveNetwork::new(&vs.root(), &cfg).unwrap();
+    let vars = net.trainable_variables();
+    let (w, m) = (&vars[0].1, &net.masks()[0]);
+    let limit = 1.0 / 20f64.sqrt();
+    let (max, var) = uniform_stats(&w.masked_select(&m.to_kind(Kind::Bool)), limit);
+    assert!(max <= limit && max > 0.95 * limit && (var - 1.0).abs() < 0.05, "weights: max {max}, var ratio {var}");
+    let (max, var) = uniform_stats(&vars[1].1, limit);
+    assert!(max <= limit && max > 0.9 * limit && (var - 1.0).abs() < 0.2, "biases: max {max}, var ratio {var}");
+    // the last layer still starts at zero (zero_init_last is independent of init)
+    assert!(vars[2..].iter().all(|(_, t)| f64::try_from(t.abs().max()).unwrap() == 0.0));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = cfg.with_conditional(5).with_zero_init_last(false);
+    let net = AutoregressiveNetwork::new(&vs.root(), &cfg).unwrap();
+    let wc = &net.trainable_variables()[2];
+    assert!(wc.0.ends_with("layer0.cond_weight"), "{}", wc.0);
+    let (max, _) = uniform_stats(&wc.1, 1.0 / 25f64.sqrt());
+    assert!(max <= 1.0 / 25f64.sqrt() && max > 0.9 / 25f64.sqrt(), "cond_weight max {max}");
+    // MLP: every layer, zero_init_last false
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = MlpConfig::new(3, 4, vec![400]).with_init(Init::TorchLinear).with_zero_init_last(false);
+    let mlp = Mlp::new(&vs.root(), &cfg.clone().with_kind(Kind::Double)).unwrap();
+    for ((name, t), fan_in) in mlp.trainable_variables().iter().zip([3.0f64, 3.0, 400.0, 400.0]) {
+        let (max, _) = uniform_stats(t, 1.0 / fan_in.sqrt());
+        // nonzero and inside the bound (the 4 last biases are too few for a lower bound)
+        let low = if t.numel() >= 400 { 0.9 } else { 0.0 };
+        assert!(max <= 1.0 / fan_in.sqrt() && max > low / fan_in.sqrt() && max > 0.0, "{name}: max {max}");
+    }
+    // JSON: the name round-trips, an unknown one is an error naming the field's choices
+    let j = cfg.to_json();
+    assert_eq!(j["init"], json!("torch_linear"));
+    assert_eq!(MlpConfig::from_json(&j, Kind::Float).unwrap(), cfg);
+    let mut bad = j.clone();
+    bad["init"] = json!("he_normal");
+    let e = MlpConfig::from_json(&bad, Kind::Float).unwrap_err().to_string();
+    assert!(e.contains("MlpConfig::from_json") && e.contains("he_normal") && e.contains("torch_linear"), "{e}");
+}
+
 #[test]
 fn variable_names_in_the_var_store_and_duplicates_rejected() {
     let vs = nn::VarStore::new(Device::Cpu);
@@ -491,7 +543,8 @@ fn made_config_json_round_trip_and_errors() {
             .with_hidden_degrees(HiddenDegrees::Random(9))
             .with_conditional(3)
             .with_conditional_input_layers(ConditionalLayers::FirstLayer)
-            .with_zero_init_last(false),
+            .with_zero_init_last(false)
+            .with_init(Init::TorchLinear),
         MadeConfig::new(3, 3, vec![7]).with_input_order(InputOrder::Explicit(vec![2, 3, 1])),
         MadeConfig::new(3, 3, vec![7]).with_input_order(InputOrder::RightToLeft).with_activation(Activation::Gelu),
     ];
@@ -504,7 +557,7 @@ fn made_config_json_round_trip_and_errors() {
         MadeConfig::new(2, 3, vec![4]).to_json(),
         json!({"params": 2, "event_size": 3, "hidden_units": [4], "activation": "linear",
                "input_order": "left-to-right", "hidden_degrees": "equal", "conditional_size": null,
-               "conditional_input_layers": "all_layers", "zero_init_last": true})
+               "conditional_input_layers": "all_layers", "zero_init_last": true, "init": "glorot_uniform"})
     );
     // Defaults, and null activation as "linear".
     let c = MadeConfig::from_json(

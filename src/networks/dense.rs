@@ -46,17 +46,54 @@ pub(crate) fn check_free(op: &str, path: &nn::Path, names: &[(String, &str)]) ->
     Ok(())
 }
 
+/// How the dense layers of a network start (the last layer may start at zero instead:
+/// `zero_init_last`). JSON: `"init": "glorot_uniform" | "torch_linear"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// Keras's `glorot_uniform` weights, `U(±sqrt(6 / (fan_in + fan_out)))`, and zero biases:
+    /// TFP's `AutoregressiveNetwork` and Keras `Dense` default.
+    #[default]
+    GlorotUniform,
+    /// PyTorch's `nn.Linear` default: weights and biases `U(±1/sqrt(fan_in))`, the fan-in
+    /// counting a conditional input as concatenated to the layer's input (zuko's and nflows'
+    /// conditioners start so).
+    TorchLinear,
+}
+
+impl Init {
+    /// The JSON name: `"glorot_uniform"` or `"torch_linear"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Init::GlorotUniform => "glorot_uniform",
+            Init::TorchLinear => "torch_linear",
+        }
+    }
+
+    /// Parses [`Init::name`]'s form.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "glorot_uniform" => Ok(Init::GlorotUniform),
+            "torch_linear" => Ok(Init::TorchLinear),
+            other => bail!("unknown init {other:?} (known: \"glorot_uniform\", \"torch_linear\")"),
+        }
+    }
+}
+
 /// Glorot (Xavier) uniform initial values of shape `[out, in]`: `U(-l, l)` with
 /// `l = sqrt(6 / (fan_in + fan_out))`, Keras's `glorot_uniform` (TFP's default kernel
 /// initializer). Drawn from libtorch's generator (`tch::manual_seed`).
 fn glorot_uniform(out: i64, inp: i64, kind: Kind, device: Device) -> Tensor {
-    let limit = (6.0 / (inp + out).max(1) as f64).sqrt();
-    Tensor::rand([out, inp], (kind, device)) * (2.0 * limit) - limit
+    uniform(&[out, inp], (6.0 / (inp + out).max(1) as f64).sqrt(), kind, device)
+}
+
+/// `U(-limit, limit)` values of `shape` from libtorch's generator.
+fn uniform(shape: &[i64], limit: f64, kind: Kind, device: Device) -> Tensor {
+    Tensor::rand(shape, (kind, device)) * (2.0 * limit) - limit
 }
 
 impl Dense {
-    /// Creates the layer's variables in `kind` on the path's device: Glorot-uniform weights
-    /// (multiplied by the mask, as TFP's masked initializer does) and zero bias, or all zeros when
+    /// Creates the layer's variables in `kind` on the path's device, drawn as `init` says
+    /// (weights multiplied by the mask, as TFP's masked initializer does), or all zeros when
     /// `zero`. `cond` is the conditional input's size (a bias-free `[out, cond]` weight).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -67,27 +104,30 @@ impl Dense {
         cond: Option<i64>,
         mask: Option<Tensor>,
         zero: bool,
+        init: Init,
         kind: Kind,
     ) -> Dense {
         let device = path.device();
         let names = layer_names(index, cond.is_some());
         let sub = path.sub(format!("layer{index}"));
         let add = |(_, name): &(String, &str), t: Tensor| (sub.path(name), sub.add(name, t, true));
-        let w = if zero {
-            Tensor::zeros([out, inp], (kind, device))
-        } else {
-            let w = glorot_uniform(out, inp, kind, device);
-            match &mask {
-                Some(m) => w * m,
-                None => w,
-            }
+        let torch_limit = 1.0 / ((inp + cond.unwrap_or(0)).max(1) as f64).sqrt();
+        let draw = |i: i64| match init {
+            _ if zero => Tensor::zeros([out, i], (kind, device)),
+            Init::GlorotUniform => glorot_uniform(out, i, kind, device),
+            Init::TorchLinear => uniform(&[out, i], torch_limit, kind, device),
+        };
+        let w = match &mask {
+            Some(m) => draw(inp) * m,
+            None => draw(inp),
         };
         let weight = add(&names[0], w);
-        let bias = add(&names[1], Tensor::zeros([out], (kind, device)));
-        let cond_weight = cond.map(|c| {
-            let t = if zero { Tensor::zeros([out, c], (kind, device)) } else { glorot_uniform(out, c, kind, device) };
-            add(&names[2], t)
-        });
+        let b = match init {
+            Init::TorchLinear if !zero => uniform(&[out], torch_limit, kind, device),
+            _ => Tensor::zeros([out], (kind, device)),
+        };
+        let bias = add(&names[1], b);
+        let cond_weight = cond.map(|c| add(&names[2], draw(c)));
         Dense { weight, bias, cond_weight, mask }
     }
 

@@ -1,7 +1,7 @@
 //! MADE, the masked autoregressive network of TFP's `tfp.bijectors.AutoregressiveNetwork`.
 
 use super::activation::Activation;
-use super::dense::{check_free, check_kind, layer_names, Dense};
+use super::dense::{check_free, check_kind, layer_names, Dense, Init};
 use super::json::{get_bool, get_i64, get_i64_list, get_opt_i64, get_u64, obj};
 use super::rng::SplitMix64;
 use crate::shape::{broadcast_shapes, check_tensor, fmt_shape};
@@ -71,6 +71,9 @@ pub struct MadeConfig {
     /// here); zero-starting the last layer is the usual flow practice (Glow, nflows' residual
     /// MADE) and keeps the first steps of training stable.
     pub zero_init_last: bool,
+    /// How the other layers (all of them when `zero_init_last` is false) start. Default
+    /// [`Init::GlorotUniform`] (TFP's and Keras's).
+    pub init: Init,
     /// float32 ([`Kind::Float`]) or float64 ([`Kind::Double`]); weights, masks and inputs share it.
     pub kind: Kind,
 }
@@ -89,6 +92,7 @@ impl MadeConfig {
             conditional_size: None,
             conditional_input_layers: ConditionalLayers::AllLayers,
             zero_init_last: true,
+            init: Init::GlorotUniform,
             kind: Kind::Float,
         }
     }
@@ -126,6 +130,12 @@ impl MadeConfig {
     /// Sets `zero_init_last`.
     pub fn with_zero_init_last(mut self, zero: bool) -> Self {
         self.zero_init_last = zero;
+        self
+    }
+
+    /// Sets the initialisation of the layers.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
         self
     }
 
@@ -231,7 +241,8 @@ impl MadeConfig {
     /// The JSON form: `{"params", "event_size", "hidden_units", "activation" (a name),
     /// "input_order": "left-to-right" | "right-to-left" | {"random": seed} | [degrees],
     /// "hidden_degrees": "equal" | {"random": seed}, "conditional_size": n | null,
-    /// "conditional_input_layers": "all_layers" | "first_layer", "zero_init_last"}`. The kind is
+    /// "conditional_input_layers": "all_layers" | "first_layer", "zero_init_last",
+    /// "init": "glorot_uniform" | "torch_linear"}`. The kind is
     /// not part of it (it goes with the saved tensors).
     pub fn to_json(&self) -> Value {
         json!({
@@ -255,6 +266,7 @@ impl MadeConfig {
                 ConditionalLayers::FirstLayer => "first_layer",
             },
             "zero_init_last": self.zero_init_last,
+            "init": self.init.name(),
         })
     }
 
@@ -274,6 +286,7 @@ impl MadeConfig {
             "conditional_size",
             "conditional_input_layers",
             "zero_init_last",
+            "init",
         ])?;
         let mut c =
             MadeConfig::new(get_i64(&o, "params")?, get_i64(&o, "event_size")?, get_i64_list(&o, "hidden_units")?)
@@ -314,6 +327,10 @@ impl MadeConfig {
         if o.get("zero_init_last").is_some() {
             c.zero_init_last = get_bool(&o, "zero_init_last")?;
         }
+        if let Some(x) = o.get("init") {
+            let name = x.as_str().ok_or_else(|| anyhow!("{op}: expected \"init\" to be a name, got {x}"))?;
+            c.init = Init::parse(name).map_err(|e| anyhow!("{op}: {e}"))?;
+        }
         c.validate().map_err(|e| anyhow!("{op}: {e}"))?;
         Ok(c)
     }
@@ -349,8 +366,8 @@ fn random_seed(op: &str, field: &str, v: &Value) -> Result<u64> {
 ///
 /// Variables (trainable, in `config.kind`, on the path's device), under the path:
 /// `layer{k}.weight` `[out, in]`, `layer{k}.bias` `[out]`, `layer{k}.cond_weight` `[out, C]`.
-/// Init as TFP: Glorot-uniform weights (masked entries zeroed), zero biases; the last layer all
-/// zero when `zero_init_last`.
+/// Init as TFP by default: Glorot-uniform weights (masked entries zeroed), zero biases
+/// ([`MadeConfig::init`]); the last layer all zero when `zero_init_last`.
 #[derive(Debug)]
 pub struct AutoregressiveNetwork {
     config: MadeConfig,
@@ -390,7 +407,8 @@ impl AutoregressiveNetwork {
                     let size = masks[k].size();
                     let cond = if cond_at(k) { config.conditional_size } else { None };
                     let zero = config.zero_init_last && k + 1 == n_layers;
-                    Dense::new(path, k, size[1], size[0], cond, Some(masks[k].shallow_clone()), zero, kind)
+                    let mask = Some(masks[k].shallow_clone());
+                    Dense::new(path, k, size[1], size[0], cond, mask, zero, config.init, kind)
                 })
                 .collect()
         });

@@ -1,7 +1,7 @@
 //! A plain multilayer perceptron, the conditioner of coupling layers (RealNVP, neural splines).
 
 use super::activation::Activation;
-use super::dense::{check_free, check_kind, layer_names, Dense};
+use super::dense::{check_free, check_kind, layer_names, Dense, Init};
 use super::json::{get_bool, get_i64, get_i64_list, get_opt_i64, obj};
 use super::made::parse_activation;
 use crate::shape::{broadcast_shapes, check_tensor, fmt_shape};
@@ -26,6 +26,9 @@ pub struct MlpConfig {
     /// Start the last layer at zero (output exactly 0: a coupling flow starts at the identity).
     /// Default `true`.
     pub zero_init_last: bool,
+    /// How the other layers (all of them when `zero_init_last` is false) start. Default
+    /// [`Init::GlorotUniform`] (TFP's and Keras's).
+    pub init: Init,
     /// float32 ([`Kind::Float`]) or float64 ([`Kind::Double`]).
     pub kind: Kind,
 }
@@ -40,6 +43,7 @@ impl MlpConfig {
             activation: Activation::Relu,
             conditional_size: None,
             zero_init_last: true,
+            init: Init::GlorotUniform,
             kind: Kind::Float,
         }
     }
@@ -59,6 +63,12 @@ impl MlpConfig {
     /// Sets `zero_init_last`.
     pub fn with_zero_init_last(mut self, zero: bool) -> Self {
         self.zero_init_last = zero;
+        self
+    }
+
+    /// Sets the initialisation of the layers.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
         self
     }
 
@@ -90,7 +100,7 @@ impl MlpConfig {
     }
 
     /// `{"input_size", "output_size", "hidden_units", "activation", "conditional_size",
-    /// "zero_init_last"}` (the kind goes with the saved tensors).
+    /// "zero_init_last", "init"}` (the kind goes with the saved tensors).
     pub fn to_json(&self) -> Value {
         json!({
             "input_size": self.input_size,
@@ -99,6 +109,7 @@ impl MlpConfig {
             "activation": self.activation.name(),
             "conditional_size": self.conditional_size,
             "zero_init_last": self.zero_init_last,
+            "init": self.init.name(),
         })
     }
 
@@ -107,7 +118,15 @@ impl MlpConfig {
     pub fn from_json(v: &Value, kind: Kind) -> Result<Self> {
         let op = "MlpConfig::from_json";
         let o = obj(op, v)?;
-        o.only(&["input_size", "output_size", "hidden_units", "activation", "conditional_size", "zero_init_last"])?;
+        o.only(&[
+            "input_size",
+            "output_size",
+            "hidden_units",
+            "activation",
+            "conditional_size",
+            "zero_init_last",
+            "init",
+        ])?;
         let mut c =
             MlpConfig::new(get_i64(&o, "input_size")?, get_i64(&o, "output_size")?, get_i64_list(&o, "hidden_units")?)
                 .with_kind(kind);
@@ -117,6 +136,10 @@ impl MlpConfig {
         c.conditional_size = get_opt_i64(&o, "conditional_size")?;
         if o.get("zero_init_last").is_some() {
             c.zero_init_last = get_bool(&o, "zero_init_last")?;
+        }
+        if let Some(x) = o.get("init") {
+            let name = x.as_str().ok_or_else(|| anyhow!("{op}: expected \"init\" to be a name, got {x}"))?;
+            c.init = Init::parse(name).map_err(|e| anyhow!("{op}: {e}"))?;
         }
         c.validate().map_err(|e| anyhow!("{op}: {e}"))?;
         Ok(c)
@@ -129,8 +152,8 @@ impl MlpConfig {
 /// A conditional input `c: [..., C]` is concatenated to the input (`[x, c]`, batch shapes
 /// broadcast first), so `layer0.weight` is `[units, input_size + C]`. Variables, as for
 /// [`AutoregressiveNetwork`](super::AutoregressiveNetwork): `layer{k}.weight` `[out, in]` and
-/// `layer{k}.bias` `[out]` under the path, Glorot-uniform weights and zero biases, the last
-/// layer zero when `zero_init_last`.
+/// `layer{k}.bias` `[out]` under the path, Glorot-uniform weights and zero biases by default
+/// ([`MlpConfig::init`]), the last layer zero when `zero_init_last`.
 #[derive(Debug)]
 pub struct Mlp {
     config: MlpConfig,
@@ -154,7 +177,7 @@ impl Mlp {
             (0..n_layers)
                 .map(|k| {
                     let zero = config.zero_init_last && k + 1 == n_layers;
-                    Dense::new(path, k, sizes[k], sizes[k + 1], None, None, zero, config.kind)
+                    Dense::new(path, k, sizes[k], sizes[k + 1], None, None, zero, config.init, config.kind)
                 })
                 .collect()
         });

@@ -24,6 +24,7 @@ pub mod mlp;
 mod rng;
 
 pub use activation::Activation;
+pub use dense::Init;
 pub use made::{AutoregressiveNetwork, ConditionalLayers, HiddenDegrees, InputOrder, MadeConfig};
 pub use mlp::{Mlp, MlpConfig};
 pub use rng::SplitMix64;

@@ -27,7 +27,7 @@ use clap::{builder::PossibleValuesParser, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tch::{Device, Kind};
-use tch_distributions::networks::Activation;
+use tch_distributions::networks::{Activation, Init};
 use tch_distributions::{flow_models, seed_models};
 
 /// Fit, evaluate, sample and plot the learnable distributions of TFP's Learnable Distributions
@@ -176,6 +176,10 @@ struct FlowArgs {
     /// nsf's splines act on [-bound, bound] (identity outside), in standardised units.
     #[arg(long, default_value_t = 4.0)]
     bound: f64,
+    /// How the flow networks' layers start: torch_linear (default; PyTorch's nn.Linear, zuko's)
+    /// or glorot_uniform (TFP's); the last layer starts at zero either way.
+    #[arg(long)]
+    init: Option<String>,
     /// Fit the flow to the training points standardised per coordinate (mean 0, sd 1) and save
     /// the flow followed by the constant map back, Chain([Shift(mean), Scale(sd)]), so the saved
     /// model is a density of the original points. On by default for the flows
@@ -218,13 +222,18 @@ impl FlowArgs {
             bail!("fit: expected a positive finite --bound, got {}", self.bound);
         }
         let activation = Activation::parse(&self.activation).map_err(|e| anyhow::anyhow!("fit: --activation: {e}"))?;
-        Ok(flow_models::FlowOptions {
+        let mut options = flow_models::FlowOptions {
             layers: self.layers,
             hidden: self.hidden.0.clone(),
             activation: activation.name().to_string(),
             bins: self.bins,
             bound: self.bound,
-        })
+            ..Default::default()
+        };
+        if let Some(init) = &self.init {
+            options.init = Init::parse(init).map_err(|e| anyhow::anyhow!("fit: --init: {e}"))?;
+        }
+        Ok(options)
     }
 }
 
