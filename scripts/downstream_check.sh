@@ -4,7 +4,8 @@
 # recipe of the README ("Use it in your crate"); builds its program (scripts/downstream/src/main.rs:
 # fits the seed model learnable_mvn_diag to generated data, saves and reloads it, checks the fitted
 # mean and sd against the data's); runs it WITHOUT LD_LIBRARY_PATH; and reports whether CUDA was
-# visible (required when libtorch has libtorch_cuda.so and nvidia-smi lists a GPU).
+# visible (required when libtorch has libtorch_cuda.so and nvidia-smi lists a GPU). The README's
+# minimal program is built beside it (not run), so the README stays in step with the API.
 #
 # Offline and quick: the new crate gets this project's Cargo.lock (the same dependency versions,
 # nothing to download: `cargo build --offline`) and this project's target directory
@@ -25,6 +26,11 @@ trap 'rm -rf "$crate"' EXIT
 mkdir -p "$crate/src"
 cp "$root/scripts/downstream/src/main.rs" "$crate/src/main.rs"
 [ -n "${DOWNSTREAM_NO_RECIPE:-}" ] || cp "$root/scripts/downstream/build.rs" "$crate/build.rs"
+# The README's minimal program, as a second binary: it must build as written.
+mkdir -p "$crate/src/bin"
+awk '/^A minimal program/ {found = 1} found && /^```rust$/ {inside = 1; next} inside && /^```$/ {exit} inside' \
+  "$root/README.md" > "$crate/src/bin/readme.rs"
+[ -s "$crate/src/bin/readme.rs" ] || { echo "downstream check: no minimal program found in README.md" >&2; exit 1; }
 cp "$root/Cargo.lock" "$crate/Cargo.lock"
 cat > "$crate/Cargo.toml" <<TOML
 [package]
@@ -42,7 +48,7 @@ anyhow = "1"
 TOML
 
 echo "== downstream check: building a new crate in $crate against $root (target $target_dir)"
-(cd "$crate" && CARGO_TARGET_DIR="$target_dir" cargo build --offline --quiet)
+(cd "$crate" && CARGO_TARGET_DIR="$target_dir" cargo build --offline --quiet --bins)
 bin="$target_dir/debug/downstream-check"
 built=$(date +%s)
 
