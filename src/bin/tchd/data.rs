@@ -355,7 +355,7 @@ mod tests {
     /// The bytes of a version 1.0 `.npy` file with header dict `header` and data `data`.
     fn npy_file(header: &str, data: &[u8]) -> Vec<u8> {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
