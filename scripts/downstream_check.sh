@@ -13,9 +13,10 @@
 # DOWNSTREAM_NO_RECIPE=1 leaves the build.rs out (to see what a dependent gets without it).
 set -euo pipefail
 start=$(date +%s)
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 target_dir=${CARGO_TARGET_DIR:-$root/target}
-# What .cargo/config.toml gives this project; a dependent sets LIBTORCH (or LIBTORCH_USE_PYTORCH)
+# What .cargo/config.toml gives this project (cargo resolves it from the physical path, hence
+# pwd -P); a dependent sets LIBTORCH (or LIBTORCH_USE_PYTORCH)
 # itself. The same string as the project's builds, so torch-sys is not rebuilt.
 if [ -z "${LIBTORCH:-}" ] && [ -z "${LIBTORCH_USE_PYTORCH:-}" ]; then
   export LIBTORCH="$root/.libtorch"
@@ -29,8 +30,8 @@ cp "$root/scripts/downstream/src/main.rs" "$crate/src/main.rs"
 # The README's minimal program, as a second binary: it must build as written.
 mkdir -p "$crate/src/bin"
 awk '/^A minimal program/ {found = 1} found && /^```rust$/ {inside = 1; next} inside && /^```$/ {exit} inside' \
-  "$root/README.md" > "$crate/src/bin/readme.rs"
-[ -s "$crate/src/bin/readme.rs" ] || { echo "downstream check: no minimal program found in README.md" >&2; exit 1; }
+  "$root/README.md" > "$crate/src/bin/downstream-readme.rs"
+[ -s "$crate/src/bin/downstream-readme.rs" ] || { echo "downstream check: no minimal program found in README.md" >&2; exit 1; }
 cp "$root/Cargo.lock" "$crate/Cargo.lock"
 cat > "$crate/Cargo.toml" <<TOML
 [package]
@@ -52,11 +53,14 @@ echo "== downstream check: building a new crate in $crate against $root (target 
 bin="$target_dir/debug/downstream-check"
 built=$(date +%s)
 
+# libtorch's library folder: LIBTORCH's, else (LIBTORCH_USE_PYTORCH) the run path the recipe set.
+runpath=$(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p')
+echo "run path: ${runpath:-none}"
 lib_dir=${LIBTORCH:+$LIBTORCH/lib}
+lib_dir=${lib_dir:-$runpath}
 has_cuda_lib=false
 if [ -n "$lib_dir" ] && [ -f "$lib_dir/libtorch_cuda.so" ]; then has_cuda_lib=true; fi
 if command -v readelf >/dev/null; then
-  echo "run path: $(readelf -d "$bin" | grep -E 'RUNPATH|RPATH' | sed 's/.*\[\(.*\)\]/\1/' || echo none)"
   needs_cuda=$(readelf -d "$bin" | grep -c 'NEEDED.*libtorch_cuda.so' || true)
   echo "links libtorch_cuda.so: $([ "$needs_cuda" -gt 0 ] && echo yes || echo no) (libtorch has it: $has_cuda_lib)"
   if $has_cuda_lib && [ "$needs_cuda" -eq 0 ] && [ -z "${DOWNSTREAM_NO_RECIPE:-}" ]; then
@@ -86,7 +90,7 @@ elif $gpu && $has_cuda_lib; then
 else
   why=()
   $gpu || why+=("nvidia-smi lists no GPU")
-  $has_cuda_lib || why+=("libtorch has no libtorch_cuda.so (a CPU build, or found through LIBTORCH_USE_PYTORCH)")
+  $has_cuda_lib || why+=("libtorch has no libtorch_cuda.so in ${lib_dir:-its folder} (a CPU build)")
   echo "CUDA: not visible ($(IFS=';'; echo "${why[*]}"))"
 fi
 echo "downstream check: ok (build $((built - start)) s, total $(( $(date +%s) - start )) s)"
