@@ -44,6 +44,7 @@
 // `Sync`, so those `Arc`s are not `Send`, and distributions are neither `Send` nor `Sync`: each
 // thread builds its own from the JSON description (docs/concurrency.md).
 #![allow(clippy::arc_with_non_send_sync)]
+#![warn(missing_docs)]
 
 pub mod adam;
 pub mod allocator;

@@ -104,7 +104,9 @@ fn reads_float32_npy_written_by_hand() {
     for x in [1.5f32, -2.0, 0.25, 3.0, 4.0, -5.5] {
         bytes.extend_from_slice(&x.to_le_bytes());
     }
-    let p = data::parse_npy("hand.npy", &bytes).unwrap();
+    let path = scratch("hand-npy").join("hand.npy");
+    std::fs::write(&path, &bytes).unwrap();
+    let p = data::read_points(&path).unwrap();
     assert_eq!((p.rows, p.cols), (2, 3));
     assert_eq!(p.values, vec![1.5, -2.0, 0.25, 3.0, 4.0, -5.5]);
 }
