@@ -21,6 +21,9 @@ if grep -E '^(data|tests|examples|scripts|benches)/' <<<"$listed"; then
 fi
 # (The warnings name the tests and examples left out of the package on purpose.)
 cargo package --offline --allow-dirty 2> >(grep -v '^warning: ignoring \(test\|example\) ' >&2)
+echo "== the docs.rs build: documentation without libtorch (feature doc-only, as [package.metadata.docs.rs])"
+LIBTORCH=/nonexistent DOCS_RS=1 RUSTDOCFLAGS="-D warnings" \
+  cargo doc --no-deps --lib --features doc-only --offline --target-dir target/doc-only
 echo "== parity with PyTorch (scripts/parity.py)"
 .venv/bin/python scripts/parity.py --driver target/debug/examples/json_driver
 echo "== parity of the rational-quadratic spline with TFP-JAX and nflows (scripts/parity_spline.py)"
