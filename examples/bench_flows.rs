@@ -1,6 +1,7 @@
 //! Normalizing-flow workloads, run by `scripts/bench_flows.sh` (through `scripts/bench.sh`)
-//! beside the same workloads in zuko on eager PyTorch (`scripts/bench_flows_zuko.py`). Prints
-//! one JSON object per line, as `examples/bench.rs` does.
+//! beside the same workloads in zuko on eager PyTorch (`scripts/bench_flows_zuko.py`) and, for
+//! MAF, TFP on JAX with `jax.jit` (`scripts/bench_flows_tfp_jax.py`). Prints one JSON object per
+//! line, as `examples/bench.rs` does.
 //!
 //! The flows are `flow_models::spec("maf" | "nsf", d, FlowOptions::default())`: 4 layers,
 //! MADE hidden units `[64, 64]`, ReLU, 8 spline bins on `[-4, 4]`, reversing permutations

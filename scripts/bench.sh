@@ -20,16 +20,8 @@ cargo build --release --example bench >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads: $threads" >&2
-# One malloc setting for all three: the Rust bench applies allocator::keep_freed_memory (glibc's
-# mmap threshold 32 MB, trim threshold 64 MB), the Python processes get the same through glibc's
-# environment variables. BENCH_MALLOC=default leaves glibc's defaults everywhere.
-if [ "${BENCH_MALLOC:-}" = default ]; then
-  rust_malloc=default-malloc
-  malloc_env=()
-else
-  rust_malloc=
-  malloc_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864)
-fi
+# One malloc setting for all three sides (scripts/bench_malloc.sh).
+source scripts/bench_malloc.sh
 echo "malloc: ${BENCH_MALLOC:-keep freed memory (32 MB mmap / 64 MB trim thresholds)}" >&2
 OMP_NUM_THREADS=$threads ./target/release/examples/bench "$threads" $quick $rust_malloc >> "$out"
 env "${malloc_env[@]}" OMP_NUM_THREADS=$threads .venv/bin/python scripts/bench_torch.py "$threads" $quick >> "$out"

@@ -18,13 +18,7 @@ cargo build --release --example bench_flows >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads: $threads; load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-if [ "${BENCH_MALLOC:-}" = default ]; then
-  rust_malloc=default-malloc
-  malloc_env=()
-else
-  rust_malloc=
-  malloc_env=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864)
-fi
+source scripts/bench_malloc.sh
 target=${CARGO_TARGET_DIR:-target}
 OMP_NUM_THREADS=$threads "$target/release/examples/bench_flows" "$threads" $quick $rust_malloc >> "$out"
 env "${malloc_env[@]}" OMP_NUM_THREADS=$threads .venv/bin/python scripts/bench_flows_zuko.py "$threads" $quick >> "$out"

@@ -18,18 +18,12 @@ takes any function, so the MADE is written out here in jax.numpy with those mask
 - F2 sample: one jitted function draws 1e4 points from a PRNG key (`unroll_loop=True`: the d
   passes unrolled in the program) and splits the key for the next call.
 
-Threads: as scripts/bench_tfp_jax.py (the process's CPU affinity limited to the first N CPUs).
+Threads: scripts/jax_threads.py (imported first) limits the process to N CPUs.
 """
 import os
 import sys
 
-THREADS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 2
-_allowed = sorted(os.sched_getaffinity(0))
-if THREADS < len(_allowed):
-    os.sched_setaffinity(0, _allowed[:THREADS])
-if THREADS == 1:
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+from jax_threads import THREADS  # noqa: F401  (before JAX: limits this process to THREADS CPUs)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
