@@ -269,9 +269,12 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "RationalQuadraticSpline" => {
             let spline = match obj.get("unconstrained") {
                 None => {
-                    let range_min =
-                        if obj.contains_key("range_min") { tensor("range_min")? } else { tensor_from_json(&Value::from(-1.0), kind, device)? };
-                    RationalQuadraticSpline::new(tensor("bin_widths")?, tensor("bin_heights")?, tensor("knot_slopes")?, range_min)?
+                    let range_min = if obj.contains_key("range_min") {
+                        param("range_min")?
+                    } else {
+                        Parameter::constant(&tensor_from_json(&Value::from(-1.0), kind, device)?)?
+                    };
+                    RationalQuadraticSpline::new(param("bin_widths")?, param("bin_heights")?, param("knot_slopes")?, range_min)?
                 }
                 Some(Value::Object(raw)) => {
                     let raw_tensor = |key: &str| tensor_from_json(field(raw, key, "RationalQuadraticSpline.unconstrained")?, kind, device);

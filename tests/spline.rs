@@ -253,8 +253,8 @@ fn unconstrained_parameters_follow_nflows() {
     // The defaults are nflows' 1e-3.
     let d = RationalQuadraticSpline::from_unconstrained(&rw, &rh, &rs, bound).unwrap();
     let q = SplineParams::from_unconstrained(&rw, &rh, &rs, bound, 1e-3, 1e-3, 1e-3).unwrap();
-    testing::close("default minimums", &d.knot_slopes(), &q.slopes, 0.0, 0.0).unwrap();
-    testing::close("default minimums", &d.bin_heights(), &q.heights, 0.0, 0.0).unwrap();
+    testing::close("default minimums", &d.knot_slopes().unwrap(), &q.slopes, 0.0, 0.0).unwrap();
+    testing::close("default minimums", &d.bin_heights().unwrap(), &q.heights, 0.0, 0.0).unwrap();
 }
 
 #[test]

@@ -31,8 +31,9 @@
 //! the input (no contiguous copies); the knots of both axes come from one cumulative sum and
 //! each element's bin values from two gathers (the op count matters for small batches).
 
-use super::Bijector;
+use super::{unique_variables, Bijector};
 use crate::shape::{broadcast_shapes, check_float, fmt_shape, kind_name};
+use crate::Parameter;
 use anyhow::{bail, ensure, Result};
 use tch::{Kind, Tensor};
 
@@ -447,12 +448,14 @@ impl SplineParams {
 /// elementwise (`forward_min_event_ndims = 0`). Math, shapes and the handling of out-of-range
 /// inputs as in [`rqs_forward`] / [`rqs_inverse`] (see the module documentation). As in TFP,
 /// the map is continuous at the upper end only when `sum(bin_widths) = sum(bin_heights)`.
+///
+/// Each parameter is a [`Parameter`]: a constant, a trainable variable or a
+/// [`crate::TransformedVariable`] (e.g. widths through `Softplus`, as a learnable TFP spline
+/// takes them), read at every call.
 #[derive(Debug)]
 pub struct RationalQuadraticSpline {
-    bin_widths: Tensor,
-    bin_heights: Tensor,
-    knot_slopes: Tensor,
-    range_min: Tensor,
+    /// `[bin_widths, bin_heights, knot_slopes, range_min]`.
+    params: [Parameter; 4],
     k: i64,
     batch: Vec<i64>,
     validate_args: bool,
@@ -461,12 +464,19 @@ pub struct RationalQuadraticSpline {
 impl RationalQuadraticSpline {
     /// A spline from `bin_widths, bin_heights [..., K]`, `knot_slopes [..., K - 1]` (or
     /// `[..., 1]`, broadcast) and `range_min` (batch-shaped or scalar), `K >= 1`: float, one
-    /// dtype and device, batch shapes that broadcast. Values are not checked (see
-    /// [`RationalQuadraticSpline::with_validate_args`]).
-    pub fn new(bin_widths: Tensor, bin_heights: Tensor, knot_slopes: Tensor, range_min: Tensor) -> Result<Self> {
-        let (k, batch) =
-            check_params("RationalQuadraticSpline::new", None, &bin_widths, &bin_heights, &knot_slopes, &range_min)?;
-        Ok(RationalQuadraticSpline { bin_widths, bin_heights, knot_slopes, range_min, k, batch, validate_args: false })
+    /// dtype and device, batch shapes that broadcast; each a tensor or any [`Parameter`]. Values
+    /// are not checked (see [`RationalQuadraticSpline::with_validate_args`]).
+    pub fn new(
+        bin_widths: impl Into<Parameter>,
+        bin_heights: impl Into<Parameter>,
+        knot_slopes: impl Into<Parameter>,
+        range_min: impl Into<Parameter>,
+    ) -> Result<Self> {
+        let params = [bin_widths.into(), bin_heights.into(), knot_slopes.into(), range_min.into()];
+        let s = RationalQuadraticSpline { params, k: 0, batch: vec![], validate_args: false };
+        let [w, h, d, rm] = s.params()?;
+        let (k, batch) = check_params("RationalQuadraticSpline::new", None, &w, &h, &d, &rm)?;
+        Ok(RationalQuadraticSpline { k, batch, ..s })
     }
 
     /// The spline of [`SplineParams::from_unconstrained`] with nflows' default minimums (`1e-3`):
@@ -514,11 +524,8 @@ impl RationalQuadraticSpline {
     /// (an error names the first offending parameter); `false` (the default) checks nothing.
     pub fn with_validate_args(mut self, validate: bool) -> Result<Self> {
         if validate {
-            for (name, t) in [
-                ("bin_widths", &self.bin_widths),
-                ("bin_heights", &self.bin_heights),
-                ("knot_slopes", &self.knot_slopes),
-            ] {
+            let [w, h, d, _] = self.params()?;
+            for (name, t) in [("bin_widths", &w), ("bin_heights", &h), ("knot_slopes", &d)] {
                 let t = t.detach();
                 if t.numel() > 0 && t.le(0.0).logical_or(&t.isnan()).any().int64_value(&[]) != 0 {
                     let min = t.min().double_value(&[]);
@@ -540,34 +547,35 @@ impl RationalQuadraticSpline {
         self.k
     }
 
-    /// The bin widths, `[..., K]`.
-    pub fn bin_widths(&self) -> Tensor {
-        self.params()[0].shallow_clone()
+    /// The bin widths, `[..., K]` (its current value).
+    pub fn bin_widths(&self) -> Result<Tensor> {
+        Ok(self.params()?[0].shallow_clone())
     }
 
-    /// The bin heights, `[..., K]`.
-    pub fn bin_heights(&self) -> Tensor {
-        self.params()[1].shallow_clone()
+    /// The bin heights, `[..., K]` (its current value).
+    pub fn bin_heights(&self) -> Result<Tensor> {
+        Ok(self.params()?[1].shallow_clone())
     }
 
-    /// The interior knot slopes, `[..., K - 1]`.
-    pub fn knot_slopes(&self) -> Tensor {
-        self.params()[2].shallow_clone()
+    /// The interior knot slopes, `[..., K - 1]` (its current value).
+    pub fn knot_slopes(&self) -> Result<Tensor> {
+        Ok(self.params()?[2].shallow_clone())
     }
 
-    /// The first knot.
-    pub fn range_min(&self) -> Tensor {
-        self.params()[3].shallow_clone()
+    /// The first knot (its current value).
+    pub fn range_min(&self) -> Result<Tensor> {
+        Ok(self.params()?[3].shallow_clone())
     }
 
     /// The four parameter values `[bin_widths, bin_heights, knot_slopes, range_min]`: the one
     /// place that reads the stored parameters.
-    fn params(&self) -> [Tensor; 4] {
-        [&self.bin_widths, &self.bin_heights, &self.knot_slopes, &self.range_min].map(Tensor::shallow_clone)
+    fn params(&self) -> Result<[Tensor; 4]> {
+        let [w, h, d, rm] = &self.params;
+        Ok([w.value()?, h.value()?, d.value()?, rm.value()?])
     }
 
     fn run(&self, op: &str, what: &str, v: &Tensor, forward: bool) -> Result<(Tensor, Tensor)> {
-        let [w, h, d, rm] = self.params();
+        let [w, h, d, rm] = self.params()?;
         check_float(op, what, v)?;
         let p = &w;
         if v.kind() != p.kind() {
@@ -623,5 +631,8 @@ impl Bijector for RationalQuadraticSpline {
     }
     fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
         self.run("rational_quadratic_spline.inverse_and_log_det", "y", y, false)
+    }
+    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        unique_variables(self.params.iter().map(Parameter::trainable_variables))
     }
 }
