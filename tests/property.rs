@@ -2,7 +2,8 @@
 //! shapes (rank 0–3, sizes 1–4), random sample shapes, random valid parameters (broadcasting
 //! between parameters included) and a random dtype, 50 cases each.
 //!
-//! Bijectors: `forward`/`inverse` shapes agree with the event-shape maps, round trip within
+//! Bijectors (the flow layers too: MAF, IAF, RealNVP, spline MAF and coupling, the constrained
+//! spline, `Permute`): `forward`/`inverse` shapes agree with the event-shape maps, round trip within
 //! float64 `1e-9 + 1e-9·|x|` / float32 `1e-4 + 1e-4·|x|`, the log-det broadcasts to the batch
 //! shape, `inverse_log_det_jacobian(forward(x)) = -forward_log_det_jacobian(x)`, the combined
 //! methods agree with the separate ones, and in float64 `bijectors::testing::check_bijector`
@@ -35,12 +36,14 @@ use anyhow::{bail, ensure, Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
+use serde_json::json;
 use std::time::Instant;
-use tch::{Device, Kind, Tensor};
+use tch::{nn, Device, Kind, Tensor};
+use tch_distributions::spec;
 use tch_distributions::bijectors::{
     testing, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL, FillTriangular, Identity,
-    Invert, Pad, Position, Power, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square,
-    Tanh, TransformDiagonal,
+    Invert, Pad, Permute, Position, Power, RationalQuadraticSpline, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid,
+    SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
 };
 use tch_distributions::distributions::{
     expand, BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace,
@@ -153,7 +156,7 @@ fn elementwise(g: &mut Gen, shape: &[i64], kind: Kind) -> (Arc<dyn Bijector>, Te
     }
 }
 
-const BIJECTORS: [&str; 22] = [
+const BIJECTORS: [&str; 29] = [
     "Identity",
     "Exp",
     "Softplus",
@@ -176,7 +179,44 @@ const BIJECTORS: [&str; 22] = [
     "Reshape",
     "Invert",
     "Chain(FillScaleTriL, ConcatConstant)",
+    "MaskedAutoregressiveFlow",
+    "Invert(MaskedAutoregressiveFlow)",
+    "MaskedAutoregressiveFlow(spline)",
+    "RealNVP",
+    "RealNVP(spline)",
+    "RationalQuadraticSpline",
+    "Permute",
 ];
+
+/// One flow layer from its JSON description: event size 1-4 (2-4 for RealNVP, with a random
+/// `num_masked` of either sign), a conditioner of 0-2 hidden tanh layers of 1-8 units with
+/// random weights (torch's init, the last layer random too, so the map is not the identity), the
+/// affine map or a spline of 1-5 bins on [-3, 3]; inputs in [-3.5, 3.5] reach the spline's tails.
+fn flow_case(g: &mut Gen, which: &str, batch: &[i64], kind: Kind) -> Result<BijCase> {
+    let coupling = which.starts_with("RealNVP");
+    let d = g.int(if coupling { 2 } else { 1 }, 4);
+    let hidden = vec![g.int(1, 8); g.int(0, 2) as usize];
+    let net = json!({"hidden_units": hidden, "activation": "tanh", "zero_init_last": false, "init": "torch_linear"});
+    let mut layer = if coupling {
+        let m = g.int(1, d - 1);
+        json!({"type": "RealNVP", "event_size": d, "num_masked": if g.coin() { m } else { -m }, "network": net})
+    } else {
+        let mut net = net;
+        net["event_size"] = json!(d);
+        json!({"type": "MaskedAutoregressiveFlow", "network": net})
+    };
+    if which.contains("spline") {
+        layer["transform"] = json!({"type": "spline", "bins": g.int(1, 5), "bound": 3.0});
+    }
+    if which.starts_with("Invert") {
+        layer = json!({"type": "Invert", "bijector": layer});
+    }
+    tch::manual_seed(g.int(0, 1 << 30));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let b = spec::build_bijector_in(&vs.root(), &layer, kind)?;
+    let x = g.uniform(&cat(&[batch, &[d]]), -3.5, 3.5, kind);
+    Ok(BijCase { b, x, closed_form: None })
+}
 
 fn bijector_case(g: &mut Gen, which: &str, kind: Kind) -> Result<BijCase> {
     let batch = g.shape(3, 4);
@@ -312,6 +352,29 @@ fn bijector_case(g: &mut Gen, which: &str, kind: Kind) -> Result<BijCase> {
             ]);
             case(chain, x_of(g, &[rows, m], -2.0, 2.0))
         }
+        "MaskedAutoregressiveFlow" | "Invert(MaskedAutoregressiveFlow)" | "MaskedAutoregressiveFlow(spline)"
+        | "RealNVP" | "RealNVP(spline)" => flow_case(g, which, &batch, kind)?,
+        "RationalQuadraticSpline" => {
+            // K bins over a range starting at range_min, heights rescaled to the widths' total
+            // (TFP's spline is continuous at the top only then, and a round trip needs it)
+            let k = g.int(1, 5);
+            let p_batch = g.variant(&batch);
+            let w = g.uniform(&cat(&[&p_batch, &[k]]), 0.2, 1.5, kind);
+            let h = g.uniform(&cat(&[&p_batch, &[k]]), 0.2, 1.5, kind);
+            let h = &h / h.sum_dim_intlist(-1, true, kind) * w.sum_dim_intlist(-1, true, kind);
+            let slopes = g.uniform(&cat(&[&p_batch, &[k - 1]]), 0.3, 3.0, kind);
+            let rm_shape = g.variant(&batch);
+            let range_min = g.uniform(&rm_shape, -3.0, -1.0, kind);
+            case(RationalQuadraticSpline::new(w, h, slopes, range_min)?, x_of(g, &[], -4.0, 4.0))
+        }
+        "Permute" => {
+            let d = g.int(1, 5);
+            let mut perm: Vec<i64> = (0..d).collect();
+            for i in (1..d as usize).rev() {
+                perm.swap(i, g.int(0, i as i64) as usize);
+            }
+            case(Permute::new(perm)?, x_of(g, &[d], -3.0, 3.0))
+        }
         other => bail!("unknown bijector case {other}"),
     })
 }
@@ -362,6 +425,8 @@ fn check_bijector_case(c: &BijCase, kind: Kind, full_checks: &mut usize) -> Resu
 #[test]
 fn bijectors_on_random_shapes_and_parameters() {
     let start = Instant::now();
+    // the flows' network weights come from libtorch's generator
+    let _rng = common::seeded(4141);
     let mut failures = vec![];
     let mut full_checks = 0;
     for (i, which) in BIJECTORS.iter().enumerate() {
