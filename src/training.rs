@@ -128,6 +128,9 @@ pub struct FitReport {
     /// Whether the steps used the closed-form gradient ([`FitOptions::closed_form`] and a model
     /// that [`MixtureNll`] covers) rather than autograd.
     pub closed_form: bool,
+    /// Whether the update was the flat [`Adam`] (always with the closed form; with autograd
+    /// unless the variables mix dtypes or devices) rather than `tch::nn::Adam`.
+    pub flat_adam: bool,
 }
 
 /// Minimises the mean negative log_prob of `train` (`[N, ...event]`, or more generally
@@ -268,6 +271,7 @@ pub fn fit(
         stopped_early,
         trace,
         closed_form: matches!(stepper, Stepper::ClosedForm { .. }),
+        flat_adam: !matches!(stepper, Stepper::Autograd(_)),
     })
 }
 

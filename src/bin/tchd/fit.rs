@@ -166,12 +166,9 @@ pub fn run(a: &FitArgs) -> Result<()> {
     };
     println!("steps run: {} of {} ({stop})", report.steps_run, a.steps);
     println!(
-        "gradient: {}",
-        if report.closed_form {
-            "closed form (mixture_nll), flat Adam"
-        } else {
-            "log_prob and autograd, tch::nn::Adam"
-        }
+        "gradient: {}, {}",
+        if report.closed_form { "closed form (mixture_nll)" } else { "log_prob and autograd" },
+        if report.flat_adam { "flat Adam" } else { "tch::nn::Adam" }
     );
     if let Some((mean, sd)) = &standardization {
         println!(
