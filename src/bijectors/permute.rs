@@ -2,6 +2,7 @@
 
 use super::{check_input, check_vector, vector_event_shape, Bijector};
 use anyhow::{bail, Result};
+use std::cell::RefCell;
 use tch::{Device, Tensor};
 
 /// `y[..., i] = x[..., permutation[i]]` on vectors (`forward_min_event_ndims = 1`), as TFP's
@@ -9,13 +10,15 @@ use tch::{Device, Tensor};
 /// matrix). Flows interleave it between autoregressive or coupling layers so that every
 /// coordinate gets transformed; [`Permute::reverse`] is the usual choice.
 ///
-/// The index tensors are made once, on the device of the first input that needs them there
-/// (a fixed permutation is a constant, not a parameter).
+/// The index tensors are made on the CPU once, and copied once to the device of the last
+/// non-CPU input (a fixed permutation is a constant, not a parameter).
 #[derive(Debug)]
 pub struct Permute {
     permutation: Vec<i64>,
-    forward_index: Tensor,
-    inverse_index: Tensor,
+    /// `[forward, inverse]` on the CPU.
+    cpu: [Tensor; 2],
+    /// The same on the last other device inputs came on.
+    on_device: RefCell<Option<(Device, [Tensor; 2])>>,
 }
 
 impl Permute {
@@ -33,9 +36,8 @@ impl Permute {
             }
             inverse[p as usize] = i as i64;
         }
-        let forward_index = Tensor::from_slice(&permutation);
-        let inverse_index = Tensor::from_slice(&inverse);
-        Ok(Permute { permutation, forward_index, inverse_index })
+        let cpu = [Tensor::from_slice(&permutation), Tensor::from_slice(&inverse)];
+        Ok(Permute { permutation, cpu, on_device: RefCell::new(None) })
     }
 
     /// The reversal of `n` coordinates, `[n-1, ..., 1, 0]`.
@@ -51,10 +53,19 @@ impl Permute {
         &self.permutation
     }
 
-    fn apply(&self, op: &str, what: &str, t: &Tensor, index: &Tensor) -> Result<Tensor> {
+    /// `t` with its last dimension gathered by the forward (`which = 0`) or inverse (`1`) index.
+    fn apply(&self, op: &str, what: &str, t: &Tensor, which: usize) -> Result<Tensor> {
         check_vector(op, what, t, self.permutation.len() as i64, None)?;
-        let index = if t.device() == Device::Cpu { index.shallow_clone() } else { index.to_device(t.device()) };
-        Ok(t.index_select(-1, &index))
+        let device = t.device();
+        if device == Device::Cpu {
+            return Ok(t.index_select(-1, &self.cpu[which]));
+        }
+        let mut cache = self.on_device.borrow_mut();
+        if cache.as_ref().is_none_or(|(d, _)| *d != device) {
+            *cache = Some((device, [self.cpu[0].to_device(device), self.cpu[1].to_device(device)]));
+        }
+        let (_, index) = cache.as_ref().expect("filled above");
+        Ok(t.index_select(-1, &index[which]))
     }
 
     fn zeros(t: &Tensor) -> Tensor {
@@ -71,10 +82,10 @@ impl Bijector for Permute {
         1
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.apply("permute.forward", "x", x, &self.forward_index)
+        self.apply("permute.forward", "x", x, 0)
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
-        self.apply("permute.inverse", "y", y, &self.inverse_index)
+        self.apply("permute.inverse", "y", y, 1)
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
         check_input("permute.forward_log_det_jacobian", "x", x, 1)?;
