@@ -18,6 +18,8 @@ float64:
   batch/event shapes, mean, log_prob and the gradients of sum(log_prob) with respect to every
   raw variable, against torch.distributions built from the same raw values through the
   bijectors above;
+* icdf (Normal, Laplace, Uniform, LogNormal) at probabilities from 1e-6 to 1 - 1e-6 against
+  torch's icdf;
 * sample moments: z-tests of the sample mean and variance of Rust's samples against the true
   moments (the variance test uses the fourth central moment), Bonferroni-corrected so that the
   whole run has a false-failure rate of 1e-4 (with the fixed seed the run is deterministic).
@@ -872,6 +874,10 @@ MORE_FAMILIES = ["Uniform", "Bernoulli", "Gamma", "Beta", "StudentT", "Laplace",
                  "MultivariateNormalDiag", "MultivariateNormal", "Dirichlet", "OneHotCategorical", "Mixture", "BatchBroadcast"]
 
 
+# Families with a closed-form icdf, checked against torch's icdf.
+ICDF_FAMILIES = ("Normal", "Laplace", "Uniform", "LogNormal")
+
+
 def distribution_cases(rng):
     cases = []
     for dtype in ("float32", "float64"):
@@ -1238,6 +1244,12 @@ def check_distribution(report, case, res):
                 keep = (c64 > 1e-30) & (c64 <= 0.5)
                 l64, l32 = c64[keep].log(), c32[keep].to(torch.float64).clamp_min(1e-300).log()
             report.add(f"{tag} log_cdf", from_json(res["log_cdf"])[keep], l64, tolerance(l64, l32, dtype), case["id"])
+    if "u" in case:
+        if "icdf" not in res:
+            report.failures.append(f"case {case['id']} ({tag}): no icdf: {res.get('icdf_error')}")
+        else:
+            q64, q32 = (refs[dt]["d"].icdf(from_json(case["u"], dt)).detach() for dt in (torch.float64, torch.float32))
+            report.add(f"{tag} icdf", from_json(res["icdf"]), q64, tolerance(q64, q32, dtype), case["id"])
     raw64 = {k: from_json(v) for k, v in res["variables"].items()}
     x64 = refs[torch.float64]["x"]
     for name, g64 in refs[torch.float64]["grads"].items():
@@ -1316,6 +1328,11 @@ def main():
             sys.exit(f"case {c['id']} ({c['label']}) failed in the driver: {r['error']}\n{json.dumps(c)[:3000]}")
         raw = {k: from_json(v) for k, v in r["variables"].items()}
         c["x"] = to_json(as_dtype(draw_points(c, raw, gen).numpy(), c["dtype"]))
+        if c["distribution"]["type"] in ICDF_FAMILIES:
+            # Probabilities for icdf, 1e-6 to 1 - 1e-6 (log-uniform towards both ends).
+            tail = 10.0 ** rng.uniform(-6, np.log10(0.5), size=[5] + r["batch_shape"])
+            u = np.where(rng.random(size=tail.shape) < 0.5, tail, 1.0 - tail)
+            c["u"] = to_json(as_dtype(u, c["dtype"]))
     results = run_driver(args.driver, cases)
 
     report = Report()
@@ -1358,8 +1375,8 @@ def main():
 
 
 def run_driver(driver, cases, with_x=True):
-    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed", "p", "q")
-    sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape"))} for c in cases]
+    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed", "p", "q", "u")
+    sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape", "u"))} for c in cases]
     out = subprocess.run([driver], input=json.dumps({"cases": sent}), capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"driver failed ({out.returncode}): {out.stderr[-3000:]}")

@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde_json::json;
 use tch::{nn, Device, Kind, Tensor};
 use tch_distributions::distributions::{
-    family, make_trainable, Beta, Constraint, Distribution, Gamma, Laplace, Normal, Uniform, FAMILIES,
+    family, make_trainable, Beta, Constraint, Distribution, Gamma, Laplace, LogNormal, Normal, Uniform, FAMILIES,
 };
 use tch_distributions::spec::build_distribution;
 use tch_distributions::training::{fit, FitOptions};
@@ -156,5 +156,72 @@ fn declarations() -> Result<()> {
     let x = Tensor::from_slice(&[0.1f64, 0.7, 2.0]).reshape([3, 1]);
     let diff = (j.log_prob(&x)? - direct.log_prob(&x)?).abs().max().double_value(&[]);
     assert_eq!(diff, 0.0);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// icdf: closed-form quantiles against independently written formulas and cdf round trips.
+
+/// Probabilities from 1e-6 to 1 - 1e-6 (float64).
+fn probs() -> Tensor {
+    Tensor::from_slice(&[1e-6, 0.001, 0.02, 0.25, 0.5, 0.6, 0.9, 0.975, 0.999999])
+}
+
+fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+#[test]
+fn icdf_closed_forms() -> Result<()> {
+    // Φ⁻¹(0.975) = 1.959963984540054 (tables); Normal(1, 2).icdf(0.975) = 1 + 2 · that.
+    let z975 = 1.959963984540054;
+    let normal = Normal::new(t(&[1.0]), t(&[2.0]))?;
+    let q = normal.icdf(&t(&[0.975, 0.5, 0.025]))?;
+    assert!(max_abs(&q, &t(&[1.0 + 2.0 * z975, 1.0, 1.0 - 2.0 * z975])) < 1e-12, "{q}");
+    let log_normal = LogNormal::new(t(&[1.0]), t(&[2.0]))?;
+    let q = log_normal.icdf(&t(&[0.975]))?;
+    let want = (1.0f64 + 2.0 * z975).exp();
+    assert!((q.double_value(&[0]) - want).abs() < 1e-12 * want, "{q} vs {want}");
+    // Laplace: μ + b ln(2p) below the median, μ - b ln(2(1 - p)) above.
+    let (mu, b) = (-0.5, 1.5);
+    let laplace = Laplace::new(t(&[mu]), t(&[b]))?;
+    let p = probs();
+    let pv = common::to_vec(&p);
+    let want: Vec<f64> =
+        pv.iter().map(|&p| if p < 0.5 { mu + b * (2.0 * p).ln() } else { mu - b * (2.0 * (1.0 - p)).ln() }).collect();
+    let got = laplace.icdf(&p)?;
+    assert!(max_abs(&got, &t(&want)) < 1e-9, "{got}");
+    // Uniform(-1, 3): -1 + 4p.
+    let uniform = Uniform::new(t(&[-1.0]), t(&[3.0]))?;
+    assert!(max_abs(&uniform.icdf(&p)?, &(&p * 4.0 - 1.0)) < 1e-15);
+    // cdf(icdf(p)) = p for the four families (float64; 1e-12 absolute).
+    for d in [&normal as &dyn Distribution, &log_normal, &laplace, &uniform] {
+        let back = d.cdf(&d.icdf(&p)?)?;
+        assert!(max_abs(&back, &p) < 1e-12, "{}: cdf(icdf(p)) {back}", d.type_name());
+    }
+    Ok(())
+}
+
+#[test]
+fn icdf_shapes_gradients_and_errors() -> Result<()> {
+    // Batch [2], probabilities [3, 2] broadcast; d icdf / d scale = √2 erfinv(2p - 1) (autograd).
+    let scale = t(&[1.0, 3.0]).set_requires_grad(true);
+    let normal = Normal::new(t(&[0.0, 1.0]), scale.shallow_clone())?;
+    let p = Tensor::from_slice(&[0.1, 0.2, 0.3, 0.4, 0.6, 0.9]).reshape([3, 2]);
+    let q = normal.icdf(&p)?;
+    assert_eq!(q.size(), vec![3, 2]);
+    let g = Tensor::run_backward(&[q.sum(Kind::Double)], &[&scale], false, false).remove(0);
+    let z = (&p * 2.0 - 1.0).erfinv() * std::f64::consts::SQRT_2;
+    assert!(max_abs(&g, &z.sum_dim_intlist(0, false, Kind::Double)) < 1e-12, "{g}");
+    // Families without a closed form: an error naming the family.
+    let e = err(Gamma::new(t(&[1.0]), t(&[1.0]))?.icdf(&t(&[0.5])));
+    assert!(e.contains("Gamma.icdf: not implemented for Gamma"), "{e}");
+    // Bad input: dtype, shape, and (validation on) probabilities outside [0, 1].
+    let e = err(normal.icdf(&Tensor::from_slice(&[0.5f32, 0.5])));
+    assert!(e.contains("Normal.icdf") && e.contains("float32"), "{e}");
+    assert!(err(normal.icdf(&t(&[0.5, 0.5, 0.5]))).contains("Normal.icdf"));
+    let checked = Laplace::new(t(&[0.0]), t(&[1.0]))?.with_validate_args(true);
+    let e = err(checked.icdf(&t(&[1.5])));
+    assert!(e.contains("Laplace.icdf: expected a probability in [0, 1], got probability with minimum 1.5"), "{e}");
     Ok(())
 }

@@ -258,6 +258,18 @@ impl FamilyCore {
         Ok(())
     }
 
+    /// Checks probabilities given to `icdf`: dtype, device, a shape that broadcasts with the
+    /// batch shape, and (with validation on) values in `[0, 1]`.
+    pub(crate) fn check_prob(&self, op: &str, p: &Tensor) -> Result<()> {
+        check_value(op, p, self.dtype(), self.device())?;
+        check_value_shape(op, p, &self.batch_shape, &[])?;
+        if self.validate_args {
+            let ok = p.ge(0.0).logical_and(&p.le(1.0));
+            require(op, "probability", p, &ok, "a probability in [0, 1]")?;
+        }
+        Ok(())
+    }
+
     /// The support, from the declaration.
     pub(crate) fn support(&self) -> Support {
         self.spec.support.support()

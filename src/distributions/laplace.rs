@@ -18,7 +18,8 @@ use tch::Tensor;
 ///   finite (torch's sampler); gradients flow to `μ` and `b`.
 /// * mean `μ`, variance `2b²`, stddev `√2 b`, mode `μ`, entropy `1 + log(2b)`.
 /// * `cdf(x) = 1/2 - sign(x - μ) expm1(-|x - μ|/b)/2`; `log_cdf` is `z - log 2` for `z < 0`
-///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails.
+///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails;
+///   `icdf(p) = μ - b · sign(p - 1/2) · log1p(-2|p - 1/2|)`.
 /// * support real; `default_event_space_bijector` is `Identity`.
 pub struct Laplace {
     core: FamilyCore,
@@ -109,6 +110,15 @@ impl Distribution for Laplace {
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
         let z = self.standardize("Laplace.cdf", x)?;
         Ok(-(z.sign() * (-z.abs()).expm1()) * 0.5 + 0.5)
+    }
+
+    /// `loc - scale · sign(p - 1/2) · log1p(-2|p - 1/2|)` (torch's form).
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Laplace.icdf";
+        self.core.check_prob(op, p)?;
+        let [loc, scale] = self.core.values(op)?;
+        let t = p - 0.5;
+        Ok(loc - scale * t.sign() * (t.abs() * -2.0).log1p())
     }
 
     /// `z - log 2` for `z < 0`, `log1p(-exp(-z)/2)` for `z >= 0`.

@@ -20,7 +20,8 @@ use super::HALF_LOG_TWO_PI;
 /// * `log_prob(x) = Normal.log_prob(log x) - log x` (NaN for `x < 0` without validation).
 /// * mean `exp(μ + σ²/2)`, variance `expm1(σ²) exp(2μ + σ²)`, mode `exp(μ - σ²)`,
 ///   entropy `μ + 1/2 + log(2π)/2 + log σ`.
-/// * `cdf(x) = Φ((log x - μ)/σ)` (0 for `x <= 0`), `log_cdf` through `log_ndtr`.
+/// * `cdf(x) = Φ((log x - μ)/σ)` (0 for `x <= 0`), `log_cdf` through `log_ndtr`,
+///   `icdf(p) = exp(μ + σ √2 erfinv(2p - 1))`.
 /// * support [`Support::Positive`]; `default_event_space_bijector` is [`Exp`] (TFP).
 ///
 /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
@@ -151,6 +152,14 @@ impl Distribution for LogNormal {
         let logx = x.clamp_min(tiny(x.kind())).log();
         let c = self.normal().log_cdf(&logx).map_err(|e| anyhow::anyhow!("{op}: {e}"))?;
         Ok(c.where_scalarother(&x.gt(0.0), f64::NEG_INFINITY))
+    }
+
+    /// `exp(Normal.icdf(p))`.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "LogNormal.icdf";
+        self.core.check_prob(op, p)?;
+        let _ = self.params(op)?;
+        Ok(self.normal().icdf(p)?.exp())
     }
 
     fn support(&self) -> Support {

@@ -202,6 +202,15 @@ pub trait Distribution: fmt::Display + AsAny {
         not_implemented(self, "cdf", "")
     }
 
+    /// The quantile function, the inverse of [`Distribution::cdf`], at probabilities `p` of
+    /// shape `[..., batch_shape]` (scalar events), with gradient to the parameters; an error
+    /// naming the family where no closed form is implemented. `p` outside `[0, 1]` gives NaN or
+    /// an extrapolation as in torch, and an error with validation on.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let _ = p;
+        not_implemented(self, "icdf", "")
+    }
+
     /// `log(cdf(x))`; families override it where a more accurate form exists.
     fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.cdf(x)?.log())

@@ -11,7 +11,8 @@ use super::HALF_LOG_TWO_PI;
 /// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
 ///
 /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-/// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form.
+/// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form;
+/// `icdf(p) = loc + scale √2 erfinv(2p - 1)`.
 /// Parameters as in [`Normal::SPEC`] (`loc` real, `scale > 0`); support real,
 /// `default_event_space_bijector` `Identity`.
 pub struct Normal {
@@ -99,6 +100,14 @@ impl Distribution for Normal {
     /// `log Φ(z)`, accurate far in the left tail (libtorch's `special_log_ndtr`).
     fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.standardize("Normal.log_cdf", x)?.special_log_ndtr())
+    }
+
+    /// `loc + scale √2 erfinv(2p - 1)` (torch's form).
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Normal.icdf";
+        self.core.check_prob(op, p)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok(loc + scale * (p * 2.0 - 1.0).erfinv() * std::f64::consts::SQRT_2)
     }
 
     fn mean(&self) -> Result<Tensor> {

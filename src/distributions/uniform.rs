@@ -13,8 +13,8 @@ use tch::Tensor;
 /// * `log_prob(x) = -log(high - low)` for `low <= x < high`, `-inf` outside (TFP and torch).
 /// * `sample`/`rsample`: `low + (high - low) * u`, `u ~ U[0, 1)`; gradients flow to both bounds.
 /// * mean `(low + high) / 2`, variance `(high - low)² / 12`, entropy `log(high - low)`,
-///   cdf `clamp((x - low) / (high - low), 0, 1)`. No mode (every point of the interval is one;
-///   TFP leaves it undefined).
+///   cdf `clamp((x - low) / (high - low), 0, 1)`, icdf `low + p (high - low)`. No mode (every
+///   point of the interval is one; TFP leaves it undefined).
 /// * support [`Support::Interval`](super::Support::Interval); `default_event_space_bijector`
 ///   is `Sigmoid::with_bounds(low, high)` holding the bounds' current values (detached).
 ///   Validation checks `low < high` and that values are not NaN.
@@ -91,6 +91,14 @@ impl Distribution for Uniform {
         self.core.check_x(op, x)?;
         let [low, high] = self.core.values(op)?;
         Ok(((x - &low) / (high - low)).clamp(0.0, 1.0))
+    }
+
+    /// `low + p (high - low)`.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Uniform.icdf";
+        self.core.check_prob(op, p)?;
+        let [low, high] = self.core.values(op)?;
+        Ok(p * (&high - &low) + low)
     }
 }
 
