@@ -25,7 +25,7 @@ use crate::bijectors::{
     TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Bernoulli, Categorical, Dirichlet, Distribution, Independent,
+    family, make_trainable_named, BatchBroadcast, Bernoulli, Categorical, Dirichlet, Distribution, Geometric, Independent,
     Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, OneHotCategorical,
     TransformedDistribution,
 };
@@ -420,6 +420,13 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             };
             Box::new(named(d.with_validate_args(validate), name, Bernoulli::with_name))
         }
+        "Geometric" => {
+            let d = match either("logits", "probs")? {
+                (true, p) => Geometric::from_logits(p)?,
+                (false, p) => Geometric::from_probs(p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, Geometric::with_name))
+        }
         // The families declared with a FamilySpec: their parameters by the declared names.
         ty if family(ty).is_some() => {
             let entry = family(ty).expect("checked");
@@ -494,7 +501,8 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         }
         other => bail!(
             "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
-             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, TransformedDistribution, \
+             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, Exponential, HalfNormal, \
+             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, TransformedDistribution, \
              MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
         ),
     };

@@ -12,7 +12,7 @@
 
 use super::univariate_common::require;
 use super::Support;
-use crate::bijectors::{Bijector, Identity, Sigmoid, Softplus};
+use crate::bijectors::{Bijector, Chain, Identity, Shift, Sigmoid, Softplus};
 use crate::shape::{broadcast_shapes, check_value, check_value_shape};
 use crate::Parameter;
 use anyhow::{anyhow, bail, Result};
@@ -35,6 +35,10 @@ pub enum Constraint {
     Boolean,
     /// Greater than the family's parameter of this name (Uniform's `high > low`).
     GreaterThan(&'static str),
+    /// At least the family's parameter of this name (Pareto's values `>= scale`).
+    AtLeast(&'static str),
+    /// Integers `0, 1, 2, ...` (as floats).
+    NonNegativeInteger,
     /// Between the family's two parameters of these names (Uniform's values). As a value
     /// constraint only NaN is refused: outside the interval the density is 0.
     Interval(&'static str, &'static str),
@@ -54,6 +58,8 @@ impl Constraint {
             Constraint::UnitInterval => format!("0 <= {w} <= 1"),
             Constraint::Boolean => format!("{w} of 0 or 1"),
             Constraint::GreaterThan(other) => format!("{other} < {w}"),
+            Constraint::AtLeast(other) => format!("{w} >= {other}"),
+            Constraint::NonNegativeInteger => format!("{w} that is a non-negative integer"),
         }
     }
 
@@ -79,6 +85,8 @@ impl Constraint {
             Constraint::Boolean => Support::Boolean,
             Constraint::Interval(..) => Support::Interval,
             Constraint::GreaterThan(other) => Support::Other(format!("greater than {other}")),
+            Constraint::AtLeast(other) => Support::Other(format!("at least {other}")),
+            Constraint::NonNegativeInteger => Support::Other("non-negative integers".into()),
         }
     }
 
@@ -92,6 +100,8 @@ impl Constraint {
             Constraint::UnitInterval => t.ge(0.0).logical_and(&t.le(1.0)),
             Constraint::Boolean => t.eq(0.0).logical_or(&t.eq(1.0)),
             Constraint::GreaterThan(other) => t.gt_tensor(&lookup(other)?),
+            Constraint::AtLeast(other) => t.ge_tensor(&lookup(other)?),
+            Constraint::NonNegativeInteger => t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())),
         })
     }
 }
@@ -196,6 +206,11 @@ impl FamilyCore {
         t.broadcast_to(self.batch_shape.as_slice())
     }
 
+    /// `sample_shape + batch_shape`, after checking the sample sizes.
+    pub(crate) fn draw_shape(&self, op: &str, sample_shape: &[i64]) -> Result<Vec<i64>> {
+        super::sample_and_batch(op, sample_shape, &self.batch_shape)
+    }
+
     /// The `i`-th parameter.
     pub(crate) fn param(&self, i: usize) -> &Parameter {
         &self.params[i]
@@ -224,6 +239,19 @@ impl FamilyCore {
     /// The values of all parameters, in declaration order; with validation on, each is checked
     /// (on the host) against its constraint, errors naming `op`, the parameter and the values.
     pub(crate) fn values<const N: usize>(&self, op: &str) -> Result<[Tensor; N]> {
+        let values = self.values_vec(op)?;
+        values.try_into().map_err(|v: Vec<Tensor>| anyhow!("{op}: expected {N} parameters, got {}", v.len()))
+    }
+
+    /// For a one-parameter family: its value for the method `method` (validated as
+    /// [`FamilyCore::values`], errors naming `"{type_name}.{method}"`).
+    pub(crate) fn single(&self, method: &str) -> Result<Tensor> {
+        let [v] = self.values(&self.op(method))?;
+        Ok(v)
+    }
+
+    /// [`FamilyCore::values`] as a vector.
+    pub(crate) fn values_vec(&self, op: &str) -> Result<Vec<Tensor>> {
         let values = self.params.iter().map(Parameter::value).collect::<Result<Vec<_>>>()?;
         if self.validate_args {
             let lookup = |name: &str| -> Result<Tensor> {
@@ -232,18 +260,14 @@ impl FamilyCore {
             };
             for (s, v) in self.specs.iter().zip(&values) {
                 let ok = s.constraint.holds(v, &lookup)?;
-                let shown = match s.constraint {
-                    Constraint::GreaterThan(other) => v - lookup(other)?,
-                    _ => v.shallow_clone(),
-                };
-                let what = match s.constraint {
-                    Constraint::GreaterThan(other) => format!("{} - {other}", s.name),
-                    _ => s.name.to_string(),
+                let (what, shown) = match s.constraint {
+                    Constraint::GreaterThan(other) => (format!("{} - {other}", s.name), v - lookup(other)?),
+                    _ => (s.name.to_string(), v.shallow_clone()),
                 };
                 require(op, &what, &shown, &ok, &s.constraint.expectation(s.name))?;
             }
         }
-        values.try_into().map_err(|v: Vec<Tensor>| anyhow!("{op}: expected {N} parameters, got {}", v.len()))
+        Ok(values)
     }
 
     /// Checks a value of a scalar-event family: dtype, device, a shape that broadcasts with the
@@ -253,7 +277,7 @@ impl FamilyCore {
         check_value_shape(op, x, &self.batch_shape, &[])?;
         if self.validate_args {
             let c = self.spec.support;
-            require(op, "value", x, &c.holds(x, &|_| Ok(x.shallow_clone()))?, &c.expectation("value"))?;
+            require(op, "value", x, &c.holds(x, &|n| self.named_value(op, n))?, &c.expectation("value"))?;
         }
         Ok(())
     }
@@ -279,15 +303,27 @@ impl FamilyCore {
     /// `Sigmoid` onto the bounds' current values (detached).
     pub(crate) fn event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
         let op = self.op("default_event_space_bijector");
-        if let Constraint::Interval(lo, hi) = self.spec.support {
-            let values: Vec<Tensor> = self.values::<2>(&op)?.into();
-            let at = |n: &str| self.specs.iter().position(|s| s.name == n).map(|i| values[i].detach());
-            let (Some(low), Some(high)) = (at(lo), at(hi)) else { bail!("{op}: no parameters {lo:?} and {hi:?}") };
-            return Ok(Arc::new(Sigmoid::with_bounds(low, high)?));
+        let _ = self.values_vec(&op)?;
+        match self.spec.support {
+            Constraint::Interval(lo, hi) => Ok(Arc::new(Sigmoid::with_bounds(
+                self.named_value(&op, lo)?.detach(),
+                self.named_value(&op, hi)?.detach(),
+            )?)),
+            // TFP's Pareto: Chain([Shift(scale), Softplus]), softplus applied first.
+            Constraint::AtLeast(lo) => {
+                let shift = Parameter::constant(&self.named_value(&op, lo)?.detach())?;
+                Ok(Arc::new(Chain::new(vec![Arc::new(Shift::new(shift)), Arc::new(Softplus)])))
+            }
+            c => c.default_bijector().ok_or_else(|| {
+                anyhow!("{op}: not implemented for {} (no bijector onto {:?})", self.type_name(), self.support())
+            }),
         }
-        self.spec.support.default_bijector().ok_or_else(|| {
-            anyhow!("{op}: not implemented for {} (no bijector onto {:?})", self.type_name(), self.support())
-        })
+    }
+
+    /// The value of the parameter called `name`.
+    fn named_value(&self, op: &str, name: &str) -> Result<Tensor> {
+        let i = self.specs.iter().position(|s| s.name == name);
+        i.map(|i| self.params[i].value()).ok_or_else(|| anyhow!("{op}: no parameter {name:?}"))?
     }
 }
 

@@ -62,6 +62,16 @@ impl Gamma {
     }
 }
 
+/// `xlogy(α, β) + xlogy(α - 1, x) - βx - lgamma(α)` (shared with Chi2).
+pub(crate) fn gamma_log_prob(c: &Tensor, r: &Tensor, x: &Tensor) -> Tensor {
+    c.special_xlogy(r) + (c - 1.0).special_xlogy(x) - r * x - c.lgamma()
+}
+
+/// `α - log β + lgamma(α) + (1 - α) digamma(α)` (shared with Chi2).
+pub(crate) fn gamma_entropy(c: &Tensor, r: &Tensor) -> Tensor {
+    c - r.log() + c.lgamma() + (-c + 1.0) * c.digamma()
+}
+
 impl Distribution for Gamma {
     family_methods!(support, rsample);
 
@@ -69,7 +79,7 @@ impl Distribution for Gamma {
         let op = "Gamma.log_prob";
         self.core.check_x(op, x)?;
         let [c, r] = self.core.values(op)?;
-        Ok(c.special_xlogy(&r) + (&c - 1.0).special_xlogy(x) - &r * x - c.lgamma())
+        Ok(gamma_log_prob(&c, &r, x))
     }
 
     fn mean(&self) -> Result<Tensor> {
@@ -91,7 +101,7 @@ impl Distribution for Gamma {
     /// `α - log β + lgamma(α) + (1 - α) digamma(α)`.
     fn entropy(&self) -> Result<Tensor> {
         let [c, r] = self.core.values("Gamma.entropy")?;
-        Ok(self.core.bcast(&c - r.log() + c.lgamma() + (-&c + 1.0) * c.digamma()))
+        Ok(self.core.bcast(gamma_entropy(&c, &r)))
     }
 }
 

@@ -2,7 +2,10 @@
 //! families and TFP's `make_trainable`.
 
 use super::family::FamilySpec;
-use super::{Bernoulli, Beta, Distribution, Gamma, Laplace, LogNormal, Normal, StudentT, Uniform};
+use super::{
+    Bernoulli, Beta, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
+    LogNormal, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
+};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -44,12 +47,22 @@ macro_rules! entry {
 pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Bernoulli::from_logits(logits)),
     entry!(Beta::new(concentration1, concentration0)),
+    entry!(Cauchy::new(loc, scale)),
+    entry!(Chi2::new(df)),
+    entry!(Exponential::new(rate)),
     entry!(Gamma::new(concentration, rate)),
+    entry!(Geometric::from_probs(probs)),
+    entry!(Gumbel::new(loc, scale)),
+    entry!(HalfCauchy::new(scale)),
+    entry!(HalfNormal::new(scale)),
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
     entry!(Normal::new(loc, scale)),
+    entry!(Pareto::new(scale, alpha)),
+    entry!(Poisson::new(rate)),
     entry!(StudentT::new(df, loc, scale)),
     entry!(Uniform::new(low, high)),
+    entry!(Weibull::new(scale, concentration)),
 ];
 
 /// The declared family called `name` (`"Gamma"`), if there is one.

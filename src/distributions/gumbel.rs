@@ -1,0 +1,132 @@
+//! The Gumbel (type I extreme value) distribution.
+
+use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::univariate_common::{eps, tiny};
+use super::Distribution;
+use crate::Parameter;
+use anyhow::Result;
+use std::f64::consts::PI;
+use tch::Tensor;
+
+/// The Euler–Mascheroni constant γ.
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// `Gumbel(loc, scale)` (`μ`, `β`): density `exp(-(z + e^(-z))) / β`, `z = (x - μ)/β`.
+///
+/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+///
+/// * `log_prob(x) = -z - e^(-z) - log β`.
+/// * `sample`/`rsample`: `μ - β log(-log u)`, `u ~ U[tiny, 1 - eps]` (torch's clamp), so draws
+///   are finite; gradients flow to both parameters.
+/// * mean `μ + βγ` (`γ` Euler's constant), variance `(πβ)²/6`, stddev `πβ/√6`, mode `μ`,
+///   entropy `log β + 1 + γ`, `cdf(x) = exp(-e^(-z))`, `icdf(p) = μ - β log(-log p)`.
+/// * support real; `default_event_space_bijector` is `Identity`.
+pub struct Gumbel {
+    core: FamilyCore,
+}
+
+impl Gumbel {
+    /// The declaration: `loc` real, `scale > 0`, real values.
+    pub const SPEC: FamilySpec = FamilySpec {
+        type_name: "Gumbel",
+        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
+        support: Constraint::Real,
+    };
+
+    /// Builds `Gumbel(loc, scale)`. Errors when the parameters are not float, differ in dtype or
+    /// device, or their shapes do not broadcast.
+    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
+        let p = Self::SPEC.params;
+        let core = FamilyCore::new("Gumbel::new", &Self::SPEC, vec![(&p[0], loc.into()), (&p[1], scale.into())])?;
+        Ok(Self { core })
+    }
+
+    /// The location (mode) `μ`.
+    pub fn loc(&self) -> &Parameter {
+        self.core.param(0)
+    }
+
+    /// The scale `β`.
+    pub fn scale(&self) -> &Parameter {
+        self.core.param(1)
+    }
+
+    /// `μ - β log(-log u)`.
+    fn quantile(&self, op: &str, u: &Tensor) -> Result<Tensor> {
+        let [loc, scale] = self.core.values(op)?;
+        Ok(loc - scale * (-u.log()).log())
+    }
+
+    fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
+        let shape = self.core.draw_shape(op, sample_shape)?;
+        let k = self.dtype();
+        let u = Tensor::rand(shape.as_slice(), (k, self.device())).clamp(tiny(k), 1.0 - eps(k));
+        self.quantile(op, &u)
+    }
+}
+
+impl Distribution for Gumbel {
+    family_methods!(support, rsample);
+
+    fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Gumbel.log_prob";
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
+        let z = (x - loc) / &scale;
+        Ok(-&z - (-z).exp() - scale.log())
+    }
+
+    /// `μ + βγ`.
+    fn mean(&self) -> Result<Tensor> {
+        let [loc, scale] = self.core.values("Gumbel.mean")?;
+        Ok(self.core.bcast(loc + scale * EULER_GAMMA))
+    }
+
+    /// `(πβ)²/6`.
+    fn variance(&self) -> Result<Tensor> {
+        let [_, scale] = self.core.values("Gumbel.variance")?;
+        Ok(self.core.bcast(scale.square() * (PI * PI / 6.0)))
+    }
+
+    /// `πβ/√6`.
+    fn stddev(&self) -> Result<Tensor> {
+        let [_, scale] = self.core.values("Gumbel.stddev")?;
+        Ok(self.core.bcast(scale * (PI / 6f64.sqrt())))
+    }
+
+    fn mode(&self) -> Result<Tensor> {
+        let [loc, _] = self.core.values("Gumbel.mode")?;
+        Ok(self.core.bcast(loc))
+    }
+
+    /// `log β + 1 + γ`.
+    fn entropy(&self) -> Result<Tensor> {
+        let [_, scale] = self.core.values("Gumbel.entropy")?;
+        Ok(self.core.bcast(scale.log() + (1.0 + EULER_GAMMA)))
+    }
+
+    /// `exp(-exp(-z))`.
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Gumbel.cdf";
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok((-(-(x - loc) / scale).exp()).exp())
+    }
+
+    /// `-exp(-z)`, exact in the left tail.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Gumbel.log_cdf";
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok(-(-(x - loc) / scale).exp())
+    }
+
+    /// `μ - β log(-log p)`.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Gumbel.icdf";
+        self.core.check_prob(op, p)?;
+        self.quantile(op, p)
+    }
+}
+
+family_builders!(Gumbel);
