@@ -1,62 +1,39 @@
 //! The Beta distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::univariate_common::{eps, standard_gamma, tiny};
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Beta(concentration1, concentration0)` (`a`, `b`): density `x^(a-1) (1-x)^(b-1) / B(a, b)`
-/// on `0 < x < 1`, `B(a, b) = Γ(a)Γ(b)/Γ(a+b)`.
-///
-/// `batch_shape` is the broadcast of the shapes of the two concentrations; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = xlogy(a - 1, x) + xlog1py(b - 1, -x) - lbeta(a, b)`, with
-///   `lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)`. Values outside `[0, 1]` give NaN
-///   (torch without validation; `with_validate_args(true)` makes them an error).
-/// * `sample`/`rsample`: `x = g_a / (g_a + g_b)` with `g_a ~ Gamma(a, 1)`, `g_b ~ Gamma(b, 1)`
-///   (libtorch's `_standard_gamma`, reparameterized), clamped to `[tiny, 1 - eps]` of the
-///   dtype (as torch's Dirichlet sampler) so that `log_prob` of a draw is finite.
-/// * mean `a/(a+b)`, variance `ab / ((a+b)² (a+b+1))`,
-///   entropy `lbeta(a, b) - (a-1)ψ(a) - (b-1)ψ(b) + (a+b-2)ψ(a+b)`.
-/// * mode: `(a-1)/(a+b-2)` where `a > 1` and `b > 1`; `0` where `a <= 1 < b`; `1` where
-///   `b <= 1 < a`; NaN where both are `<= 1` (uniform or bimodal: no single mode).
-/// * support [`Support::UnitInterval`](super::Support::UnitInterval);
-///   `default_event_space_bijector` is `Sigmoid`.
-pub struct Beta {
-    core: FamilyCore,
+declare_family! {
+    /// `Beta(concentration1, concentration0)` (`a`, `b`): density `x^(a-1) (1-x)^(b-1) / B(a, b)`
+    /// on `0 < x < 1`, `B(a, b) = Γ(a)Γ(b)/Γ(a+b)`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of the two concentrations; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = xlogy(a - 1, x) + xlog1py(b - 1, -x) - lbeta(a, b)`, with
+    ///   `lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)`. Values outside `[0, 1]` give NaN
+    ///   (torch without validation; `with_validate_args(true)` makes them an error).
+    /// * `sample`/`rsample`: `x = g_a / (g_a + g_b)` with `g_a ~ Gamma(a, 1)`, `g_b ~ Gamma(b, 1)`
+    ///   (libtorch's `_standard_gamma`, reparameterized), clamped to `[tiny, 1 - eps]` of the
+    ///   dtype (as torch's Dirichlet sampler) so that `log_prob` of a draw is finite.
+    /// * mean `a/(a+b)`, variance `ab / ((a+b)² (a+b+1))`,
+    ///   entropy `lbeta(a, b) - (a-1)ψ(a) - (b-1)ψ(b) + (a+b-2)ψ(a+b)`.
+    /// * mode: `(a-1)/(a+b-2)` where `a > 1` and `b > 1`; `0` where `a <= 1 < b`; `1` where
+    ///   `b <= 1 < a`; NaN where both are `<= 1` (uniform or bimodal: no single mode).
+    /// * support [`Support::UnitInterval`](super::Support::UnitInterval);
+    ///   `default_event_space_bijector` is `Sigmoid`.
+    Beta, support: Constraint::UnitInterval,
+    new(
+        /// `a`, the concentration of `x` (torch's `concentration1`).
+        concentration1: Constraint::Positive,
+        /// `b`, the concentration of `1 - x` (torch's `concentration0`).
+        concentration0: Constraint::Positive,
+    )
 }
 
 impl Beta {
-    /// The declaration: both concentrations `> 0`, values in `[0, 1]`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Beta",
-        params: &[
-            ParamSpec::scalar("concentration1", Constraint::Positive),
-            ParamSpec::scalar("concentration0", Constraint::Positive),
-        ],
-        support: Constraint::UnitInterval,
-    };
-
-    /// Builds `Beta(concentration1, concentration0)`. Errors when the parameters are not float,
-    /// differ in dtype or device, or their shapes do not broadcast.
-    pub fn new(concentration1: impl Into<Parameter>, concentration0: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let params = vec![(&p[0], concentration1.into()), (&p[1], concentration0.into())];
-        Ok(Self { core: FamilyCore::new("Beta::new", &Self::SPEC, params)? })
-    }
-
-    /// `a`, the concentration of `x` (torch's `concentration1`).
-    pub fn concentration1(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// `b`, the concentration of `1 - x` (torch's `concentration0`).
-    pub fn concentration0(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn params(&self, op: &str) -> Result<(Tensor, Tensor)> {
         let [a, b] = self.core.values(op)?;
         Ok((a, b))
@@ -121,5 +98,3 @@ impl Distribution for Beta {
         Ok(self.core.bcast(h))
     }
 }
-
-family_builders!(Beta);

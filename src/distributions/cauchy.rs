@@ -1,51 +1,31 @@
 //! The Cauchy distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use std::f64::consts::PI;
 use tch::Tensor;
 
-/// `Cauchy(loc, scale)` (`x₀`, `γ`): density `1 / (π γ (1 + z²))`, `z = (x - x₀)/γ`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = -log π - log γ - log1p(z²)` (torch's form).
-/// * `sample`/`rsample`: `x₀ + γ c`, `c` from libtorch's `cauchy_(0, 1)`; gradients flow to both.
-/// * mean NaN and variance `inf` (undefined, as torch), mode `x₀`, entropy `log(4πγ)`,
-///   `cdf(x) = atan(z)/π + 1/2`, `icdf(p) = x₀ + γ tan(π (p - 1/2))`.
-/// * support real; `default_event_space_bijector` is `Identity`.
-pub struct Cauchy {
-    core: FamilyCore,
+declare_family! {
+    /// `Cauchy(loc, scale)` (`x₀`, `γ`): density `1 / (π γ (1 + z²))`, `z = (x - x₀)/γ`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = -log π - log γ - log1p(z²)` (torch's form).
+    /// * `sample`/`rsample`: `x₀ + γ c`, `c` from libtorch's `cauchy_(0, 1)`; gradients flow to both.
+    /// * mean NaN and variance `inf` (undefined, as torch), mode `x₀`, entropy `log(4πγ)`,
+    ///   `cdf(x) = atan(z)/π + 1/2`, `icdf(p) = x₀ + γ tan(π (p - 1/2))`.
+    /// * support real; `default_event_space_bijector` is `Identity`.
+    Cauchy, support: Constraint::Real,
+    new(
+        /// The location (median) `x₀`.
+        loc: Constraint::Real,
+        /// The scale (half width at half maximum) `γ`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Cauchy {
-    /// The declaration: `loc` real, `scale > 0`, real values.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Cauchy",
-        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::Real,
-    };
-
-    /// Builds `Cauchy(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Cauchy::new", &Self::SPEC, vec![(&p[0], loc.into()), (&p[1], scale.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The location (median) `x₀`.
-    pub fn loc(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The scale (half width at half maximum) `γ`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [loc, scale] = self.core.values(op)?;
@@ -105,5 +85,3 @@ impl Distribution for Cauchy {
         Ok(((p - 0.5) * PI).tan() * scale + loc)
     }
 }
-
-family_builders!(Cauchy);

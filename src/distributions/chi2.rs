@@ -1,45 +1,30 @@
 //! The chi-squared distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::gamma::{gamma_entropy, gamma_log_prob};
 use super::univariate_common::standard_gamma;
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Chi2(df)` (`k`): `Gamma(k/2, 1/2)`, the distribution of a sum of `k` squared standard
-/// normals (for integer `k`); density `x^(k/2-1) e^(-x/2) / (2^(k/2) Γ(k/2))` on `x >= 0`.
-///
-/// `batch_shape` is the shape of `df`; `event_shape` is `[]`.
-///
-/// * `log_prob`, `entropy`: the Gamma forms with `α = k/2`, `β = 1/2`.
-/// * `sample`/`rsample`: `2 · _standard_gamma(k/2)` (implicit reparameterization in `k`).
-/// * mean `k`, variance `2k`, mode `max(k - 2, 0)`.
-/// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
-pub struct Chi2 {
-    core: FamilyCore,
+declare_family! {
+    /// `Chi2(df)` (`k`): `Gamma(k/2, 1/2)`, the distribution of a sum of `k` squared standard
+    /// normals (for integer `k`); density `x^(k/2-1) e^(-x/2) / (2^(k/2) Γ(k/2))` on `x >= 0`.
+    ///
+    /// `batch_shape` is the shape of `df`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob`, `entropy`: the Gamma forms with `α = k/2`, `β = 1/2`.
+    /// * `sample`/`rsample`: `2 · _standard_gamma(k/2)` (implicit reparameterization in `k`).
+    /// * mean `k`, variance `2k`, mode `max(k - 2, 0)`.
+    /// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
+    Chi2, support: Constraint::NonNegative,
+    new(
+        /// The degrees of freedom `k`.
+        df: Constraint::Positive,
+    )
 }
 
 impl Chi2 {
-    /// The declaration: `df > 0`, values `>= 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Chi2",
-        params: &[ParamSpec::scalar("df", Constraint::Positive)],
-        support: Constraint::NonNegative,
-    };
-
-    /// Builds `Chi2(df)`. Errors when `df` is not float32/float64.
-    pub fn new(df: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], df.into())];
-        Ok(Self { core: FamilyCore::new("Chi2::new", &Self::SPEC, params)? })
-    }
-
-    /// The degrees of freedom `k`.
-    pub fn df(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [df] = self.core.values(op)?;
@@ -81,5 +66,3 @@ impl Distribution for Chi2 {
         Ok(self.core.bcast(gamma_entropy(&c, &r)))
     }
 }
-
-family_builders!(Chi2);

@@ -1,43 +1,28 @@
 //! The exponential distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Exponential(rate)` (`λ`): density `λ e^(-λx)` on `x >= 0`.
-///
-/// `batch_shape` is the shape of `rate`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = log λ - λx` (torch's form, not `-inf` below 0 without validation).
-/// * `sample`/`rsample`: `E / λ`, `E` from libtorch's `exponential_(1)`; gradients flow to `λ`.
-/// * mean `1/λ`, variance `1/λ²`, mode `0`, entropy `1 - log λ`, `cdf(x) = -expm1(-λx)`,
-///   `icdf(p) = -log1p(-p)/λ`.
-/// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
-pub struct Exponential {
-    core: FamilyCore,
+declare_family! {
+    /// `Exponential(rate)` (`λ`): density `λ e^(-λx)` on `x >= 0`.
+    ///
+    /// `batch_shape` is the shape of `rate`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = log λ - λx` (torch's form, not `-inf` below 0 without validation).
+    /// * `sample`/`rsample`: `E / λ`, `E` from libtorch's `exponential_(1)`; gradients flow to `λ`.
+    /// * mean `1/λ`, variance `1/λ²`, mode `0`, entropy `1 - log λ`, `cdf(x) = -expm1(-λx)`,
+    ///   `icdf(p) = -log1p(-p)/λ`.
+    /// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
+    Exponential, support: Constraint::NonNegative,
+    new(
+        /// The rate `λ`.
+        rate: Constraint::Positive,
+    )
 }
 
 impl Exponential {
-    /// The declaration: `rate > 0`, values `>= 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Exponential",
-        params: &[ParamSpec::scalar("rate", Constraint::Positive)],
-        support: Constraint::NonNegative,
-    };
-
-    /// Builds `Exponential(rate)`. Errors when `rate` is not float32/float64.
-    pub fn new(rate: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], rate.into())];
-        Ok(Self { core: FamilyCore::new("Exponential::new", &Self::SPEC, params)? })
-    }
-
-    /// The rate `λ`.
-    pub fn rate(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [rate] = self.core.values(op)?;
@@ -83,5 +68,3 @@ impl Distribution for Exponential {
         Ok(-(-p).log1p() / self.core.single("icdf")?)
     }
 }
-
-family_builders!(Exponential);

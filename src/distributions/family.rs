@@ -216,6 +216,11 @@ impl FamilyCore {
         &self.params[i]
     }
 
+    /// The parameter called `name` (one of the declaration's: the first otherwise).
+    pub(crate) fn param_named(&self, name: &str) -> &Parameter {
+        &self.params[self.specs.iter().position(|s| s.name == name).unwrap_or(0)]
+    }
+
     /// The `i`-th parameter's declaration.
     pub(crate) fn param_spec(&self, i: usize) -> &'static ParamSpec {
         self.specs[i]
@@ -326,6 +331,63 @@ impl FamilyCore {
         i.map(|i| self.params[i].value()).ok_or_else(|| anyhow!("{op}: no parameter {name:?}"))?
     }
 }
+
+/// Declares a family with scalar parameters from one table: the struct (its doc comment given
+/// first), its [`FamilySpec`] `SPEC`, the constructor `$ctor(params...)` (checked by
+/// `FamilyCore::new`), an accessor per parameter (doc comments given with the parameter), and
+/// `with_name`, `with_validate_args`, `Display` and `Debug` ([`family_builders`]).
+///
+/// ```ignore
+/// declare_family! {
+///     /// `Normal(loc, scale)`: ...
+///     Normal, support: Constraint::Real,
+///     new(/// The location.
+///         loc: Constraint::Real, /// The scale.
+///         scale: Constraint::Positive)
+/// }
+/// ```
+macro_rules! declare_family {
+    (
+        $(#[$meta:meta])*
+        $name:ident, support: $support:expr,
+        $ctor:ident($($(#[$pmeta:meta])* $p:ident: $c:expr),+ $(,)?)
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            core: crate::distributions::family::FamilyCore,
+        }
+
+        impl $name {
+            /// The declaration of the family's parameters (name, constraint, default bijector:
+            /// TFP's `parameter_properties`, torch's `arg_constraints`) and of its support.
+            pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
+                type_name: stringify!($name),
+                params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c)),+],
+                support: $support,
+            };
+
+            #[doc = concat!("Builds `", stringify!($name), "(", stringify!($($p),+), ")`. Errors, naming `",
+                stringify!($name), "::", stringify!($ctor), "` and the parameter, when a parameter is not ",
+                "float32/float64, the parameters differ in dtype or device, or their shapes do not broadcast.")]
+            pub fn $ctor($($p: impl Into<crate::Parameter>),+) -> anyhow::Result<Self> {
+                let mut specs = Self::SPEC.params.iter();
+                let params = vec![$((specs.next().expect("one spec per parameter"), $p.into())),+];
+                let op = concat!(stringify!($name), "::", stringify!($ctor));
+                Ok(Self { core: crate::distributions::family::FamilyCore::new(op, &Self::SPEC, params)? })
+            }
+
+            $(
+                $(#[$pmeta])*
+                pub fn $p(&self) -> &crate::Parameter {
+                    self.core.param_named(stringify!($p))
+                }
+            )+
+        }
+
+        crate::distributions::family::family_builders!($name);
+    };
+}
+pub(crate) use declare_family;
 
 /// Inside `impl Distribution for T`, where `T` has a field `core: FamilyCore`: the trait's
 /// `name`, `type_name`, `batch_shape`, `event_shape` (scalar), `dtype`, `device` and

@@ -1,60 +1,37 @@
 //! The Gamma distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::univariate_common::standard_gamma;
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Gamma(concentration, rate)` (`α`, `β`): density `β^α x^(α-1) e^(-βx) / Γ(α)` on `x > 0`.
-///
-/// `batch_shape` is the broadcast of the shapes of `concentration` and `rate`; `event_shape` is
-/// `[]`.
-///
-/// * `log_prob(x) = xlogy(α, β) + xlogy(α - 1, x) - βx - lgamma(α)` (torch's form; `x = 0`
-///   with `α = 1` gives `log β`). Values `x < 0` are outside the support: the result there is
-///   NaN, as in torch and TFP without validation (`with_validate_args(true)` makes it an error).
-/// * `sample`/`rsample`: libtorch's `_standard_gamma(α) / β`, draws clamped below at the
-///   dtype's smallest normal number (as torch). `_standard_gamma` has an implicit
-///   reparameterization gradient, so `rsample` is differentiable in both `α` and `β`.
-/// * mean `α/β`, variance `α/β²`, mode `max(α - 1, 0)/β` (torch's clamp),
-///   entropy `α - log β + lgamma(α) + (1 - α) digamma(α)`.
-/// * support [`Support::Positive`](super::Support::Positive); `default_event_space_bijector`
-///   is `Softplus` (TFP).
-pub struct Gamma {
-    core: FamilyCore,
+declare_family! {
+    /// `Gamma(concentration, rate)` (`α`, `β`): density `β^α x^(α-1) e^(-βx) / Γ(α)` on `x > 0`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `concentration` and `rate`; `event_shape` is
+    /// `[]`.
+    ///
+    /// * `log_prob(x) = xlogy(α, β) + xlogy(α - 1, x) - βx - lgamma(α)` (torch's form; `x = 0`
+    ///   with `α = 1` gives `log β`). Values `x < 0` are outside the support: the result there is
+    ///   NaN, as in torch and TFP without validation (`with_validate_args(true)` makes it an error).
+    /// * `sample`/`rsample`: libtorch's `_standard_gamma(α) / β`, draws clamped below at the
+    ///   dtype's smallest normal number (as torch). `_standard_gamma` has an implicit
+    ///   reparameterization gradient, so `rsample` is differentiable in both `α` and `β`.
+    /// * mean `α/β`, variance `α/β²`, mode `max(α - 1, 0)/β` (torch's clamp),
+    ///   entropy `α - log β + lgamma(α) + (1 - α) digamma(α)`.
+    /// * support [`Support::Positive`](super::Support::Positive); `default_event_space_bijector`
+    ///   is `Softplus` (TFP).
+    Gamma, support: Constraint::NonNegative,
+    new(
+        /// The concentration (shape) parameter `α`.
+        concentration: Constraint::Positive,
+        /// The rate (inverse scale) parameter `β`.
+        rate: Constraint::Positive,
+    )
 }
 
 impl Gamma {
-    /// The declaration: `concentration > 0`, `rate > 0`, values `>= 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Gamma",
-        params: &[
-            ParamSpec::scalar("concentration", Constraint::Positive),
-            ParamSpec::scalar("rate", Constraint::Positive),
-        ],
-        support: Constraint::NonNegative,
-    };
-
-    /// Builds `Gamma(concentration, rate)`. Errors when the parameters are not float, differ in
-    /// dtype or device, or their shapes do not broadcast.
-    pub fn new(concentration: impl Into<Parameter>, rate: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let params = vec![(&p[0], concentration.into()), (&p[1], rate.into())];
-        Ok(Self { core: FamilyCore::new("Gamma::new", &Self::SPEC, params)? })
-    }
-
-    /// The concentration (shape) parameter `α`.
-    pub fn concentration(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The rate (inverse scale) parameter `β`.
-    pub fn rate(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = sample_and_batch(op, sample_shape, self.core.batch_shape())?;
         let [c, r] = self.core.values(op)?;
@@ -104,5 +81,3 @@ impl Distribution for Gamma {
         Ok(self.core.bcast(gamma_entropy(&c, &r)))
     }
 }
-
-family_builders!(Gamma);

@@ -1,9 +1,8 @@
 //! The Gumbel (type I extreme value) distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::univariate_common::{eps, tiny};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use std::f64::consts::PI;
 use tch::Tensor;
@@ -11,46 +10,27 @@ use tch::Tensor;
 /// The Euler–Mascheroni constant γ.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
-/// `Gumbel(loc, scale)` (`μ`, `β`): density `exp(-(z + e^(-z))) / β`, `z = (x - μ)/β`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = -z - e^(-z) - log β`.
-/// * `sample`/`rsample`: `μ - β log(-log u)`, `u ~ U[tiny, 1 - eps]` (torch's clamp), so draws
-///   are finite; gradients flow to both parameters.
-/// * mean `μ + βγ` (`γ` Euler's constant), variance `(πβ)²/6`, stddev `πβ/√6`, mode `μ`,
-///   entropy `log β + 1 + γ`, `cdf(x) = exp(-e^(-z))`, `icdf(p) = μ - β log(-log p)`.
-/// * support real; `default_event_space_bijector` is `Identity`.
-pub struct Gumbel {
-    core: FamilyCore,
+declare_family! {
+    /// `Gumbel(loc, scale)` (`μ`, `β`): density `exp(-(z + e^(-z))) / β`, `z = (x - μ)/β`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = -z - e^(-z) - log β`.
+    /// * `sample`/`rsample`: `μ - β log(-log u)`, `u ~ U[tiny, 1 - eps]` (torch's clamp), so draws
+    ///   are finite; gradients flow to both parameters.
+    /// * mean `μ + βγ` (`γ` Euler's constant), variance `(πβ)²/6`, stddev `πβ/√6`, mode `μ`,
+    ///   entropy `log β + 1 + γ`, `cdf(x) = exp(-e^(-z))`, `icdf(p) = μ - β log(-log p)`.
+    /// * support real; `default_event_space_bijector` is `Identity`.
+    Gumbel, support: Constraint::Real,
+    new(
+        /// The location (mode) `μ`.
+        loc: Constraint::Real,
+        /// The scale `β`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Gumbel {
-    /// The declaration: `loc` real, `scale > 0`, real values.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Gumbel",
-        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::Real,
-    };
-
-    /// Builds `Gumbel(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Gumbel::new", &Self::SPEC, vec![(&p[0], loc.into()), (&p[1], scale.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The location (mode) `μ`.
-    pub fn loc(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The scale `β`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     /// `μ - β log(-log u)`.
     fn quantile(&self, op: &str, u: &Tensor) -> Result<Tensor> {
         let [loc, scale] = self.core.values(op)?;
@@ -128,5 +108,3 @@ impl Distribution for Gumbel {
         self.quantile(op, p)
     }
 }
-
-family_builders!(Gumbel);

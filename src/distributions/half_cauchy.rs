@@ -1,45 +1,30 @@
 //! The half-Cauchy distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use std::f64::consts::PI;
 use tch::Tensor;
 
-/// `HalfCauchy(scale)` (`γ`): the distribution of `|X|`, `X ~ Cauchy(0, γ)`; density
-/// `2 / (π γ (1 + (x/γ)²))` on `x >= 0`.
-///
-/// `batch_shape` is the shape of `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = log(2/π) - log γ - log1p((x/γ)²)` for `x >= 0`, `-inf` below (torch).
-/// * `sample`/`rsample`: `|γ c|`, `c` from libtorch's `cauchy_(0, 1)`; gradients flow to `γ`.
-/// * mean and variance `inf` (torch), mode `0`, entropy `log(2πγ)`, `cdf(x) = 2 atan(x/γ)/π`,
-///   `icdf(p) = γ tan(πp/2)`.
-/// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
-pub struct HalfCauchy {
-    core: FamilyCore,
+declare_family! {
+    /// `HalfCauchy(scale)` (`γ`): the distribution of `|X|`, `X ~ Cauchy(0, γ)`; density
+    /// `2 / (π γ (1 + (x/γ)²))` on `x >= 0`.
+    ///
+    /// `batch_shape` is the shape of `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = log(2/π) - log γ - log1p((x/γ)²)` for `x >= 0`, `-inf` below (torch).
+    /// * `sample`/`rsample`: `|γ c|`, `c` from libtorch's `cauchy_(0, 1)`; gradients flow to `γ`.
+    /// * mean and variance `inf` (torch), mode `0`, entropy `log(2πγ)`, `cdf(x) = 2 atan(x/γ)/π`,
+    ///   `icdf(p) = γ tan(πp/2)`.
+    /// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
+    HalfCauchy, support: Constraint::NonNegative,
+    new(
+        /// The scale `γ`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl HalfCauchy {
-    /// The declaration: `scale > 0`, values `>= 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "HalfCauchy",
-        params: &[ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::NonNegative,
-    };
-
-    /// Builds `HalfCauchy(scale)`. Errors when `scale` is not float32/float64.
-    pub fn new(scale: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], scale.into())];
-        Ok(Self { core: FamilyCore::new("HalfCauchy::new", &Self::SPEC, params)? })
-    }
-
-    /// The scale `γ`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [scale] = self.core.values(op)?;
@@ -88,5 +73,3 @@ impl Distribution for HalfCauchy {
         Ok((p * (PI / 2.0)).tan() * self.core.single("icdf")?)
     }
 }
-
-family_builders!(HalfCauchy);

@@ -1,45 +1,30 @@
 //! The half-normal distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::{Distribution, HALF_LOG_TWO_PI};
-use crate::Parameter;
 use anyhow::Result;
 use std::f64::consts::{FRAC_1_SQRT_2, LN_2, PI, SQRT_2};
 use tch::Tensor;
 
-/// `HalfNormal(scale)` (`σ`): the distribution of `|X|`, `X ~ Normal(0, σ)`; density
-/// `√2 / (σ √π) · exp(-x²/(2σ²))` on `x >= 0`.
-///
-/// `batch_shape` is the shape of `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = log 2 - log σ - log(2π)/2 - x²/(2σ²)` for `x >= 0`, `-inf` below (torch).
-/// * `sample`/`rsample`: `|σ ε|`, `ε ~ N(0, 1)`; gradients flow to `σ`.
-/// * mean `σ √(2/π)`, variance `σ² (1 - 2/π)`, mode `0`, entropy `log(σ √(π/2)) + 1/2`,
-///   `cdf(x) = erf(x / (σ√2))` (torch's `2Φ - 1`), `icdf(p) = σ √2 erfinv(p)`.
-/// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
-pub struct HalfNormal {
-    core: FamilyCore,
+declare_family! {
+    /// `HalfNormal(scale)` (`σ`): the distribution of `|X|`, `X ~ Normal(0, σ)`; density
+    /// `√2 / (σ √π) · exp(-x²/(2σ²))` on `x >= 0`.
+    ///
+    /// `batch_shape` is the shape of `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = log 2 - log σ - log(2π)/2 - x²/(2σ²)` for `x >= 0`, `-inf` below (torch).
+    /// * `sample`/`rsample`: `|σ ε|`, `ε ~ N(0, 1)`; gradients flow to `σ`.
+    /// * mean `σ √(2/π)`, variance `σ² (1 - 2/π)`, mode `0`, entropy `log(σ √(π/2)) + 1/2`,
+    ///   `cdf(x) = erf(x / (σ√2))` (torch's `2Φ - 1`), `icdf(p) = σ √2 erfinv(p)`.
+    /// * support `x >= 0`; `default_event_space_bijector` is `Softplus`.
+    HalfNormal, support: Constraint::NonNegative,
+    new(
+        /// The scale `σ` of the underlying normal.
+        scale: Constraint::Positive,
+    )
 }
 
 impl HalfNormal {
-    /// The declaration: `scale > 0`, values `>= 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "HalfNormal",
-        params: &[ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::NonNegative,
-    };
-
-    /// Builds `HalfNormal(scale)`. Errors when `scale` is not float32/float64.
-    pub fn new(scale: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], scale.into())];
-        Ok(Self { core: FamilyCore::new("HalfNormal::new", &Self::SPEC, params)? })
-    }
-
-    /// The scale `σ` of the underlying normal.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [scale] = self.core.values(op)?;
@@ -88,5 +73,3 @@ impl Distribution for HalfNormal {
         Ok(self.core.single("icdf")? * p.erfinv() * SQRT_2)
     }
 }
-
-family_builders!(HalfNormal);

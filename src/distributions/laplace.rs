@@ -1,56 +1,36 @@
 //! The Laplace distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::univariate_common::eps;
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use std::f64::consts::{LN_2, SQRT_2};
 use tch::Tensor;
 
-/// `Laplace(loc, scale)` (`μ`, `b`): density `exp(-|x - μ|/b) / (2b)`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = -log(2b) - |x - μ|/b`.
-/// * `sample`/`rsample`: inverse cdf, `μ - b · sign(u) · log1p(-|u|)` with
-///   `u ~ U[eps - 1, 1)` clamped to `[eps - 1, 1 - eps]` (`eps` of the dtype), so draws are
-///   finite (torch's sampler); gradients flow to `μ` and `b`.
-/// * mean `μ`, variance `2b²`, stddev `√2 b`, mode `μ`, entropy `1 + log(2b)`.
-/// * `cdf(x) = 1/2 - sign(x - μ) expm1(-|x - μ|/b)/2`; `log_cdf` is `z - log 2` for `z < 0`
-///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails;
-///   `icdf(p) = μ - b · sign(p - 1/2) · log1p(-2|p - 1/2|)`.
-/// * support real; `default_event_space_bijector` is `Identity`.
-pub struct Laplace {
-    core: FamilyCore,
+declare_family! {
+    /// `Laplace(loc, scale)` (`μ`, `b`): density `exp(-|x - μ|/b) / (2b)`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = -log(2b) - |x - μ|/b`.
+    /// * `sample`/`rsample`: inverse cdf, `μ - b · sign(u) · log1p(-|u|)` with
+    ///   `u ~ U[eps - 1, 1)` clamped to `[eps - 1, 1 - eps]` (`eps` of the dtype), so draws are
+    ///   finite (torch's sampler); gradients flow to `μ` and `b`.
+    /// * mean `μ`, variance `2b²`, stddev `√2 b`, mode `μ`, entropy `1 + log(2b)`.
+    /// * `cdf(x) = 1/2 - sign(x - μ) expm1(-|x - μ|/b)/2`; `log_cdf` is `z - log 2` for `z < 0`
+    ///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails;
+    ///   `icdf(p) = μ - b · sign(p - 1/2) · log1p(-2|p - 1/2|)`.
+    /// * support real; `default_event_space_bijector` is `Identity`.
+    Laplace, support: Constraint::Real,
+    new(
+        /// The location `μ`.
+        loc: Constraint::Real,
+        /// The scale `b`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Laplace {
-    /// The declaration: `loc` real, `scale > 0`, real values.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Laplace",
-        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::Real,
-    };
-
-    /// Builds `Laplace(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Laplace::new", &Self::SPEC, vec![(&p[0], loc.into()), (&p[1], scale.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The location `μ`.
-    pub fn loc(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The scale `b`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     /// `(x - loc) / scale` after checking `x`.
     fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
         self.core.check_x(op, x)?;
@@ -131,5 +111,3 @@ impl Distribution for Laplace {
         Ok(left.where_self(&z.lt(0.0), &right))
     }
 }
-
-family_builders!(Laplace);

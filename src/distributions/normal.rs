@@ -1,50 +1,30 @@
 //! The univariate Normal distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
 use super::HALF_LOG_TWO_PI;
 
-/// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-/// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form;
-/// `icdf(p) = loc + scale √2 erfinv(2p - 1)`.
-/// Parameters as in [`Normal::SPEC`] (`loc` real, `scale > 0`); support real,
-/// `default_event_space_bijector` `Identity`.
-pub struct Normal {
-    core: FamilyCore,
+declare_family! {
+    /// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    /// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form;
+    /// `icdf(p) = loc + scale √2 erfinv(2p - 1)`.
+    /// Parameters as in [`Normal::SPEC`] (`loc` real, `scale > 0`); support real,
+    /// `default_event_space_bijector` `Identity`.
+    Normal, support: Constraint::Real,
+    new(
+        /// The location parameter.
+        loc: Constraint::Real,
+        /// The scale parameter.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Normal {
-    /// The declaration: `loc` real, `scale > 0`, real values.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Normal",
-        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
-        support: Constraint::Real,
-    };
-
-    /// Builds `Normal(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Normal::new", &Self::SPEC, vec![(&p[0], loc.into()), (&p[1], scale.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The location parameter.
-    pub fn loc(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The scale parameter.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     /// `loc + scale * eps`, `eps ~ N(0, 1)`, of shape `sample_shape + batch_shape`.
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = sample_and_batch(op, sample_shape, self.core.batch_shape())?;
@@ -115,5 +95,3 @@ impl Distribution for Normal {
         Ok(self.core.bcast(loc))
     }
 }
-
-family_builders!(Normal);

@@ -1,54 +1,34 @@
 //! The Pareto (type I) distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Pareto(scale, alpha)` (`m`, `α`, torch's order): density `α m^α / x^(α+1)` on `x >= m`.
-///
-/// `batch_shape` is the broadcast of the shapes of `scale` and `alpha`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = log α + α log m - (α + 1) log x` for `x >= m`, `-inf` below (TFP; torch
-///   leaves values below `m` unchecked without validation).
-/// * `sample`/`rsample`: `m exp(E/α)`, `E` from libtorch's `exponential_(1)`; gradients flow to
-///   both parameters.
-/// * mean `αm/(α - 1)` (`inf` for `α <= 1`), variance `m² α / ((α - 1)² (α - 2))` (`inf` for
-///   `α <= 2`) as torch, mode `m`, entropy `log(m/α) + 1/α + 1`,
-///   `cdf(x) = 1 - (m/x)^α` (0 below `m`), `icdf(p) = m (1 - p)^(-1/α)`.
-/// * support `x >= m`; `default_event_space_bijector` is `Chain([Shift(m), Softplus])` with
-///   the scale's current value (detached), as TFP.
-pub struct Pareto {
-    core: FamilyCore,
+declare_family! {
+    /// `Pareto(scale, alpha)` (`m`, `α`, torch's order): density `α m^α / x^(α+1)` on `x >= m`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `scale` and `alpha`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = log α + α log m - (α + 1) log x` for `x >= m`, `-inf` below (TFP; torch
+    ///   leaves values below `m` unchecked without validation).
+    /// * `sample`/`rsample`: `m exp(E/α)`, `E` from libtorch's `exponential_(1)`; gradients flow to
+    ///   both parameters.
+    /// * mean `αm/(α - 1)` (`inf` for `α <= 1`), variance `m² α / ((α - 1)² (α - 2))` (`inf` for
+    ///   `α <= 2`) as torch, mode `m`, entropy `log(m/α) + 1/α + 1`,
+    ///   `cdf(x) = 1 - (m/x)^α` (0 below `m`), `icdf(p) = m (1 - p)^(-1/α)`.
+    /// * support `x >= m`; `default_event_space_bijector` is `Chain([Shift(m), Softplus])` with
+    ///   the scale's current value (detached), as TFP.
+    Pareto, support: Constraint::AtLeast("scale"),
+    new(
+        /// The scale (minimum) `m`.
+        scale: Constraint::Positive,
+        /// The shape (tail index) `α`.
+        alpha: Constraint::Positive,
+    )
 }
 
 impl Pareto {
-    /// The declaration: `scale > 0`, `alpha > 0`, values `>= scale`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Pareto",
-        params: &[ParamSpec::scalar("scale", Constraint::Positive), ParamSpec::scalar("alpha", Constraint::Positive)],
-        support: Constraint::AtLeast("scale"),
-    };
-
-    /// Builds `Pareto(scale, alpha)`. Errors when the parameters are not float, differ in dtype
-    /// or device, or their shapes do not broadcast.
-    pub fn new(scale: impl Into<Parameter>, alpha: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Pareto::new", &Self::SPEC, vec![(&p[0], scale.into()), (&p[1], alpha.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The scale (minimum) `m`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The shape (tail index) `α`.
-    pub fn alpha(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [scale, alpha] = self.core.values(op)?;
@@ -110,5 +90,3 @@ impl Distribution for Pareto {
         Ok(((-p).log1p() / -alpha).exp() * scale)
     }
 }
-
-family_builders!(Pareto);

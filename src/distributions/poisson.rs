@@ -1,44 +1,27 @@
 //! The Poisson distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::{anyhow, Result};
 use tch::Tensor;
 
-/// `Poisson(rate)` (`λ`): mass `λ^k e^(-λ) / k!` at `k = 0, 1, 2, ...`.
-///
-/// `batch_shape` is the shape of `rate`; `event_shape` is `[]`. Values are floats of the
-/// parameter's dtype holding integers (as in torch).
-///
-/// * `log_prob(k) = xlogy(k, λ) - λ - lgamma(k + 1)` (torch's form; `k = 0, λ = 0` gives 0).
-/// * `sample`: libtorch's `poisson` on the rate expanded to the output shape, on the rate's
-///   device; no `rsample` (discrete).
-/// * mean `λ`, variance `λ`, mode `floor(λ)` (torch). No closed-form entropy.
-/// * support the non-negative integers (checked with validation on); no default event-space
-///   bijector (discrete).
-pub struct Poisson {
-    core: FamilyCore,
-}
-
-impl Poisson {
-    /// The declaration: `rate >= 0`, values non-negative integers.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Poisson",
-        params: &[ParamSpec::scalar("rate", Constraint::NonNegative)],
-        support: Constraint::NonNegativeInteger,
-    };
-
-    /// Builds `Poisson(rate)`. Errors when `rate` is not float32/float64.
-    pub fn new(rate: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], rate.into())];
-        Ok(Self { core: FamilyCore::new("Poisson::new", &Self::SPEC, params)? })
-    }
-
-    /// The rate `λ`.
-    pub fn rate(&self) -> &Parameter {
-        self.core.param(0)
-    }
+declare_family! {
+    /// `Poisson(rate)` (`λ`): mass `λ^k e^(-λ) / k!` at `k = 0, 1, 2, ...`.
+    ///
+    /// `batch_shape` is the shape of `rate`; `event_shape` is `[]`. Values are floats of the
+    /// parameter's dtype holding integers (as in torch).
+    ///
+    /// * `log_prob(k) = xlogy(k, λ) - λ - lgamma(k + 1)` (torch's form; `k = 0, λ = 0` gives 0).
+    /// * `sample`: libtorch's `poisson` on the rate expanded to the output shape, on the rate's
+    ///   device; no `rsample` (discrete).
+    /// * mean `λ`, variance `λ`, mode `floor(λ)` (torch). No closed-form entropy.
+    /// * support the non-negative integers (checked with validation on); no default event-space
+    ///   bijector (discrete).
+    Poisson, support: Constraint::NonNegativeInteger,
+    new(
+        /// The rate `λ`.
+        rate: Constraint::NonNegative,
+    )
 }
 
 impl Distribution for Poisson {
@@ -75,5 +58,3 @@ impl Distribution for Poisson {
         self.core.support()
     }
 }
-
-family_builders!(Poisson);

@@ -1,69 +1,42 @@
 //! Student's t distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::univariate_common::standard_gamma;
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
 const HALF_LOG_PI: f64 = 0.572_364_942_924_700_1;
 const LGAMMA_HALF: f64 = 0.572_364_942_924_700_1; // lgamma(1/2) = log(√π)
 
-/// `StudentT(df, loc, scale)` (`ν`, `μ`, `σ`): density
-/// `Γ((ν+1)/2) / (Γ(ν/2) √(νπ) σ) · (1 + y²/ν)^(-(ν+1)/2)`, `y = (x - μ)/σ`.
-///
-/// `batch_shape` is the broadcast of the shapes of `df`, `loc` and `scale`; `event_shape` is
-/// `[]`.
-///
-/// * `log_prob(x) = -(ν+1)/2 · log1p(y²/ν) - log σ - log(ν)/2 - log(π)/2 - lgamma(ν/2)
-///   + lgamma((ν+1)/2)`.
-/// * `sample`/`rsample`: `μ + σ · z / √(χ²/ν)` with `z ~ N(0, 1)` and `χ² = 2 g`,
-///   `g ~ Gamma(ν/2, 1)` (libtorch's reparameterized `_standard_gamma`), as torch: gradients
-///   flow to `ν`, `μ` and `σ`.
-/// * mean `μ` where `ν > 1`, NaN elsewhere; variance `σ² ν/(ν-2)` where `ν > 2`, `inf` where
-///   `1 < ν <= 2`, NaN where `ν <= 1` (torch); mode `μ`;
-///   entropy `log σ + (ν+1)/2 (ψ((ν+1)/2) - ψ(ν/2)) + log(ν)/2 + lbeta(ν/2, 1/2)`.
-/// * support real; `default_event_space_bijector` is `Identity`.
-pub struct StudentT {
-    core: FamilyCore,
+declare_family! {
+    /// `StudentT(df, loc, scale)` (`ν`, `μ`, `σ`): density
+    /// `Γ((ν+1)/2) / (Γ(ν/2) √(νπ) σ) · (1 + y²/ν)^(-(ν+1)/2)`, `y = (x - μ)/σ`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `df`, `loc` and `scale`; `event_shape` is
+    /// `[]`.
+    ///
+    /// * `log_prob(x) = -(ν+1)/2 · log1p(y²/ν) - log σ - log(ν)/2 - log(π)/2 - lgamma(ν/2)
+    ///   + lgamma((ν+1)/2)`.
+    /// * `sample`/`rsample`: `μ + σ · z / √(χ²/ν)` with `z ~ N(0, 1)` and `χ² = 2 g`,
+    ///   `g ~ Gamma(ν/2, 1)` (libtorch's reparameterized `_standard_gamma`), as torch: gradients
+    ///   flow to `ν`, `μ` and `σ`.
+    /// * mean `μ` where `ν > 1`, NaN elsewhere; variance `σ² ν/(ν-2)` where `ν > 2`, `inf` where
+    ///   `1 < ν <= 2`, NaN where `ν <= 1` (torch); mode `μ`;
+    ///   entropy `log σ + (ν+1)/2 (ψ((ν+1)/2) - ψ(ν/2)) + log(ν)/2 + lbeta(ν/2, 1/2)`.
+    /// * support real; `default_event_space_bijector` is `Identity`.
+    StudentT, support: Constraint::Real,
+    new(
+        /// The degrees of freedom `ν`.
+        df: Constraint::Positive,
+        /// The location `μ`.
+        loc: Constraint::Real,
+        /// The scale `σ`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl StudentT {
-    /// The declaration: `df > 0`, `loc` real, `scale > 0`, real values.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "StudentT",
-        params: &[
-            ParamSpec::scalar("df", Constraint::Positive),
-            ParamSpec::scalar("loc", Constraint::Real),
-            ParamSpec::scalar("scale", Constraint::Positive),
-        ],
-        support: Constraint::Real,
-    };
-
-    /// Builds `StudentT(df, loc, scale)`. Errors when the parameters are not float, differ in
-    /// dtype or device, or their shapes do not broadcast.
-    pub fn new(df: impl Into<Parameter>, loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let params = vec![(&p[0], df.into()), (&p[1], loc.into()), (&p[2], scale.into())];
-        Ok(Self { core: FamilyCore::new("StudentT::new", &Self::SPEC, params)? })
-    }
-
-    /// The degrees of freedom `ν`.
-    pub fn df(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The location `μ`.
-    pub fn loc(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
-    /// The scale `σ`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(2)
-    }
-
     fn params(&self, op: &str) -> Result<(Tensor, Tensor, Tensor)> {
         let [df, loc, scale] = self.core.values(op)?;
         Ok((df, loc, scale))
@@ -133,5 +106,3 @@ impl Distribution for StudentT {
         Ok(h.broadcast_to(self.core.batch_shape()))
     }
 }
-
-family_builders!(StudentT);

@@ -1,53 +1,33 @@
 //! The continuous uniform distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::{sample_and_batch, Distribution};
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Uniform(low, high)`: density `1 / (high - low)` on `[low, high)`, 0 elsewhere.
-///
-/// `batch_shape` is the broadcast of the shapes of `low` and `high`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = -log(high - low)` for `low <= x < high`, `-inf` outside (TFP and torch).
-/// * `sample`/`rsample`: `low + (high - low) * u`, `u ~ U[0, 1)`; gradients flow to both bounds.
-/// * mean `(low + high) / 2`, variance `(high - low)² / 12`, entropy `log(high - low)`,
-///   cdf `clamp((x - low) / (high - low), 0, 1)`, icdf `low + p (high - low)`. No mode (every
-///   point of the interval is one; TFP leaves it undefined).
-/// * support [`Support::Interval`](super::Support::Interval); `default_event_space_bijector`
-///   is `Sigmoid::with_bounds(low, high)` holding the bounds' current values (detached).
-///   Validation checks `low < high` and that values are not NaN.
-pub struct Uniform {
-    core: FamilyCore,
+declare_family! {
+    /// `Uniform(low, high)`: density `1 / (high - low)` on `[low, high)`, 0 elsewhere.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `low` and `high`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = -log(high - low)` for `low <= x < high`, `-inf` outside (TFP and torch).
+    /// * `sample`/`rsample`: `low + (high - low) * u`, `u ~ U[0, 1)`; gradients flow to both bounds.
+    /// * mean `(low + high) / 2`, variance `(high - low)² / 12`, entropy `log(high - low)`,
+    ///   cdf `clamp((x - low) / (high - low), 0, 1)`, icdf `low + p (high - low)`. No mode (every
+    ///   point of the interval is one; TFP leaves it undefined).
+    /// * support [`Support::Interval`](super::Support::Interval); `default_event_space_bijector`
+    ///   is `Sigmoid::with_bounds(low, high)` holding the bounds' current values (detached).
+    ///   Validation checks `low < high` and that values are not NaN.
+    Uniform, support: Constraint::Interval("low", "high"),
+    new(
+        /// The lower bound.
+        low: Constraint::Real,
+        /// The upper bound.
+        high: Constraint::GreaterThan("low"),
+    )
 }
 
 impl Uniform {
-    /// The declaration: `low` real, `high > low`, values in `[low, high)`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Uniform",
-        params: &[ParamSpec::scalar("low", Constraint::Real), ParamSpec::scalar("high", Constraint::GreaterThan("low"))],
-        support: Constraint::Interval("low", "high"),
-    };
-
-    /// Builds `Uniform(low, high)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(low: impl Into<Parameter>, high: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let core = FamilyCore::new("Uniform::new", &Self::SPEC, vec![(&p[0], low.into()), (&p[1], high.into())])?;
-        Ok(Self { core })
-    }
-
-    /// The lower bound.
-    pub fn low(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The upper bound.
-    pub fn high(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = sample_and_batch(op, sample_shape, self.core.batch_shape())?;
         let [low, high] = self.core.values(op)?;
@@ -101,5 +81,3 @@ impl Distribution for Uniform {
         Ok(p * (&high - &low) + low)
     }
 }
-
-family_builders!(Uniform);

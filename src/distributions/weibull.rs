@@ -1,60 +1,37 @@
 //! The Weibull distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{declare_family, family_methods, Constraint};
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
 /// The Euler–Mascheroni constant γ.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
-/// `Weibull(scale, concentration)` (`λ`, `k`, torch's order): density
-/// `(k/λ) (x/λ)^(k-1) exp(-(x/λ)^k)` on `x > 0`.
-///
-/// `batch_shape` is the broadcast of the shapes of `scale` and `concentration`; `event_shape`
-/// is `[]`.
-///
-/// * `log_prob(x) = log k - log λ + (k - 1)(log x - log λ) - (x/λ)^k`.
-/// * `sample`/`rsample`: `λ E^(1/k)`, `E` from libtorch's `exponential_(1)` (torch's
-///   transform of an exponential); gradients flow to both parameters.
-/// * mean `λ Γ(1 + 1/k)`, variance `λ² (Γ(1 + 2/k) - Γ(1 + 1/k)²)`, mode
-///   `λ ((k - 1)/k)^(1/k)` (torch's form: NaN for `k < 1`), entropy
-///   `γ (1 - 1/k) + log(λ/k) + 1`, `cdf(x) = -expm1(-(x/λ)^k)`, `icdf(p) = λ (-log1p(-p))^(1/k)`.
-/// * support `x > 0`; `default_event_space_bijector` is `Softplus`.
-pub struct Weibull {
-    core: FamilyCore,
+declare_family! {
+    /// `Weibull(scale, concentration)` (`λ`, `k`, torch's order): density
+    /// `(k/λ) (x/λ)^(k-1) exp(-(x/λ)^k)` on `x > 0`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `scale` and `concentration`; `event_shape`
+    /// is `[]`.
+    ///
+    /// * `log_prob(x) = log k - log λ + (k - 1)(log x - log λ) - (x/λ)^k`.
+    /// * `sample`/`rsample`: `λ E^(1/k)`, `E` from libtorch's `exponential_(1)` (torch's
+    ///   transform of an exponential); gradients flow to both parameters.
+    /// * mean `λ Γ(1 + 1/k)`, variance `λ² (Γ(1 + 2/k) - Γ(1 + 1/k)²)`, mode
+    ///   `λ ((k - 1)/k)^(1/k)` (torch's form: NaN for `k < 1`), entropy
+    ///   `γ (1 - 1/k) + log(λ/k) + 1`, `cdf(x) = -expm1(-(x/λ)^k)`, `icdf(p) = λ (-log1p(-p))^(1/k)`.
+    /// * support `x > 0`; `default_event_space_bijector` is `Softplus`.
+    Weibull, support: Constraint::Positive,
+    new(
+        /// The scale `λ`.
+        scale: Constraint::Positive,
+        /// The concentration (shape) `k`.
+        concentration: Constraint::Positive,
+    )
 }
 
 impl Weibull {
-    /// The declaration: `scale > 0`, `concentration > 0`, values `> 0`.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Weibull",
-        params: &[
-            ParamSpec::scalar("scale", Constraint::Positive),
-            ParamSpec::scalar("concentration", Constraint::Positive),
-        ],
-        support: Constraint::Positive,
-    };
-
-    /// Builds `Weibull(scale, concentration)`. Errors when the parameters are not float, differ
-    /// in dtype or device, or their shapes do not broadcast.
-    pub fn new(scale: impl Into<Parameter>, concentration: impl Into<Parameter>) -> Result<Self> {
-        let p = Self::SPEC.params;
-        let params = vec![(&p[0], scale.into()), (&p[1], concentration.into())];
-        Ok(Self { core: FamilyCore::new("Weibull::new", &Self::SPEC, params)? })
-    }
-
-    /// The scale `λ`.
-    pub fn scale(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
-    /// The concentration (shape) `k`.
-    pub fn concentration(&self) -> &Parameter {
-        self.core.param(1)
-    }
-
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let [scale, k] = self.core.values(op)?;
@@ -118,5 +95,3 @@ impl Distribution for Weibull {
         Ok((-(-p).log1p()).pow(&k.reciprocal()) * scale)
     }
 }
-
-family_builders!(Weibull);
