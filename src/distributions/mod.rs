@@ -67,7 +67,7 @@ pub use one_hot_categorical::OneHotCategorical;
 pub use pareto::Pareto;
 pub use poisson::Poisson;
 pub(crate) use registry::make_trainable_named;
-pub use registry::{family, make_trainable, FamilyEntry, FAMILIES};
+pub use registry::{family, make_trainable, BuildFamily, FamilyEntry, FAMILIES};
 pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub use uniform::Uniform;

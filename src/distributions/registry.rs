@@ -10,14 +10,17 @@ use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
 
-/// A declared family: its [`FamilySpec`] and a constructor from its parameters in declaration
-/// order, a name (`None`: the family's) and the validation flag.
+/// A family's constructor from its parameters in declaration order, a name (`None`: the
+/// family's) and the validation flag.
+pub type BuildFamily = fn(Vec<Parameter>, Option<&str>, bool) -> Result<Box<dyn Distribution>>;
+
+/// A declared family: its [`FamilySpec`] and its constructor.
 #[derive(Clone, Copy)]
 pub struct FamilyEntry {
     /// The declaration.
     pub spec: &'static FamilySpec,
     /// Builds the distribution from `spec.params.len()` parameters, in order.
-    pub build: fn(Vec<Parameter>, Option<&str>, bool) -> Result<Box<dyn Distribution>>,
+    pub build: BuildFamily,
 }
 
 /// `N` parameters out of a vector (an error naming the family when the count differs).
