@@ -1,14 +1,11 @@
 //! The Gumbel (type I extreme value) distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::univariate_common::{eps, tiny};
+use super::univariate_common::{eps, tiny, EULER_GAMMA};
 use super::Distribution;
 use anyhow::Result;
 use std::f64::consts::PI;
 use tch::Tensor;
-
-/// The Euler–Mascheroni constant γ.
-const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 declare_family! {
     /// `Gumbel(loc, scale)` (`μ`, `β`): density `exp(-(z + e^(-z))) / β`, `z = (x - μ)/β`.

@@ -21,6 +21,9 @@ pub(crate) fn require(op: &str, what: &str, t: &Tensor, ok: &Tensor, expectation
     Ok(())
 }
 
+/// The Euler–Mascheroni constant γ (Gumbel's mean, Weibull's entropy).
+pub(crate) const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
 /// Machine epsilon of a float kind (torch's `finfo(dtype).eps`).
 pub(crate) fn eps(kind: Kind) -> f64 {
     if kind == Kind::Float {

@@ -1,12 +1,10 @@
 //! The Weibull distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
+use super::univariate_common::EULER_GAMMA;
 use super::Distribution;
 use anyhow::Result;
 use tch::Tensor;
-
-/// The Euler–Mascheroni constant γ.
-const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 declare_family! {
     /// `Weibull(scale, concentration)` (`λ`, `k`, torch's order): density
