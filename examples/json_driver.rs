@@ -81,6 +81,13 @@ fn distribution_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
             out["grads"] = Value::Object(g);
         }
     }
+    if let Some(u) = case.get("u") {
+        // Probabilities for the quantile function.
+        match d.icdf(&tensor_from_json(u, kind, Device::Cpu)?) {
+            Ok(q) => out["icdf"] = tensor_to_json(&q),
+            Err(e) => out["icdf_error"] = json!(format!("{e:#}")),
+        }
+    }
     if let Some(shape) = case.get("sample_shape") {
         let shape: Vec<i64> = serde_json::from_value(shape.clone()).context("\"sample_shape\"")?;
         tch::manual_seed(case.get("seed").and_then(Value::as_i64).unwrap_or(0));

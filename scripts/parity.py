@@ -18,6 +18,13 @@ float64:
   batch/event shapes, mean, log_prob and the gradients of sum(log_prob) with respect to every
   raw variable, against torch.distributions built from the same raw values through the
   bijectors above;
+* the scalar families declared with a FamilySpec after the first ones (Exponential,
+  HalfNormal, Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric), 12 cases
+  each, drawn from a generator of their own so that the other cases stay as they were;
+* entropy, where both have it;
+* icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
+  Gumbel, Weibull, Pareto) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
+  Weibull, Pareto and Gumbel, which torch builds by transforms, the closed form in torch ops);
 * sample moments: z-tests of the sample mean and variance of Rust's samples against the true
   moments (the variance test uses the fourth central moment), Bonferroni-corrected so that the
   whole run has a false-failure rate of 1e-4 (with the fixed seed the run is deterministic).
@@ -833,6 +840,25 @@ def more_spec(rng, family, batch, dtype):
     if family in ("Laplace", "LogNormal"):
         return {"type": family, "loc": real(rng, batch, 2.0 if family == "Laplace" else 0.5, dtype, "loc"),
                 "scale": pos(rng, batch, -1, 0.5 if family == "Laplace" else 0.0, dtype, "scale")}
+    if family in ("Exponential", "Poisson"):
+        return {"type": family, "rate": pos(rng, batch, -1, 1 if family == "Exponential" else 2, dtype, "rate")}
+    if family in ("HalfNormal", "HalfCauchy"):
+        return {"type": family, "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
+    if family in ("Cauchy", "Gumbel"):
+        return {"type": family, "loc": real(rng, batch, 2.0, dtype, "loc"), "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
+    if family == "Chi2":
+        return {"type": "Chi2", "df": pos(rng, batch, -0.3, 1.5, dtype, "df")}
+    if family == "Weibull":
+        # concentration >= 1: finite moments of every order, so the sample-variance z-test holds
+        return {"type": "Weibull", "scale": pos(rng, batch, -1, 1, dtype, "scale"),
+                "concentration": pos(rng, batch, 0, 0.7, dtype, "concentration")}
+    if family == "Pareto":
+        # alpha > 4: a finite fourth moment for the sample-variance z-test
+        return {"type": "Pareto", "scale": pos(rng, batch, -1, 1, dtype, "scale"), "alpha": pos(rng, batch, 0.7, 1.2, dtype, "alpha")}
+    if family == "Geometric":
+        if rng.random() < 0.5:
+            return {"type": "Geometric", "probs": param_spec(rng.uniform(0.05, 0.95, size=batch), "constant", "probs", dtype)}
+        return {"type": "Geometric", "logits": real(rng, batch, 1.5, dtype, "logits")}
     if family == "TransformedDistribution":
         b = [rng.choice(["Exp", "Softplus", "Sigmoid", "Tanh"]),
              {"type": "Chain", "bijectors": [{"type": "Shift", "shift": to_json(rng.normal())},
@@ -870,9 +896,18 @@ def more_spec(rng, family, batch, dtype):
 
 MORE_FAMILIES = ["Uniform", "Bernoulli", "Gamma", "Beta", "StudentT", "Laplace", "LogNormal", "TransformedDistribution",
                  "MultivariateNormalDiag", "MultivariateNormal", "Dirichlet", "OneHotCategorical", "Mixture", "BatchBroadcast"]
+# The families declared with a FamilySpec after the ones above; their cases come from a generator
+# of their own, so that adding them leaves every other case (and the KL cases) as it was.
+NEW_FAMILIES = ["Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel", "Chi2", "Weibull", "Pareto", "Poisson",
+                "Geometric"]
 
 
-def distribution_cases(rng):
+# Families with a closed-form icdf, checked against torch's icdf.
+ICDF_FAMILIES = ("Normal", "Laplace", "Uniform", "LogNormal", "Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel",
+                 "Weibull", "Pareto")
+
+
+def distribution_cases(rng, new_rng):
     cases = []
     for dtype in ("float32", "float64"):
         for label, spec in seed_specs(rng, dtype):
@@ -906,6 +941,11 @@ def distribution_cases(rng):
             family = MORE_FAMILIES[rep % len(MORE_FAMILIES)]
             spec = more_spec(rng, family, random_shape(rng, 2), dtype)
             cases.append({"label": family, "spec": spec, "dtype": dtype, "x_lead": random_shape(rng, 2)})
+    for dtype in ("float32", "float64"):
+        for rep in range(6 * len(NEW_FAMILIES)):
+            family = NEW_FAMILIES[rep % len(NEW_FAMILIES)]
+            spec = more_spec(new_rng, family, random_shape(new_rng, 2), dtype)
+            cases.append({"label": family, "spec": spec, "dtype": dtype, "x_lead": random_shape(new_rng, 2)})
     return [{"kind": "distribution", "dtype": c["dtype"], "distribution": c["spec"], "label": c["label"],
              "x_lead": c["x_lead"], "sample_shape": [4000], "seed": i} for i, c in enumerate(cases)]
 
@@ -1001,6 +1041,20 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return td.LogNormal(param("loc"), param("scale"), **v)
     if t == "Dirichlet":
         return td.Dirichlet(param("concentration"), **v)
+    if t in ("Exponential", "Poisson"):
+        return getattr(td, t)(param("rate"), **v)
+    if t in ("HalfNormal", "HalfCauchy"):
+        return getattr(td, t)(param("scale"), **v)
+    if t in ("Cauchy", "Gumbel"):
+        return getattr(td, t)(param("loc"), param("scale"), **v)
+    if t == "Chi2":
+        return td.Chi2(param("df"), **v)
+    if t == "Weibull":
+        return td.Weibull(param("scale"), param("concentration"), **v)
+    if t == "Pareto":
+        return td.Pareto(param("scale"), param("alpha"), **v)
+    if t == "Geometric":
+        return td.Geometric(probs=param("probs"), **v) if "probs" in spec else td.Geometric(logits=param("logits"), **v)
     if t == "TransformedDistribution":
         return td.TransformedDistribution(sub("distribution"), [torch_transform(spec["bijector"], dtype)], **v)
     if t == "BatchBroadcast":
@@ -1046,7 +1100,7 @@ def draw_points(case, raw, gen):
         # Stretch each point away from the mean by 1, 10 or 1000: some points far in the tails.
         factor = torch.tensor([1.0, 10.0, 1e3], dtype=torch.float64)[torch.randint(0, 3, x.shape, generator=gen)]
         return d.mean + (x - d.mean) * factor
-    if spec["type"] in ("Gamma", "LogNormal"):
+    if spec["type"] in ("Gamma", "LogNormal", "Exponential", "HalfNormal", "HalfCauchy", "Chi2", "Weibull"):
         # Scale points by 0.01, 1 or 100: far into both tails of a positive variable.
         factor = torch.tensor([0.01, 1.0, 100.0], dtype=torch.float64)[torch.randint(0, 3, x.shape, generator=gen)]
         return x * factor
@@ -1151,6 +1205,7 @@ def torch_method(d, name):
     """A torch distribution's method value, or None where torch has none."""
     try:
         v = getattr(d, name)
+        v = v() if callable(v) else v  # entropy is a method, the moments are properties
         return v.detach() if isinstance(v, torch.Tensor) else None
     except (NotImplementedError, AttributeError):
         return None
@@ -1170,6 +1225,20 @@ def moment_mask(d, spec):
     if t == "Mixture":
         ok_var &= torch.zeros_like(ok_var) if any(c["type"] == "StudentT" for c in spec["components"]) else True
     return ok_mean, ok_var
+
+
+def icdf_reference(d, u):
+    """torch's icdf; for the families torch builds by transforms (Weibull, Pareto, Gumbel) the
+    closed form in torch ops instead: TransformedDistribution.icdf first maps u to
+    sign * (u - 1/2) + 1/2 (_monotonize_cdf), a rounding that moves quantiles near u = 1 by
+    more than float64's tolerance."""
+    if isinstance(d, td.Weibull):
+        return (d.scale * (-torch.log1p(-u)) ** d.concentration.reciprocal()).detach()
+    if isinstance(d, td.Pareto):
+        return (d.scale * torch.exp(torch.log1p(-u) / -d.alpha)).detach()
+    if isinstance(d, td.Gumbel):
+        return (d.loc - d.scale * torch.log(-torch.log(u))).detach()
+    return d.icdf(u).detach()
 
 
 def check_distribution(report, case, res):
@@ -1238,6 +1307,12 @@ def check_distribution(report, case, res):
                 keep = (c64 > 1e-30) & (c64 <= 0.5)
                 l64, l32 = c64[keep].log(), c32[keep].to(torch.float64).clamp_min(1e-300).log()
             report.add(f"{tag} log_cdf", from_json(res["log_cdf"])[keep], l64, tolerance(l64, l32, dtype), case["id"])
+    if "u" in case:
+        if "icdf" not in res:
+            report.failures.append(f"case {case['id']} ({tag}): no icdf: {res.get('icdf_error')}")
+        else:
+            q64, q32 = (icdf_reference(refs[dt]["d"], from_json(case["u"], dt)) for dt in (torch.float64, torch.float32))
+            report.add(f"{tag} icdf", from_json(res["icdf"]), q64, tolerance(q64, q32, dtype), case["id"])
     raw64 = {k: from_json(v) for k, v in res["variables"].items()}
     x64 = refs[torch.float64]["x"]
     for name, g64 in refs[torch.float64]["grads"].items():
@@ -1305,7 +1380,8 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    cases = bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng) + kl_cases(rng)
+    new_rng = np.random.default_rng([args.seed, 1])
+    cases = bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng) + kl_cases(rng)
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points
@@ -1316,6 +1392,11 @@ def main():
             sys.exit(f"case {c['id']} ({c['label']}) failed in the driver: {r['error']}\n{json.dumps(c)[:3000]}")
         raw = {k: from_json(v) for k, v in r["variables"].items()}
         c["x"] = to_json(as_dtype(draw_points(c, raw, gen).numpy(), c["dtype"]))
+        if c["distribution"]["type"] in ICDF_FAMILIES:
+            # Probabilities for icdf, 1e-6 to 1 - 1e-6 (log-uniform towards both ends).
+            tail = 10.0 ** rng.uniform(-6, np.log10(0.5), size=[5] + r["batch_shape"])
+            u = np.where(rng.random(size=tail.shape) < 0.5, tail, 1.0 - tail)
+            c["u"] = to_json(as_dtype(u, c["dtype"]))
     results = run_driver(args.driver, cases)
 
     report = Report()
@@ -1358,8 +1439,8 @@ def main():
 
 
 def run_driver(driver, cases, with_x=True):
-    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed", "p", "q")
-    sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape"))} for c in cases]
+    keep = ("id", "kind", "dtype", "bijector", "distribution", "x", "y", "sample_shape", "seed", "p", "q", "u")
+    sent = [{k: v for k, v in c.items() if k in keep and (with_x or k not in ("x", "sample_shape", "u"))} for c in cases]
     out = subprocess.run([driver], input=json.dumps({"cases": sent}), capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"driver failed ({out.returncode}): {out.stderr[-3000:]}")

@@ -25,9 +25,9 @@ use crate::bijectors::{
     TransformDiagonal,
 };
 use crate::distributions::{
-    BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace, LogNormal,
-    Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal,
-    OneHotCategorical, StudentT, TransformedDistribution, Uniform,
+    family, make_trainable_named, BatchBroadcast, Bernoulli, Categorical, Dirichlet, Distribution, Geometric, Independent,
+    Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, OneHotCategorical,
+    TransformedDistribution,
 };
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
@@ -405,15 +405,17 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             _ => bail!("spec: a {ty} needs exactly one of {a:?} and {b:?}"),
         }
     };
+    if obj.get("trainable").and_then(Value::as_bool).unwrap_or(false) {
+        let shape = |key: &str| -> Result<Vec<i64>> {
+            obj.get(key).map_or(Ok(vec![]), |v| {
+                serde_json::from_value(v.clone())
+                    .map_err(|_| anyhow!("spec: trainable {ty}: \"{key}\" must be a list of sizes, got {v}"))
+            })
+        };
+        let (batch, event) = (shape("batch_shape")?, shape("event_shape")?);
+        return make_trainable_named(ty, path, &batch, &event, kind, name, validate).map_err(|e| anyhow!("spec: {e}"));
+    }
     let d: Box<dyn Distribution> = match ty {
-        "Normal" => {
-            let d = Normal::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Normal::with_name))
-        }
-        "Uniform" => {
-            let d = Uniform::new(param("low")?, param("high")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Uniform::with_name))
-        }
         "Bernoulli" => {
             let d = match either("logits", "probs")? {
                 (true, p) => Bernoulli::from_logits(p)?,
@@ -421,25 +423,18 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             };
             Box::new(named(d.with_validate_args(validate), name, Bernoulli::with_name))
         }
-        "Gamma" => {
-            let d = Gamma::new(param("concentration")?, param("rate")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Gamma::with_name))
+        "Geometric" => {
+            let d = match either("logits", "probs")? {
+                (true, p) => Geometric::from_logits(p)?,
+                (false, p) => Geometric::from_probs(p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, Geometric::with_name))
         }
-        "Beta" => {
-            let d = Beta::new(param("concentration1")?, param("concentration0")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Beta::with_name))
-        }
-        "StudentT" => {
-            let d = StudentT::new(param("df")?, param("loc")?, param("scale")?)?.with_validate_args(validate);
-            Box::new(named(d, name, StudentT::with_name))
-        }
-        "Laplace" => {
-            let d = Laplace::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Laplace::with_name))
-        }
-        "LogNormal" => {
-            let d = LogNormal::new(param("loc")?, param("scale")?)?.with_validate_args(validate);
-            Box::new(named(d, name, LogNormal::with_name))
+        // The families declared with a FamilySpec: their parameters by the declared names.
+        ty if family(ty).is_some() => {
+            let entry = family(ty).expect("checked");
+            let params = entry.spec.params.iter().map(|p| param(p.name)).collect::<Result<Vec<_>>>()?;
+            (entry.build)(params, name, validate)?
         }
         "TransformedDistribution" => {
             let base = build_distribution(path, field(obj, "distribution", ty)?, kind)?;
@@ -509,7 +504,8 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         }
         other => bail!(
             "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
-             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, TransformedDistribution, \
+             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, Exponential, HalfNormal, \
+             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, TransformedDistribution, \
              MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
         ),
     };

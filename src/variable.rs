@@ -218,6 +218,19 @@ impl Parameter {
     }
 }
 
+impl Clone for Parameter {
+    /// A second handle on the same parameter (tensors and variables share storage).
+    fn clone(&self) -> Self {
+        match self {
+            Parameter::Constant(t) => Parameter::Constant(t.shallow_clone()),
+            Parameter::Variable { name, tensor } => {
+                Parameter::Variable { name: name.clone(), tensor: tensor.shallow_clone() }
+            }
+            Parameter::Transformed(v) => Parameter::Transformed(v.clone()),
+        }
+    }
+}
+
 impl From<TransformedVariable> for Parameter {
     fn from(v: TransformedVariable) -> Self {
         Parameter::Transformed(v)
@@ -251,15 +264,4 @@ pub(crate) fn check_kinds(op: &str, params: &[(&str, &Parameter)]) -> Result<()>
         }
     }
     Ok(())
-}
-
-/// [`check_kinds`], then the broadcast of the parameters' shapes (the batch shape of a family
-/// with scalar events).
-pub(crate) fn check_params(op: &str, params: &[(&str, &Parameter)]) -> Result<Vec<i64>> {
-    check_kinds(op, params)?;
-    let mut shape = params[0].1.shape();
-    for (_, p) in &params[1..] {
-        shape = crate::shape::broadcast_shapes(op, &shape, &p.shape())?;
-    }
-    Ok(shape)
 }

@@ -455,6 +455,61 @@ fn flow_cases(dir: &std::path::Path) -> Vec<Case> {
     ]
 }
 
+/// The families declared with a `FamilySpec`: an integer parameter, a parameter outside its
+/// constraint and a value outside the support (validation on), each an error naming the family,
+/// the parameter (or the value) and what came.
+fn family_cases() -> Vec<Case> {
+    let i = || Tensor::from_slice(&[1i64]);
+    let neg = || f(&[-1.0]);
+    let one = || f(&[1.0]);
+    vec![
+        ("Exponential int rate", "Exponential::new: expected rate of dtype float32 or float64, got int64",
+         Box::new(move || Exponential::new(i()).map(drop))),
+        ("Exponential negative rate", "Exponential.log_prob: expected rate > 0, got rate with minimum -1",
+         Box::new(move || Exponential::new(neg())?.with_validate_args(true).log_prob(&one()).map(drop))),
+        ("Exponential negative value", "Exponential.log_prob: expected a value >= 0, got value with minimum -1",
+         Box::new(move || Exponential::new(one())?.with_validate_args(true).log_prob(&neg()).map(drop))),
+        ("HalfNormal int scale", "HalfNormal::new: expected scale of dtype float32 or float64, got int64",
+         Box::new(move || HalfNormal::new(i()).map(drop))),
+        ("HalfNormal negative scale", "HalfNormal.sample: expected scale > 0, got scale with minimum -1",
+         Box::new(move || HalfNormal::new(neg())?.with_validate_args(true).sample(&[2]).map(drop))),
+        ("Cauchy mixed dtypes", "Cauchy::new: loc is float32 but scale is float64",
+         Box::new(move || Cauchy::new(one(), Tensor::from_slice(&[1.0f64])).map(drop))),
+        ("Cauchy negative scale", "Cauchy.icdf: expected scale > 0, got scale with minimum -1",
+         Box::new(move || Cauchy::new(one(), neg())?.with_validate_args(true).icdf(&f(&[0.5])).map(drop))),
+        ("HalfCauchy negative value", "HalfCauchy.cdf: expected a value >= 0, got value with minimum -1",
+         Box::new(move || HalfCauchy::new(one())?.with_validate_args(true).cdf(&neg()).map(drop))),
+        ("Gumbel shapes", "Gumbel::new",
+         Box::new(move || Gumbel::new(f(&[0.0, 1.0, 2.0]), f(&[1.0, 2.0])).map(drop))),
+        ("Gumbel NaN value", "Gumbel.log_prob: expected a value without NaN, got value containing NaN",
+         Box::new(move || Gumbel::new(one(), one())?.with_validate_args(true).log_prob(&f(&[f32::NAN])).map(drop))),
+        ("Chi2 negative df", "Chi2.mean: expected df > 0, got df with minimum -1",
+         Box::new(move || Chi2::new(neg())?.with_validate_args(true).mean().map(drop))),
+        ("Weibull negative concentration", "Weibull.rsample: expected concentration > 0, got concentration with minimum -1",
+         Box::new(move || Weibull::new(one(), neg())?.with_validate_args(true).rsample(&[2]).map(drop))),
+        ("Pareto value below scale", "Pareto.log_prob: expected a value >= scale, got value with minimum 0.5",
+         Box::new(move || Pareto::new(one(), one())?.with_validate_args(true).log_prob(&f(&[0.5])).map(drop))),
+        ("Pareto int alpha", "Pareto::new: expected alpha of dtype float32 or float64, got int64",
+         Box::new(move || Pareto::new(one(), i()).map(drop))),
+        ("Poisson negative rate", "Poisson.sample: expected rate >= 0, got rate with minimum -1",
+         Box::new(move || Poisson::new(neg())?.with_validate_args(true).sample(&[2]).map(drop))),
+        ("Poisson fractional value", "Poisson.log_prob: expected a value that is a non-negative integer, got value with minimum 0.5",
+         Box::new(move || Poisson::new(one())?.with_validate_args(true).log_prob(&f(&[0.5])).map(drop))),
+        ("Geometric probs above 1", "Geometric.mean: expected 0 <= probs <= 1, got probs with minimum 1.5",
+         Box::new(move || Geometric::from_probs(f(&[1.5]))?.with_validate_args(true).mean().map(drop))),
+        ("Geometric int logits", "Geometric::from_logits: expected logits of dtype float32 or float64, got int64",
+         Box::new(move || Geometric::from_logits(i()).map(drop))),
+        ("icdf without a closed form", "Gamma.icdf: not implemented for Gamma",
+         Box::new(move || Gamma::new(one(), one())?.icdf(&f(&[0.5])).map(drop))),
+        ("icdf probability above 1", "Normal.icdf: expected a probability in [0, 1], got probability with minimum 2",
+         Box::new(move || Normal::new(one(), one())?.with_validate_args(true).icdf(&f(&[2.0])).map(drop))),
+        ("make_trainable unknown family", "make_trainable: unknown family \"Foo\"",
+         Box::new(move || make_trainable("Foo", &nn::VarStore::new(Device::Cpu).root(), &[], &[], Kind::Float).map(drop))),
+        ("Poisson rate NaN, sampling", "Poisson.sample",
+         Box::new(move || Poisson::new(f(&[f32::NAN]))?.with_validate_args(true).sample(&[2]).map(drop))),
+    ]
+}
+
 #[test]
 fn every_bad_input_is_a_clean_error() {
     let dir = std::env::temp_dir().join(format!("tchd-bad-input-{}", std::process::id()));
@@ -462,6 +517,7 @@ fn every_bad_input_is_a_clean_error() {
     let mut table = cases(&dir);
     table.extend(more_cases(&dir));
     table.extend(flow_cases(&dir));
+    table.extend(family_cases());
     let (mut errors, mut panics, mut accepted) = (0, vec![], vec![]);
     for (what, op, case) in &table {
         match catch_unwind(AssertUnwindSafe(case)) {

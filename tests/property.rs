@@ -21,7 +21,7 @@
 //! `Err`, never panic (it found empty batch dimensions broadcast as 1 in the Gaussian families'
 //! linear algebra).
 //!
-//! Junk parameters: 1000 random constructions of 17 families and 7 parametrised bijectors from
+//! Junk parameters: 1000 random constructions of 27 families and 7 parametrised bijectors from
 //! junk and near-miss parameters, then their methods on junk inputs: errors, never a panic.
 //!
 //! Cases are drawn from `StdRng::seed_from_u64`; the draws of the distributions use libtorch's
@@ -46,9 +46,10 @@ use tch_distributions::bijectors::{
     SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
 };
 use tch_distributions::distributions::{
-    expand, BatchBroadcast, Bernoulli, Beta, Categorical, Dirichlet, Distribution, Gamma, Independent, Laplace,
-    LogNormal, Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal,
-    OneHotCategorical, StudentT, TransformedDistribution, Uniform,
+    expand, BatchBroadcast, Bernoulli, Beta, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma,
+    Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal, Mixture, MixtureSameFamily,
+    MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
+    StudentT, TransformedDistribution, Uniform, Weibull,
 };
 
 const CASES: usize = 50;
@@ -460,7 +461,17 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 21] = [
+const DISTRIBUTIONS: [&str; 31] = [
+    "Exponential",
+    "HalfNormal",
+    "Cauchy",
+    "HalfCauchy",
+    "Gumbel",
+    "Chi2",
+    "Weibull",
+    "Pareto",
+    "Poisson",
+    "Geometric",
     "Normal",
     "Laplace",
     "StudentT",
@@ -520,7 +531,25 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
         }
         "Gamma" => Box::new(Gamma::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 0.5, 3.0, kind))?),
         "Beta" => Box::new(Beta::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
-        other => bail!("not a scalar family: {other}"),
+        "Cauchy" => Box::new(Cauchy::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.1, 3.0, kind))?),
+        "Gumbel" => Box::new(Gumbel::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.1, 3.0, kind))?),
+        "Weibull" => Box::new(Weibull::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
+        "Pareto" => Box::new(Pareto::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
+        // One-parameter families: the batch shape is the parameter's.
+        one => {
+            let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
+            let d: Box<dyn Distribution> = match one {
+                "Exponential" => Box::new(Exponential::new(v(g, 0.1, 3.0))?),
+                "HalfNormal" => Box::new(HalfNormal::new(v(g, 0.1, 3.0))?),
+                "HalfCauchy" => Box::new(HalfCauchy::new(v(g, 0.1, 3.0))?),
+                "Chi2" => Box::new(Chi2::new(v(g, 0.5, 10.0))?),
+                "Poisson" => Box::new(Poisson::new(v(g, 0.1, 20.0))?),
+                "Geometric" if g.coin() => Box::new(Geometric::from_probs(v(g, 0.05, 0.95))?),
+                "Geometric" => Box::new(Geometric::from_logits(v(g, -3.0, 3.0))?),
+                other => bail!("not a scalar family: {other}"),
+            };
+            return Ok(DistCase { d, batch: b.to_vec(), event: vec![] });
+        }
     };
     Ok(DistCase { d, batch, event: vec![] })
 }
@@ -545,7 +574,8 @@ fn component(g: &mut Gen, batch: &[i64], kind: Kind, d: i64, which: i64) -> Resu
 fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     let b = g.shape(3, 4);
     Ok(match which {
-        "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" => {
+        "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
+        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -940,7 +970,17 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         20 => Box::new(move || use_bij(Power::new(f), x)),
         21 => Box::new(move || use_bij(Reshape::new(s.clone(), s.iter().rev().copied().collect()), x)),
         22 => Box::new(move || use_bij(ConcatConstant::new(a, s.first().copied().unwrap_or(-1), Position::Before), x)),
-        _ => Box::new(move || use_bij(Ok(Pad::new(f as i64, 1)), x)),
+        23 => Box::new(move || use_bij(Ok(Pad::new(f as i64, 1)), x)),
+        24 => Box::new(move || use_dist(Exponential::new(a), x, s)),
+        25 => Box::new(move || use_dist(HalfNormal::new(a), x, s)),
+        26 => Box::new(move || use_dist(Cauchy::new(a, b), x, s)),
+        27 => Box::new(move || use_dist(HalfCauchy::new(a), x, s)),
+        28 => Box::new(move || use_dist(Gumbel::new(a, b), x, s)),
+        29 => Box::new(move || use_dist(Chi2::new(a), x, s)),
+        30 => Box::new(move || use_dist(Weibull::new(a, b), x, s)),
+        31 => Box::new(move || use_dist(Pareto::new(a, b), x, s)),
+        32 => Box::new(move || use_dist(Poisson::new(a), x, s)),
+        _ => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
     };
     (what, run)
 }
@@ -952,7 +992,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 23);
+        let which = g.int(0, 33);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }

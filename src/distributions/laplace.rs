@@ -1,145 +1,79 @@
 //! The Laplace distribution.
 
-use super::univariate_common::{check_params, check_scalar_value, eps, require_not_nan, require_positive, trainable};
-use super::{display_as_describe, sample_and_batch, Distribution, Support};
-use crate::bijectors::{Bijector, Identity};
-use crate::Parameter;
+use super::family::{declare_family, family_methods, Constraint};
+use super::univariate_common::eps;
+use super::{sample_and_batch, Distribution};
 use anyhow::Result;
 use std::f64::consts::{LN_2, SQRT_2};
-use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
-/// `Laplace(loc, scale)` (`μ`, `b`): density `exp(-|x - μ|/b) / (2b)`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-///
-/// * `log_prob(x) = -log(2b) - |x - μ|/b`.
-/// * `sample`/`rsample`: inverse cdf, `μ - b · sign(u) · log1p(-|u|)` with
-///   `u ~ U[eps - 1, 1)` clamped to `[eps - 1, 1 - eps]` (`eps` of the dtype), so draws are
-///   finite (torch's sampler); gradients flow to `μ` and `b`.
-/// * mean `μ`, variance `2b²`, stddev `√2 b`, mode `μ`, entropy `1 + log(2b)`.
-/// * `cdf(x) = 1/2 - sign(x - μ) expm1(-|x - μ|/b)/2`; `log_cdf` is `z - log 2` for `z < 0`
-///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails.
-/// * support [`Support::Real`]; `default_event_space_bijector` is [`Identity`].
-pub struct Laplace {
-    loc: Parameter,
-    scale: Parameter,
-    name: String,
-    batch_shape: Vec<i64>,
-    validate_args: bool,
+declare_family! {
+    /// `Laplace(loc, scale)` (`μ`, `b`): density `exp(-|x - μ|/b) / (2b)`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    ///
+    /// * `log_prob(x) = -log(2b) - |x - μ|/b`.
+    /// * `sample`/`rsample`: inverse cdf, `μ - b · sign(u) · log1p(-|u|)` with
+    ///   `u ~ U[eps - 1, 1)` clamped to `[eps - 1, 1 - eps]` (`eps` of the dtype), so draws are
+    ///   finite (torch's sampler); gradients flow to `μ` and `b`.
+    /// * mean `μ`, variance `2b²`, stddev `√2 b`, mode `μ`, entropy `1 + log(2b)`.
+    /// * `cdf(x) = 1/2 - sign(x - μ) expm1(-|x - μ|/b)/2`; `log_cdf` is `z - log 2` for `z < 0`
+    ///   and `log1p(-exp(-z)/2)` for `z >= 0` (`z = (x - μ)/b`), accurate in both tails;
+    ///   `icdf(p) = μ - b · sign(p - 1/2) · log1p(-2|p - 1/2|)`.
+    /// * support real; `default_event_space_bijector` is `Identity`.
+    Laplace, support: Constraint::Real,
+    new(
+        /// The location `μ`.
+        loc: Constraint::Real,
+        /// The scale `b`.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Laplace {
-    /// Builds `Laplace(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let (loc, scale) = (loc.into(), scale.into());
-        let batch_shape = check_params("Laplace::new", &[("loc", &loc), ("scale", &scale)])?;
-        Ok(Self { loc, scale, name: "Laplace".into(), batch_shape, validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, methods check on the host (a device synchronisation) that `scale > 0` and that
-    /// values are not NaN. Off by default.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
-    }
-
-    /// The location `μ`.
-    pub fn loc(&self) -> &Parameter {
-        &self.loc
-    }
-
-    /// The scale `b`.
-    pub fn scale(&self) -> &Parameter {
-        &self.scale
-    }
-
-    fn scale_value(&self, op: &str) -> Result<Tensor> {
-        let scale = self.scale.value()?;
-        if self.validate_args {
-            require_positive(op, "scale", &scale)?;
-        }
-        Ok(scale)
-    }
-
     /// `(x - loc) / scale` after checking `x`.
     fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
-        check_scalar_value(op, x, self.dtype(), self.device(), &self.batch_shape)?;
-        if self.validate_args {
-            require_not_nan(op, x)?;
-        }
-        Ok((x - self.loc.value()?) / self.scale_value(op)?)
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok((x - loc) / scale)
     }
 
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
-        let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
-        let scale = self.scale_value(op)?;
+        let shape = sample_and_batch(op, sample_shape, self.core.batch_shape())?;
+        let [loc, scale] = self.core.values(op)?;
         let e = eps(self.dtype());
         let u = (Tensor::rand(shape.as_slice(), (self.dtype(), self.device())) * (2.0 - e) + (e - 1.0))
             .clamp(e - 1.0, 1.0 - e);
         let step = u.sign() * (-u.abs()).log1p();
-        Ok(self.loc.value()? - scale * step)
+        Ok(loc - scale * step)
     }
 }
 
 impl Distribution for Laplace {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Laplace"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![]
-    }
-    fn dtype(&self) -> Kind {
-        self.loc.kind()
-    }
-    fn device(&self) -> Device {
-        self.loc.device()
-    }
+    family_methods!(support, rsample);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Laplace.log_prob";
         let z = self.standardize(op, x)?;
-        Ok(-z.abs() - self.scale_value(op)?.log() - LN_2)
-    }
-
-    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        tch::no_grad(|| self.draw("Laplace.sample", sample_shape))
-    }
-
-    /// `loc - scale · sign(u) · log1p(-|u|)`, `u ~ U(-1, 1)`.
-    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        self.draw("Laplace.rsample", sample_shape)
-    }
-
-    fn has_rsample(&self) -> bool {
-        true
+        let [_, scale] = self.core.values(op)?;
+        Ok(-z.abs() - scale.log() - LN_2)
     }
 
     fn mean(&self) -> Result<Tensor> {
-        Ok(self.loc.value()?.broadcast_to(self.batch_shape.as_slice()))
+        let [loc, _] = self.core.values("Laplace.mean")?;
+        Ok(self.core.bcast(loc))
     }
 
     /// `2 scale²`.
     fn variance(&self) -> Result<Tensor> {
-        Ok((self.scale_value("Laplace.variance")?.square() * 2.0).broadcast_to(self.batch_shape.as_slice()))
+        let [_, scale] = self.core.values("Laplace.variance")?;
+        Ok(self.core.bcast(scale.square() * 2.0))
     }
 
     /// `√2 scale`.
     fn stddev(&self) -> Result<Tensor> {
-        Ok((self.scale_value("Laplace.stddev")? * SQRT_2).broadcast_to(self.batch_shape.as_slice()))
+        let [_, scale] = self.core.values("Laplace.stddev")?;
+        Ok(self.core.bcast(scale * SQRT_2))
     }
 
     fn mode(&self) -> Result<Tensor> {
@@ -148,13 +82,23 @@ impl Distribution for Laplace {
 
     /// `1 + log(2 scale)`.
     fn entropy(&self) -> Result<Tensor> {
-        Ok((self.scale_value("Laplace.entropy")?.log() + (1.0 + LN_2)).broadcast_to(self.batch_shape.as_slice()))
+        let [_, scale] = self.core.values("Laplace.entropy")?;
+        Ok(self.core.bcast(scale.log() + (1.0 + LN_2)))
     }
 
     /// `1/2 - sign(z) expm1(-|z|)/2`, `z = (x - loc)/scale`.
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
         let z = self.standardize("Laplace.cdf", x)?;
         Ok(-(z.sign() * (-z.abs()).expm1()) * 0.5 + 0.5)
+    }
+
+    /// `loc - scale · sign(p - 1/2) · log1p(-2|p - 1/2|)` (torch's form).
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Laplace.icdf";
+        self.core.check_prob(op, p)?;
+        let [loc, scale] = self.core.values(op)?;
+        let t = p - 0.5;
+        Ok(loc - scale * t.sign() * (t.abs() * -2.0).log1p())
     }
 
     /// `z - log 2` for `z < 0`, `log1p(-exp(-z)/2)` for `z >= 0`.
@@ -166,18 +110,4 @@ impl Distribution for Laplace {
         // tch's `a.where_self(cond, b)` is `where(cond, a, b)`.
         Ok(left.where_self(&z.lt(0.0), &right))
     }
-
-    fn support(&self) -> Support {
-        Support::Real
-    }
-
-    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
-        Ok(Arc::new(Identity))
-    }
-
-    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
-        trainable(&[&self.loc, &self.scale])
-    }
 }
-
-display_as_describe!(Laplace);

@@ -1,12 +1,13 @@
 //! The log-normal distribution.
 
-use super::univariate_common::{check_scalar_value, require, require_positive, tiny};
-use super::{display_as_describe, Distribution, Normal, Support, TransformedDistribution};
+use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::univariate_common::tiny;
+use super::{Distribution, Normal, Support, TransformedDistribution};
 use crate::bijectors::{Bijector, Exp};
 use crate::Parameter;
 use anyhow::Result;
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 use super::HALF_LOG_TWO_PI;
 
@@ -19,36 +20,32 @@ use super::HALF_LOG_TWO_PI;
 /// * `log_prob(x) = Normal.log_prob(log x) - log x` (NaN for `x < 0` without validation).
 /// * mean `exp(μ + σ²/2)`, variance `expm1(σ²) exp(2μ + σ²)`, mode `exp(μ - σ²)`,
 ///   entropy `μ + 1/2 + log(2π)/2 + log σ`.
-/// * `cdf(x) = Φ((log x - μ)/σ)` (0 for `x <= 0`), `log_cdf` through `log_ndtr`.
+/// * `cdf(x) = Φ((log x - μ)/σ)` (0 for `x <= 0`), `log_cdf` through `log_ndtr`,
+///   `icdf(p) = exp(μ + σ √2 erfinv(2p - 1))`.
 /// * support [`Support::Positive`]; `default_event_space_bijector` is [`Exp`] (TFP).
 ///
 /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
 pub struct LogNormal {
+    core: FamilyCore,
     inner: TransformedDistribution,
-    name: String,
-    validate_args: bool,
 }
 
 impl LogNormal {
-    /// Builds `LogNormal(loc, scale)`. Errors as [`Normal::new`] (naming `LogNormal::new`).
+    /// The declaration: `loc` real, `scale > 0`, values `> 0`.
+    pub const SPEC: FamilySpec = FamilySpec {
+        type_name: "LogNormal",
+        params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
+        support: Constraint::Positive,
+    };
+
+    /// Builds `LogNormal(loc, scale)`. Errors when the parameters are not float, differ in dtype
+    /// or device, or their shapes do not broadcast.
     pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let normal = Normal::new(loc, scale)
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().replacen("Normal::new", "LogNormal::new", 1)))?;
-        let inner = TransformedDistribution::of(normal, Exp)?;
-        Ok(Self { inner, name: "LogNormal".into(), validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, methods check on the host (a device synchronisation) that `scale > 0` and that
-    /// values are `> 0`. Off by default.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
+        let (loc, scale) = (loc.into(), scale.into());
+        let p = Self::SPEC.params;
+        let core = FamilyCore::new("LogNormal::new", &Self::SPEC, vec![(&p[0], loc.clone()), (&p[1], scale.clone())])?;
+        let inner = TransformedDistribution::of(Normal::new(loc, scale)?, Exp)?;
+        Ok(Self { core, inner })
     }
 
     /// The underlying `TransformedDistribution(Normal(loc, scale), Exp)`.
@@ -63,26 +60,22 @@ impl LogNormal {
 
     /// The location `μ` of `log x`.
     pub fn loc(&self) -> &Parameter {
-        self.normal().loc()
+        self.core.param(0)
     }
 
     /// The scale `σ` of `log x`.
     pub fn scale(&self) -> &Parameter {
-        self.normal().scale()
+        self.core.param(1)
     }
 
     fn params(&self, op: &str) -> Result<(Tensor, Tensor)> {
-        let (loc, scale) = (self.loc().value()?, self.scale().value()?);
-        if self.validate_args {
-            require_positive(op, "scale", &scale)?;
-        }
+        let [loc, scale] = self.core.values(op)?;
         Ok((loc, scale))
     }
 
     fn check_x(&self, op: &str, x: &Tensor) -> Result<()> {
-        check_scalar_value(op, x, self.dtype(), self.device(), &self.batch_shape())?;
-        if self.validate_args {
-            require(op, "value", x, &x.gt(0.0), "a value > 0")?;
+        self.core.check_x(op, x)?;
+        if self.core.validate_args {
             let _ = self.params(op)?;
         }
         Ok(())
@@ -90,24 +83,7 @@ impl LogNormal {
 }
 
 impl Distribution for LogNormal {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "LogNormal"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.inner.batch_shape()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![]
-    }
-    fn dtype(&self) -> Kind {
-        self.inner.dtype()
-    }
-    fn device(&self) -> Device {
-        self.inner.device()
-    }
+    family_methods!();
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "LogNormal.log_prob";
@@ -116,7 +92,7 @@ impl Distribution for LogNormal {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        if self.validate_args {
+        if self.core.validate_args {
             let _ = self.params("LogNormal.sample")?;
         }
         self.inner.sample(sample_shape)
@@ -124,7 +100,7 @@ impl Distribution for LogNormal {
 
     /// `exp(loc + scale · eps)`, `eps ~ N(0, 1)`.
     fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        if self.validate_args {
+        if self.core.validate_args {
             let _ = self.params("LogNormal.rsample")?;
         }
         self.inner.rsample(sample_shape)
@@ -137,26 +113,26 @@ impl Distribution for LogNormal {
     /// `exp(μ + σ²/2)`.
     fn mean(&self) -> Result<Tensor> {
         let (loc, scale) = self.params("LogNormal.mean")?;
-        Ok((loc + scale.square() * 0.5).exp().broadcast_to(self.batch_shape().as_slice()))
+        Ok((loc + scale.square() * 0.5).exp().broadcast_to(self.core.batch_shape()))
     }
 
     /// `expm1(σ²) exp(2μ + σ²)`.
     fn variance(&self) -> Result<Tensor> {
         let (loc, scale) = self.params("LogNormal.variance")?;
         let s2 = scale.square();
-        Ok((s2.expm1() * (loc * 2.0 + s2).exp()).broadcast_to(self.batch_shape().as_slice()))
+        Ok((s2.expm1() * (loc * 2.0 + s2).exp()).broadcast_to(self.core.batch_shape()))
     }
 
     /// `exp(μ - σ²)`.
     fn mode(&self) -> Result<Tensor> {
         let (loc, scale) = self.params("LogNormal.mode")?;
-        Ok((loc - scale.square()).exp().broadcast_to(self.batch_shape().as_slice()))
+        Ok((loc - scale.square()).exp().broadcast_to(self.core.batch_shape()))
     }
 
     /// `μ + 1/2 + log(2π)/2 + log σ`.
     fn entropy(&self) -> Result<Tensor> {
         let (loc, scale) = self.params("LogNormal.entropy")?;
-        Ok((loc + scale.log() + 0.5 + HALF_LOG_TWO_PI).broadcast_to(self.batch_shape().as_slice()))
+        Ok((loc + scale.log() + 0.5 + HALF_LOG_TWO_PI).broadcast_to(self.core.batch_shape()))
     }
 
     /// `Φ((log x - μ)/σ)`, 0 for `x <= 0`.
@@ -178,6 +154,14 @@ impl Distribution for LogNormal {
         Ok(c.where_scalarother(&x.gt(0.0), f64::NEG_INFINITY))
     }
 
+    /// `exp(Normal.icdf(p))`.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "LogNormal.icdf";
+        self.core.check_prob(op, p)?;
+        let _ = self.params(op)?;
+        Ok(self.normal().icdf(p)?.exp())
+    }
+
     fn support(&self) -> Support {
         Support::Positive
     }
@@ -185,10 +169,6 @@ impl Distribution for LogNormal {
     fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
         Ok(Arc::new(Exp))
     }
-
-    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
-        self.inner.trainable_variables()
-    }
 }
 
-display_as_describe!(LogNormal);
+family_builders!(LogNormal);

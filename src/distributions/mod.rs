@@ -11,8 +11,16 @@ mod batch_broadcast;
 mod bernoulli;
 mod beta;
 mod categorical;
+mod cauchy;
+mod chi2;
 mod dirichlet;
+mod exponential;
+pub(crate) mod family;
 mod gamma;
+mod geometric;
+mod gumbel;
+mod half_cauchy;
+mod half_normal;
 mod independent;
 mod laplace;
 mod log_normal;
@@ -23,17 +31,29 @@ mod multivariate_normal_diag;
 mod multivariate_normal_tril;
 mod normal;
 mod one_hot_categorical;
+mod pareto;
+mod poisson;
+mod registry;
 mod student_t;
 mod transformed;
 mod uniform;
 mod univariate_common;
+mod weibull;
 
 pub use batch_broadcast::{expand, BatchBroadcast};
 pub use bernoulli::Bernoulli;
 pub use beta::Beta;
 pub use categorical::Categorical;
+pub use cauchy::Cauchy;
+pub use chi2::Chi2;
 pub use dirichlet::Dirichlet;
+pub use exponential::Exponential;
+pub use family::{Constraint, FamilySpec, ParamSpec};
 pub use gamma::Gamma;
+pub use geometric::Geometric;
+pub use gumbel::Gumbel;
+pub use half_cauchy::HalfCauchy;
+pub use half_normal::HalfNormal;
 pub use independent::Independent;
 pub use laplace::Laplace;
 pub use log_normal::LogNormal;
@@ -44,9 +64,14 @@ pub use multivariate_normal_diag::MultivariateNormalDiag;
 pub use multivariate_normal_tril::MultivariateNormalTriL;
 pub use normal::Normal;
 pub use one_hot_categorical::OneHotCategorical;
+pub use pareto::Pareto;
+pub use poisson::Poisson;
+pub(crate) use registry::make_trainable_named;
+pub use registry::{family, make_trainable, BuildFamily, FamilyEntry, FAMILIES};
 pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub use uniform::Uniform;
+pub use weibull::Weibull;
 
 use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};
@@ -195,6 +220,15 @@ pub trait Distribution: fmt::Display + AsAny {
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
         let _ = x;
         not_implemented(self, "cdf", "")
+    }
+
+    /// The quantile function, the inverse of [`Distribution::cdf`], at probabilities `p` of
+    /// shape `[..., batch_shape]` (scalar events), with gradient to the parameters; an error
+    /// naming the family where no closed form is implemented. `p` outside `[0, 1]` gives NaN or
+    /// an extrapolation as in torch, and an error with validation on.
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let _ = p;
+        not_implemented(self, "icdf", "")
     }
 
     /// `log(cdf(x))`; families override it where a more accurate form exists.

@@ -1,140 +1,65 @@
 //! The univariate Normal distribution.
 
-use super::{display_as_describe, sample_and_batch, Distribution, Support};
-use crate::bijectors::{Bijector, Identity};
-use crate::shape::{check_value, check_value_shape};
-use crate::Parameter;
-use anyhow::{bail, Result};
-use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use super::family::{declare_family, family_methods, Constraint};
+use super::{sample_and_batch, Distribution};
+use anyhow::Result;
+use tch::Tensor;
 
 use super::HALF_LOG_TWO_PI;
 
-/// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
-///
-/// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
-/// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form.
-pub struct Normal {
-    loc: Parameter,
-    scale: Parameter,
-    name: String,
-    batch_shape: Vec<i64>,
-    validate_args: bool,
+declare_family! {
+    /// `Normal(loc, scale)`: density `exp(-((x - loc) / scale)² / 2) / (scale √(2π))`.
+    ///
+    /// `batch_shape` is the broadcast of the shapes of `loc` and `scale`; `event_shape` is `[]`.
+    /// `log_prob(x) = -z²/2 - log(scale) - log(2π)/2` with `z = (x - loc) / scale`, TFP's form;
+    /// `icdf(p) = loc + scale √2 erfinv(2p - 1)`.
+    /// Parameters as in [`Normal::SPEC`] (`loc` real, `scale > 0`); support real,
+    /// `default_event_space_bijector` `Identity`.
+    Normal, support: Constraint::Real,
+    new(
+        /// The location parameter.
+        loc: Constraint::Real,
+        /// The scale parameter.
+        scale: Constraint::Positive,
+    )
 }
 
 impl Normal {
-    /// Builds `Normal(loc, scale)`. Errors when the parameters are not float, differ in dtype or
-    /// device, or their shapes do not broadcast.
-    pub fn new(loc: impl Into<Parameter>, scale: impl Into<Parameter>) -> Result<Self> {
-        let (loc, scale) = (loc.into(), scale.into());
-        let op = "Normal::new";
-        let batch_shape = crate::variable::check_params(op, &[("loc", &loc), ("scale", &scale)])?;
-        Ok(Self { loc, scale, name: "Normal".into(), batch_shape, validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, `log_prob` and `sample` check (on the host, so at the cost of a device
-    /// synchronisation) that `scale > 0` and that values are not NaN. Off by default.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
-    }
-
-    /// The location parameter.
-    pub fn loc(&self) -> &Parameter {
-        &self.loc
-    }
-
-    /// The scale parameter.
-    pub fn scale(&self) -> &Parameter {
-        &self.scale
-    }
-
     /// `loc + scale * eps`, `eps ~ N(0, 1)`, of shape `sample_shape + batch_shape`.
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
-        let shape = sample_and_batch(op, sample_shape, &self.batch_shape)?;
-        let scale = self.scale_value(op)?;
+        let shape = sample_and_batch(op, sample_shape, self.core.batch_shape())?;
+        let [loc, scale] = self.core.values(op)?;
         let eps = Tensor::randn(shape.as_slice(), (self.dtype(), self.device()));
-        Ok(eps * &scale + self.loc.value()?)
+        Ok(eps * &scale + loc)
     }
 
     /// `(x - loc) / scale` after checking `x`.
     fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
-        check_value(op, x, self.dtype(), self.device())?;
-        check_value_shape(op, x, &self.batch_shape, &[])?;
-        Ok((x - self.loc.value()?) / self.scale_value(op)?)
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok((x - loc) / scale)
     }
 
     /// Whether `log_prob` checks its value and scale (`with_validate_args`).
     pub(crate) fn validates_args(&self) -> bool {
-        self.validate_args
-    }
-
-    fn scale_value(&self, op: &str) -> Result<Tensor> {
-        let scale = self.scale.value()?;
-        if self.validate_args {
-            let bad = scale.le(0.0).logical_or(&scale.isnan());
-            if bad.any().int64_value(&[]) != 0 {
-                bail!("{op}: expected scale > 0, got a minimum of {}", scale.min().double_value(&[]));
-            }
-        }
-        Ok(scale)
+        self.core.validate_args
     }
 }
 
 impl Distribution for Normal {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Normal"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![]
-    }
-    fn dtype(&self) -> Kind {
-        self.loc.kind()
-    }
-    fn device(&self) -> Device {
-        self.loc.device()
-    }
+    family_methods!(support, rsample);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Normal.log_prob";
-        check_value(op, x, self.dtype(), self.device())?;
-        check_value_shape(op, x, &self.batch_shape, &[])?;
-        if self.validate_args && x.isnan().any().int64_value(&[]) != 0 {
-            bail!("{op}: expected a value without NaN, got NaN");
-        }
-        let loc = self.loc.value()?;
-        let scale = self.scale_value(op)?;
+        self.core.check_x(op, x)?;
+        let [loc, scale] = self.core.values(op)?;
         let z = (x - loc) / &scale;
         Ok(z.square() * -0.5 - scale.log() - HALF_LOG_TWO_PI)
     }
 
-    fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        tch::no_grad(|| self.draw("Normal.sample", sample_shape))
-    }
-
-    /// `loc + scale * eps`, `eps ~ N(0, 1)`.
-    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        self.draw("Normal.rsample", sample_shape)
-    }
-
-    fn has_rsample(&self) -> bool {
-        true
-    }
-
     fn variance(&self) -> Result<Tensor> {
-        Ok(self.scale.value()?.square().broadcast_to(self.batch_shape.as_slice()))
+        let [_, scale] = self.core.values("Normal.variance")?;
+        Ok(self.core.bcast(scale.square()))
     }
 
     fn mode(&self) -> Result<Tensor> {
@@ -143,7 +68,8 @@ impl Distribution for Normal {
 
     /// `log(scale) + (1 + log(2π)) / 2`.
     fn entropy(&self) -> Result<Tensor> {
-        Ok((self.scale.value()?.log() + 0.5 + HALF_LOG_TWO_PI).broadcast_to(self.batch_shape.as_slice()))
+        let [_, scale] = self.core.values("Normal.entropy")?;
+        Ok(self.core.bcast(scale.log() + 0.5 + HALF_LOG_TWO_PI))
     }
 
     /// `Φ((x - loc) / scale)`, with `Φ(z) = erfc(-z / √2) / 2`.
@@ -156,23 +82,16 @@ impl Distribution for Normal {
         Ok(self.standardize("Normal.log_cdf", x)?.special_log_ndtr())
     }
 
-    fn support(&self) -> Support {
-        Support::Real
-    }
-
-    fn default_event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
-        Ok(Arc::new(Identity))
+    /// `loc + scale √2 erfinv(2p - 1)` (torch's form).
+    fn icdf(&self, p: &Tensor) -> Result<Tensor> {
+        let op = "Normal.icdf";
+        self.core.check_prob(op, p)?;
+        let [loc, scale] = self.core.values(op)?;
+        Ok(loc + scale * (p * 2.0 - 1.0).erfinv() * std::f64::consts::SQRT_2)
     }
 
     fn mean(&self) -> Result<Tensor> {
-        Ok(self.loc.value()?.broadcast_to(self.batch_shape.as_slice()))
-    }
-
-    fn trainable_variables(&self) -> Vec<(String, Tensor)> {
-        let mut v = self.loc.trainable_variables();
-        v.extend(self.scale.trainable_variables());
-        v
+        let [loc, _] = self.core.values("Normal.mean")?;
+        Ok(self.core.bcast(loc))
     }
 }
-
-display_as_describe!(Normal);

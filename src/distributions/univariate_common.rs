@@ -1,21 +1,8 @@
-//! Checks shared by the univariate families (Uniform, Bernoulli, Gamma, Beta, StudentT,
-//! Laplace, LogNormal): parameter dtype/device/shape checks at construction, and the optional
-//! host-side argument validation (`with_validate_args(true)`).
+//! Helpers shared by the univariate families: the host-side argument check behind
+//! `with_validate_args(true)`, dtype constants and the standard gamma sampler.
 
-use crate::shape::{check_value, check_value_shape};
-use crate::Parameter;
 use anyhow::{bail, Result};
-use tch::{Device, Kind, Tensor};
-
-pub(crate) use crate::variable::check_params;
-
-/// Checks a value for a scalar-event distribution: dtype and device, and that its shape
-/// broadcasts with `batch_shape`.
-pub(crate) fn check_scalar_value(op: &str, x: &Tensor, kind: Kind, device: Device, batch_shape: &[i64]) -> Result<()> {
-    check_value(op, x, kind, device)?;
-    check_value_shape(op, x, batch_shape, &[])?;
-    Ok(())
-}
+use tch::{Kind, Tensor};
 
 /// Host check (a device synchronisation) that `ok` holds everywhere; otherwise an error
 /// `"{op}: expected {expectation}, got {value}"`, `value` describing `t` (its minimum and maximum).
@@ -34,18 +21,8 @@ pub(crate) fn require(op: &str, what: &str, t: &Tensor, ok: &Tensor, expectation
     Ok(())
 }
 
-/// Host check that `t > 0` everywhere (NaN fails).
-pub(crate) fn require_positive(op: &str, what: &str, t: &Tensor) -> Result<()> {
-    require(op, what, t, &t.gt(0.0), &format!("{what} > 0"))
-}
-
-/// Host check that `x` has no NaN.
-pub(crate) fn require_not_nan(op: &str, x: &Tensor) -> Result<()> {
-    if x.isnan().any().int64_value(&[]) != 0 {
-        bail!("{op}: expected a value without NaN, got NaN");
-    }
-    Ok(())
-}
+/// The Euler–Mascheroni constant γ (Gumbel's mean, Weibull's entropy).
+pub(crate) const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Machine epsilon of a float kind (torch's `finfo(dtype).eps`).
 pub(crate) fn eps(kind: Kind) -> f64 {
@@ -63,11 +40,6 @@ pub(crate) fn tiny(kind: Kind) -> f64 {
     } else {
         f64::MIN_POSITIVE
     }
-}
-
-/// The trainable variables of the parameters, in order.
-pub(crate) fn trainable(params: &[&Parameter]) -> Vec<(String, Tensor)> {
-    params.iter().flat_map(|p| p.trainable_variables()).collect()
 }
 
 /// Standard gamma draws `Gamma(c, 1)` for a concentration already expanded to the output shape,

@@ -1,0 +1,467 @@
+//! One declaration of a family's parameters, and the bookkeeping derived from it.
+//!
+//! A family declares a [`FamilySpec`]: its name, a table of [`ParamSpec`]s (TFP's
+//! `parameter_properties`, torch's `arg_constraints`: name, event rank, [`Constraint`]) and the
+//! constraint of its values (its support). A `FamilyCore` built from the spec and the
+//! parameters holds everything generic: the parameters, the batch shape, the name and the
+//! validation flag. The constructor checks (float dtype, one dtype and device, broadcastable
+//! batch shapes), the opt-in validation of parameters and values, the trait's shape, dtype,
+//! device, name and variable methods, `support`, `default_event_space_bijector`, `with_name` and
+//! `with_validate_args` all derive from it in this file, so a family file holds its constructor,
+//! its accessors and its math.
+
+use super::univariate_common::require;
+use super::Support;
+use crate::bijectors::{Bijector, Chain, Identity, Shift, Sigmoid, Softplus};
+use crate::shape::{broadcast_shapes, check_value, check_value_shape};
+use crate::Parameter;
+use anyhow::{anyhow, bail, Result};
+use std::sync::Arc;
+use tch::{Device, Kind, Tensor};
+
+/// The set a parameter's (or a value's) elements must lie in: torch's `constraints`, checked
+/// when validation is on, and the source of the default constraining bijector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Constraint {
+    /// Any real number (not NaN).
+    Real,
+    /// `> 0`.
+    Positive,
+    /// `>= 0`.
+    NonNegative,
+    /// `[0, 1]`.
+    UnitInterval,
+    /// `0` or `1`.
+    Boolean,
+    /// Greater than the family's parameter of this name (Uniform's `high > low`).
+    GreaterThan(&'static str),
+    /// At least the family's parameter of this name (Pareto's values `>= scale`).
+    AtLeast(&'static str),
+    /// Integers `0, 1, 2, ...` (as floats).
+    NonNegativeInteger,
+    /// Between the family's two parameters of these names (Uniform's values). As a value
+    /// constraint only NaN is refused: outside the interval the density is 0.
+    Interval(&'static str, &'static str),
+}
+
+impl Constraint {
+    /// What the constraint expects of `what`, in the words of the error messages
+    /// (`"scale > 0"`, `"a value >= 0"`).
+    pub fn expectation(&self, what: &str) -> String {
+        let value = what == "value";
+        let w = if value { "a value" } else { what };
+        match self {
+            Constraint::Real | Constraint::Interval(..) => format!("{w} without NaN"),
+            Constraint::Positive => format!("{w} > 0"),
+            Constraint::NonNegative => format!("{w} >= 0"),
+            Constraint::UnitInterval if value => "a value in [0, 1]".into(),
+            Constraint::UnitInterval => format!("0 <= {w} <= 1"),
+            Constraint::Boolean => format!("{w} of 0 or 1"),
+            Constraint::GreaterThan(other) => format!("{other} < {w}"),
+            Constraint::AtLeast(other) => format!("{w} >= {other}"),
+            Constraint::NonNegativeInteger => format!("{w} that is a non-negative integer"),
+        }
+    }
+
+    /// The bijector from unconstrained reals onto the constraint's set (TFP's
+    /// `default_constraining_bijector_fn`): `Identity`, `Softplus` (positive and non-negative),
+    /// `Sigmoid` (unit interval); `None` for discrete sets and sets that depend on other
+    /// parameters.
+    pub fn default_bijector(&self) -> Option<Arc<dyn Bijector>> {
+        match self {
+            Constraint::Real => Some(Arc::new(Identity)),
+            Constraint::Positive | Constraint::NonNegative => Some(Arc::new(Softplus)),
+            Constraint::UnitInterval => Some(Arc::new(Sigmoid::new())),
+            _ => None,
+        }
+    }
+
+    /// The [`Support`] of a family whose values satisfy this constraint.
+    pub fn support(&self) -> Support {
+        match self {
+            Constraint::Real => Support::Real,
+            Constraint::Positive | Constraint::NonNegative => Support::Positive,
+            Constraint::UnitInterval => Support::UnitInterval,
+            Constraint::Boolean => Support::Boolean,
+            Constraint::Interval(..) => Support::Interval,
+            Constraint::GreaterThan(other) => Support::Other(format!("greater than {other}")),
+            Constraint::AtLeast(other) => Support::Other(format!("at least {other}")),
+            Constraint::NonNegativeInteger => Support::Other("non-negative integers".into()),
+        }
+    }
+
+    /// Where `t` satisfies the constraint (a boolean tensor); `lookup` gives the values of the
+    /// other parameters the constraint names.
+    fn holds(&self, t: &Tensor, lookup: &dyn Fn(&str) -> Result<Tensor>) -> Result<Tensor> {
+        Ok(match self {
+            Constraint::Real | Constraint::Interval(..) => t.isnan().logical_not(),
+            Constraint::Positive => t.gt(0.0),
+            Constraint::NonNegative => t.ge(0.0),
+            Constraint::UnitInterval => t.ge(0.0).logical_and(&t.le(1.0)),
+            Constraint::Boolean => t.eq(0.0).logical_or(&t.eq(1.0)),
+            Constraint::GreaterThan(other) => t.gt_tensor(&lookup(other)?),
+            Constraint::AtLeast(other) => t.ge_tensor(&lookup(other)?),
+            Constraint::NonNegativeInteger => t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())),
+        })
+    }
+}
+
+/// One parameter of a family: TFP's `ParameterProperties`, torch's `arg_constraints` entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// The parameter's name (its accessor, JSON field and variable name).
+    pub name: &'static str,
+    /// The number of rightmost dimensions of one event's parameter (0 for scalar families).
+    pub event_ndims: usize,
+    /// The set the parameter's values lie in.
+    pub constraint: Constraint,
+}
+
+impl ParamSpec {
+    /// A parameter with scalar events.
+    pub const fn scalar(name: &'static str, constraint: Constraint) -> Self {
+        Self { name, event_ndims: 0, constraint }
+    }
+}
+
+/// A family's declaration: its name, its parameters and the constraint on its values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FamilySpec {
+    /// The family, as TFP prints it (`"Normal"`).
+    pub type_name: &'static str,
+    /// The parameters in constructor order (for families with alternative parameterizations,
+    /// such as Bernoulli's logits or probs, the default one).
+    pub params: &'static [ParamSpec],
+    /// The constraint on the values (the support).
+    pub support: Constraint,
+}
+
+/// The generic state of a family built from its [`FamilySpec`]: the parameters (each with its
+/// declaration), the batch shape, the name and the validation flag.
+pub(crate) struct FamilyCore {
+    spec: &'static FamilySpec,
+    specs: Vec<&'static ParamSpec>,
+    params: Vec<Parameter>,
+    batch_shape: Vec<i64>,
+    pub(crate) name: String,
+    pub(crate) validate_args: bool,
+}
+
+impl FamilyCore {
+    /// Checks the parameters (float32/float64, one dtype and device, the shapes without their
+    /// event dimensions broadcast) for the constructor `op` (`"Normal::new"`); the batch shape is
+    /// that broadcast.
+    pub(crate) fn new(
+        op: &str,
+        spec: &'static FamilySpec,
+        params: Vec<(&'static ParamSpec, Parameter)>,
+    ) -> Result<Self> {
+        let named: Vec<(&str, &Parameter)> = params.iter().map(|(s, p)| (s.name, p)).collect();
+        crate::variable::check_kinds(op, &named)?;
+        let mut batch_shape: Option<Vec<i64>> = None;
+        for (s, p) in &params {
+            let shape = p.shape();
+            if shape.len() < s.event_ndims {
+                bail!(
+                    "{op}: expected {} of rank >= {}, got shape {}",
+                    s.name,
+                    s.event_ndims,
+                    crate::shape::fmt_shape(&shape)
+                );
+            }
+            let b = &shape[..shape.len() - s.event_ndims];
+            batch_shape = Some(match batch_shape {
+                None => b.to_vec(),
+                Some(prev) => broadcast_shapes(op, &prev, b)?,
+            });
+        }
+        let (specs, params) = params.into_iter().unzip();
+        Ok(Self {
+            spec,
+            specs,
+            params,
+            batch_shape: batch_shape.unwrap_or_default(),
+            name: spec.type_name.into(),
+            validate_args: false,
+        })
+    }
+
+    /// The family's type name.
+    pub(crate) fn type_name(&self) -> &'static str {
+        self.spec.type_name
+    }
+
+    /// The operation name `"{type_name}.{method}"` of error messages.
+    pub(crate) fn op(&self, method: &str) -> String {
+        format!("{}.{method}", self.spec.type_name)
+    }
+
+    /// The batch shape.
+    pub(crate) fn batch_shape(&self) -> &[i64] {
+        &self.batch_shape
+    }
+
+    /// `t` broadcast to the batch shape (for scalar-event moments).
+    pub(crate) fn bcast(&self, t: Tensor) -> Tensor {
+        t.broadcast_to(self.batch_shape.as_slice())
+    }
+
+    /// `sample_shape + batch_shape`, after checking the sample sizes.
+    pub(crate) fn draw_shape(&self, op: &str, sample_shape: &[i64]) -> Result<Vec<i64>> {
+        super::sample_and_batch(op, sample_shape, &self.batch_shape)
+    }
+
+    /// The `i`-th parameter.
+    pub(crate) fn param(&self, i: usize) -> &Parameter {
+        &self.params[i]
+    }
+
+    /// The parameter called `name` (one of the declaration's: the first otherwise).
+    pub(crate) fn param_named(&self, name: &str) -> &Parameter {
+        &self.params[self.specs.iter().position(|s| s.name == name).unwrap_or(0)]
+    }
+
+    /// The `i`-th parameter's declaration.
+    pub(crate) fn param_spec(&self, i: usize) -> &'static ParamSpec {
+        self.specs[i]
+    }
+
+    /// The dtype of the parameters.
+    pub(crate) fn dtype(&self) -> Kind {
+        self.params[0].kind()
+    }
+
+    /// The device of the parameters.
+    pub(crate) fn device(&self) -> Device {
+        self.params[0].device()
+    }
+
+    /// The trainable variables of the parameters, in order.
+    pub(crate) fn trainable_variables(&self) -> Vec<(String, Tensor)> {
+        self.params.iter().flat_map(|p| p.trainable_variables()).collect()
+    }
+
+    /// The values of all parameters, in declaration order; with validation on, each is checked
+    /// (on the host) against its constraint, errors naming `op`, the parameter and the values.
+    pub(crate) fn values<const N: usize>(&self, op: &str) -> Result<[Tensor; N]> {
+        let values = self.values_vec(op)?;
+        values.try_into().map_err(|v: Vec<Tensor>| anyhow!("{op}: expected {N} parameters, got {}", v.len()))
+    }
+
+    /// For a one-parameter family: its value for the method `method` (validated as
+    /// [`FamilyCore::values`], errors naming `"{type_name}.{method}"`).
+    pub(crate) fn single(&self, method: &str) -> Result<Tensor> {
+        let [v] = self.values(&self.op(method))?;
+        Ok(v)
+    }
+
+    /// [`FamilyCore::values`] as a vector.
+    pub(crate) fn values_vec(&self, op: &str) -> Result<Vec<Tensor>> {
+        let values = self.params.iter().map(Parameter::value).collect::<Result<Vec<_>>>()?;
+        if self.validate_args {
+            let lookup = |name: &str| -> Result<Tensor> {
+                let i = self.specs.iter().position(|s| s.name == name);
+                i.map(|i| values[i].shallow_clone()).ok_or_else(|| anyhow!("{op}: no parameter {name:?}"))
+            };
+            for (s, v) in self.specs.iter().zip(&values) {
+                let ok = s.constraint.holds(v, &lookup)?;
+                let (what, shown) = match s.constraint {
+                    Constraint::GreaterThan(other) => (format!("{} - {other}", s.name), v - lookup(other)?),
+                    _ => (s.name.to_string(), v.shallow_clone()),
+                };
+                require(op, &what, &shown, &ok, &s.constraint.expectation(s.name))?;
+            }
+        }
+        Ok(values)
+    }
+
+    /// Checks a value of a scalar-event family: dtype, device, a shape that broadcasts with the
+    /// batch shape, and (with validation on) the support constraint.
+    pub(crate) fn check_x(&self, op: &str, x: &Tensor) -> Result<()> {
+        check_value(op, x, self.dtype(), self.device())?;
+        check_value_shape(op, x, &self.batch_shape, &[])?;
+        if self.validate_args {
+            let c = self.spec.support;
+            require(op, "value", x, &c.holds(x, &|n| self.named_value(op, n))?, &c.expectation("value"))?;
+        }
+        Ok(())
+    }
+
+    /// Checks probabilities given to `icdf`: dtype, device, a shape that broadcasts with the
+    /// batch shape, and (with validation on) values in `[0, 1]`.
+    pub(crate) fn check_prob(&self, op: &str, p: &Tensor) -> Result<()> {
+        check_value(op, p, self.dtype(), self.device())?;
+        check_value_shape(op, p, &self.batch_shape, &[])?;
+        if self.validate_args {
+            let ok = p.ge(0.0).logical_and(&p.le(1.0));
+            require(op, "probability", p, &ok, "a probability in [0, 1]")?;
+        }
+        Ok(())
+    }
+
+    /// The support, from the declaration.
+    pub(crate) fn support(&self) -> Support {
+        self.spec.support.support()
+    }
+
+    /// The default event-space bijector from the support's constraint; for an interval,
+    /// `Sigmoid` onto the bounds' current values (detached).
+    pub(crate) fn event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
+        let op = self.op("default_event_space_bijector");
+        let _ = self.values_vec(&op)?;
+        match self.spec.support {
+            Constraint::Interval(lo, hi) => Ok(Arc::new(Sigmoid::with_bounds(
+                self.named_value(&op, lo)?.detach(),
+                self.named_value(&op, hi)?.detach(),
+            )?)),
+            // TFP's Pareto: Chain([Shift(scale), Softplus]), softplus applied first.
+            Constraint::AtLeast(lo) => {
+                let shift = Parameter::constant(&self.named_value(&op, lo)?.detach())?;
+                Ok(Arc::new(Chain::new(vec![Arc::new(Shift::new(shift)), Arc::new(Softplus)])))
+            }
+            c => c.default_bijector().ok_or_else(|| {
+                anyhow!("{op}: not implemented for {} (no bijector onto {:?})", self.type_name(), self.support())
+            }),
+        }
+    }
+
+    /// The value of the parameter called `name`.
+    fn named_value(&self, op: &str, name: &str) -> Result<Tensor> {
+        let i = self.specs.iter().position(|s| s.name == name);
+        i.map(|i| self.params[i].value()).ok_or_else(|| anyhow!("{op}: no parameter {name:?}"))?
+    }
+}
+
+/// Declares a family with scalar parameters from one table: the struct (its doc comment given
+/// first), its [`FamilySpec`] `SPEC`, the constructor `$ctor(params...)` (checked by
+/// `FamilyCore::new`), an accessor per parameter (doc comments given with the parameter), and
+/// `with_name`, `with_validate_args`, `Display` and `Debug` ([`family_builders`]).
+///
+/// ```ignore
+/// declare_family! {
+///     /// `Normal(loc, scale)`: ...
+///     Normal, support: Constraint::Real,
+///     new(/// The location.
+///         loc: Constraint::Real, /// The scale.
+///         scale: Constraint::Positive)
+/// }
+/// ```
+macro_rules! declare_family {
+    (
+        $(#[$meta:meta])*
+        $name:ident, support: $support:expr,
+        $ctor:ident($($(#[$pmeta:meta])* $p:ident: $c:expr),+ $(,)?)
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            core: crate::distributions::family::FamilyCore,
+        }
+
+        impl $name {
+            /// The declaration of the family's parameters (name, constraint, default bijector:
+            /// TFP's `parameter_properties`, torch's `arg_constraints`) and of its support.
+            pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
+                type_name: stringify!($name),
+                params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c)),+],
+                support: $support,
+            };
+
+            #[doc = concat!("Builds `", stringify!($name), "(", stringify!($($p),+), ")`. Errors, naming `",
+                stringify!($name), "::", stringify!($ctor), "` and the parameter, when a parameter is not ",
+                "float32/float64, the parameters differ in dtype or device, or their shapes do not broadcast.")]
+            pub fn $ctor($($p: impl Into<crate::Parameter>),+) -> anyhow::Result<Self> {
+                let mut specs = Self::SPEC.params.iter();
+                let params = vec![$((specs.next().expect("one spec per parameter"), $p.into())),+];
+                let op = concat!(stringify!($name), "::", stringify!($ctor));
+                Ok(Self { core: crate::distributions::family::FamilyCore::new(op, &Self::SPEC, params)? })
+            }
+
+            $(
+                $(#[$pmeta])*
+                pub fn $p(&self) -> &crate::Parameter {
+                    self.core.param_named(stringify!($p))
+                }
+            )+
+        }
+
+        crate::distributions::family::family_builders!($name);
+    };
+}
+pub(crate) use declare_family;
+
+/// Inside `impl Distribution for T`, where `T` has a field `core: FamilyCore`: the trait's
+/// `name`, `type_name`, `batch_shape`, `event_shape` (scalar), `dtype`, `device` and
+/// `trainable_variables`; with the argument `support`, also `support` and
+/// `default_event_space_bijector` from the declaration; with `rsample`, `sample` (under
+/// `no_grad`), `rsample` and `has_rsample` from the family's `fn draw(&self, op, sample_shape)`.
+macro_rules! family_methods {
+    () => {
+        fn name(&self) -> &str {
+            &self.core.name
+        }
+        fn type_name(&self) -> &'static str {
+            self.core.type_name()
+        }
+        fn batch_shape(&self) -> Vec<i64> {
+            self.core.batch_shape().to_vec()
+        }
+        fn event_shape(&self) -> Vec<i64> {
+            vec![]
+        }
+        fn dtype(&self) -> tch::Kind {
+            self.core.dtype()
+        }
+        fn device(&self) -> tch::Device {
+            self.core.device()
+        }
+        fn trainable_variables(&self) -> Vec<(String, tch::Tensor)> {
+            self.core.trainable_variables()
+        }
+    };
+    (support $(, $rest:ident)*) => {
+        fn support(&self) -> crate::distributions::Support {
+            self.core.support()
+        }
+        fn default_event_space_bijector(&self) -> anyhow::Result<std::sync::Arc<dyn crate::bijectors::Bijector>> {
+            self.core.event_space_bijector()
+        }
+        crate::distributions::family::family_methods!($($rest),*);
+    };
+    (rsample $(, $rest:ident)*) => {
+        fn sample(&self, sample_shape: &[i64]) -> anyhow::Result<tch::Tensor> {
+            tch::no_grad(|| self.draw(&self.core.op("sample"), sample_shape))
+        }
+        fn rsample(&self, sample_shape: &[i64]) -> anyhow::Result<tch::Tensor> {
+            self.draw(&self.core.op("rsample"), sample_shape)
+        }
+        fn has_rsample(&self) -> bool {
+            true
+        }
+        crate::distributions::family::family_methods!($($rest),*);
+    };
+}
+pub(crate) use family_methods;
+
+/// For a type with a field `core: FamilyCore`: the inherent `with_name` and
+/// `with_validate_args`, and `Display`/`Debug` as [`super::describe`].
+macro_rules! family_builders {
+    ($t:ty) => {
+        impl $t {
+            /// Sets the name printed by `Display`.
+            pub fn with_name(mut self, name: &str) -> Self {
+                self.core.name = name.into();
+                self
+            }
+
+            /// When on, methods check on the host (a device synchronisation) that each parameter
+            /// satisfies its declared constraint (the family's `PARAMS`: `scale > 0`, ...) and
+            /// that values lie in the support. Off by default.
+            pub fn with_validate_args(mut self, on: bool) -> Self {
+                self.core.validate_args = on;
+                self
+            }
+        }
+        crate::distributions::display_as_describe!($t);
+    };
+}
+pub(crate) use family_builders;
