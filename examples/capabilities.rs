@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::*;
 use tch_distributions::distributions::*;
+use tch_distributions::distributions::{Cauchy, Chi2, Exponential, Geometric, Gumbel, HalfCauchy, HalfNormal, Pareto, Poisson, Weibull};
 use tch_distributions::kl::kl_divergence;
 use tch_distributions::networks::{Activation, AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 
@@ -33,6 +34,16 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Gamma", Box::new(Gamma::new(t(&[2.0, 0.5]), t(&[1.0, 3.0]))?)),
         ("Beta", Box::new(Beta::new(t(&[2.0, 0.5]), t(&[3.0, 1.5]))?)),
         ("LogNormal", Box::new(LogNormal::new(t(&[0.0, 1.0]), t(&[0.5, 1.0]))?)),
+        ("Exponential", Box::new(Exponential::new(t(&[0.5, 2.0]))?)),
+        ("HalfNormal", Box::new(HalfNormal::new(t(&[1.0, 2.0]))?)),
+        ("Cauchy", Box::new(Cauchy::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
+        ("HalfCauchy", Box::new(HalfCauchy::new(t(&[1.0, 2.0]))?)),
+        ("Gumbel", Box::new(Gumbel::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?)),
+        ("Chi2", Box::new(Chi2::new(t(&[3.0, 0.5]))?)),
+        ("Weibull", Box::new(Weibull::new(t(&[1.0, 2.0]), t(&[1.5, 0.5]))?)),
+        ("Pareto", Box::new(Pareto::new(t(&[1.0, 2.0]), t(&[3.0, 1.5]))?)),
+        ("Poisson", Box::new(Poisson::new(t(&[0.5, 4.0]))?)),
+        ("Geometric", Box::new(Geometric::from_probs(t(&[0.3, 0.8]))?)),
         (
             "TransformedDistribution(Normal, Sigmoid)",
             Box::new(TransformedDistribution::new(
@@ -90,6 +101,7 @@ pub fn capabilities(d: &dyn Distribution) -> Vec<(&'static str, bool)> {
         ("entropy", d.entropy().is_ok()),
         ("cdf", d.cdf(&x).is_ok()),
         ("log_cdf", d.log_cdf(&x).is_ok()),
+        ("icdf", d.icdf(&x.ones_like().g_mul_scalar(0.3)).is_ok()),
         ("covariance", d.covariance().is_ok()),
         ("event-space bijector", d.default_event_space_bijector().is_ok()),
         ("exact KL (with itself)", kl_divergence(d, d).is_ok()),

@@ -21,6 +21,12 @@ if grep -E '^(data|tests|examples|scripts|benches)/' <<<"$listed"; then
 fi
 # (The warnings name the tests and examples left out of the package on purpose.)
 cargo package --offline --allow-dirty 2> >(grep -v '^warning: ignoring \(test\|example\) ' >&2)
+# The verify build compiles the packaged copy (target/package/...) into this target directory
+# under the same unit hash as this checkout's featureless library, so cargo would afterwards
+# take that library as up to date with the packaged sources; drop those fingerprints.
+for f in target/debug/.fingerprint/tch-distributions-*/dep-lib-tch_distributions; do
+  if [ -e "$f" ] && grep -aq "package/tch-distributions-" "$f"; then rm -rf "$(dirname "$f")"; fi
+done
 echo "== the docs.rs build: documentation without libtorch (feature doc-only, as [package.metadata.docs.rs])"
 LIBTORCH=/nonexistent DOCS_RS=1 RUSTDOCFLAGS="-D warnings" \
   cargo doc --no-deps --lib --features doc-only --offline --target-dir target/doc-only
