@@ -20,18 +20,14 @@ cargo build --release --example bench >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads: $threads" >&2
-# One malloc setting for all three sides (scripts/bench_malloc.sh).
-source scripts/bench_malloc.sh
+# One malloc setting for all three sides, and the TFP-JAX environment (scripts/bench_env.sh).
+source scripts/bench_env.sh
 echo "malloc: ${BENCH_MALLOC:-keep freed memory (32 MB mmap / 64 MB trim thresholds)}" >&2
 OMP_NUM_THREADS=$threads ./target/release/examples/bench "$threads" $quick $rust_malloc >> "$out"
 env "${malloc_env[@]}" OMP_NUM_THREADS=$threads .venv/bin/python scripts/bench_torch.py "$threads" $quick >> "$out"
-tfp_venv=${TFP_JAX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tch-distributions/venv-tfp-jax}
-if [ "${TFP_JAX:-}" = 1 ]; then
-  scripts/setup_tfp_jax.sh >&2
-fi
-if [ "${TFP_JAX:-}" != 0 ] && [ -x "$tfp_venv/bin/python" ]; then
+if [ -n "$tfp_python" ]; then
   # bench_tfp_jax.py limits itself to $threads CPUs (affinity); see its docstring.
-  env "${malloc_env[@]}" "$tfp_venv/bin/python" scripts/bench_tfp_jax.py "$threads" $quick >> "$out"
+  env "${malloc_env[@]}" "$tfp_python" scripts/bench_tfp_jax.py "$threads" $quick >> "$out"
 fi
 .venv/bin/python - "$out" <<'PY'
 import json, sys

@@ -18,16 +18,12 @@ cargo build --release --example bench_flows >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); threads: $threads; load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-source scripts/bench_malloc.sh
+source scripts/bench_env.sh
 target=${CARGO_TARGET_DIR:-target}
 OMP_NUM_THREADS=$threads "$target/release/examples/bench_flows" "$threads" $quick $rust_malloc >> "$out"
 env "${malloc_env[@]}" OMP_NUM_THREADS=$threads .venv/bin/python scripts/bench_flows_zuko.py "$threads" $quick >> "$out"
-tfp_venv=${TFP_JAX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tch-distributions/venv-tfp-jax}
-if [ "${TFP_JAX:-}" = 1 ]; then
-  scripts/setup_tfp_jax.sh >&2
-fi
-if [ "${TFP_JAX:-}" != 0 ] && [ -x "$tfp_venv/bin/python" ]; then
-  "$tfp_venv/bin/python" scripts/bench_flows_tfp_jax.py "$threads" $quick >> "$out"
+if [ -n "$tfp_python" ]; then
+  "$tfp_python" scripts/bench_flows_tfp_jax.py "$threads" $quick >> "$out"
 fi
 .venv/bin/python - "$out" <<'PY'
 import json, sys
