@@ -44,6 +44,8 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Pareto", Box::new(Pareto::new(t(&[1.0, 2.0]), t(&[3.0, 1.5]))?)),
         ("Poisson", Box::new(Poisson::new(t(&[0.5, 4.0]))?)),
         ("Geometric", Box::new(Geometric::from_probs(t(&[0.3, 0.8]))?)),
+        ("Binomial", Box::new(Binomial::from_probs(t(&[10.0, 3.0]), t(&[0.3, 0.8]))?)),
+        ("NegativeBinomial", Box::new(NegativeBinomial::from_logits(t(&[2.5, 10.0]), t(&[0.3, -1.0]))?)),
         (
             "TransformedDistribution(Normal, Sigmoid)",
             Box::new(TransformedDistribution::new(

@@ -60,6 +60,7 @@ pub mod saved;
 pub mod seed_models;
 pub mod shape;
 pub mod spec;
+pub mod special;
 pub mod toy_densities;
 pub mod training;
 pub mod variable;

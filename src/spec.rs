@@ -25,7 +25,7 @@ use crate::bijectors::{
     TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Bernoulli, Categorical, Dirichlet, Distribution, Geometric, Independent,
+    family, make_trainable_named, BatchBroadcast, Categorical, Dirichlet, Distribution, Independent,
     Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, OneHotCategorical,
     TransformedDistribution,
 };
@@ -416,24 +416,19 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         return make_trainable_named(ty, path, &batch, &event, kind, name, validate).map_err(|e| anyhow!("spec: {e}"));
     }
     let d: Box<dyn Distribution> = match ty {
-        "Bernoulli" => {
-            let d = match either("logits", "probs")? {
-                (true, p) => Bernoulli::from_logits(p)?,
-                (false, p) => Bernoulli::from_probs(p)?,
-            };
-            Box::new(named(d.with_validate_args(validate), name, Bernoulli::with_name))
-        }
-        "Geometric" => {
-            let d = match either("logits", "probs")? {
-                (true, p) => Geometric::from_logits(p)?,
-                (false, p) => Geometric::from_probs(p)?,
-            };
-            Box::new(named(d.with_validate_args(validate), name, Geometric::with_name))
-        }
         // The families declared with a FamilySpec: their parameters by the declared names.
         ty if family(ty).is_some() => {
             let entry = family(ty).expect("checked");
-            let params = entry.spec.params.iter().map(|p| param(p.name)).collect::<Result<Vec<_>>>()?;
+            let mut params = Vec::with_capacity(entry.spec.params.len());
+            for p in entry.spec.params {
+                params.push(match p.alternative {
+                    None => (p, param(p.name)?),
+                    Some(alt) => match either(p.name, alt.name)? {
+                        (true, v) => (p, v),
+                        (false, v) => (alt, v),
+                    },
+                });
+            }
             (entry.build)(params, name, validate)?
         }
         "TransformedDistribution" => {

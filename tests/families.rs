@@ -144,13 +144,17 @@ fn json_trainable_form() -> Result<()> {
 #[test]
 fn declarations() -> Result<()> {
     let names: Vec<&str> = FAMILIES.iter().map(|e| e.spec.type_name).collect();
-    assert_eq!(
-        names,
-        [
-            "Bernoulli", "Beta", "Cauchy", "Chi2", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
-            "HalfNormal", "Laplace", "LogNormal", "Normal", "Pareto", "Poisson", "StudentT", "Uniform", "Weibull"
-        ]
-    );
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(names, sorted, "FAMILIES in alphabetical order, each once");
+    for known in [
+        "Bernoulli", "Beta", "Binomial", "Cauchy", "Chi2", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
+        "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
+        "Weibull",
+    ] {
+        assert!(names.contains(&known), "{known} missing from FAMILIES");
+    }
     // Every entry builds its family from constants named as declared, via JSON.
     for e in FAMILIES {
         let fields: serde_json::Map<String, serde_json::Value> =
@@ -173,6 +177,17 @@ fn declarations() -> Result<()> {
     let x = Tensor::from_slice(&[0.1f64, 0.7, 2.0]).reshape([3, 1]);
     let diff = (j.log_prob(&x)? - direct.log_prob(&x)?).abs().max().double_value(&[]);
     assert_eq!(diff, 0.0);
+    // A parameter's alternative (logits for probs) by its own name in JSON.
+    let j = build_distribution(
+        &vs.root(),
+        &json!({"type": "Binomial", "total_count": [7.0], "logits": [-0.4]}),
+        Kind::Double,
+    )?;
+    let direct = tch_distributions::distributions::Binomial::from_logits(t(&[7.0]), t(&[-0.4]))?;
+    let k = Tensor::from_slice(&[0.0f64, 3.0, 7.0]).reshape([3, 1]);
+    assert_eq!((j.log_prob(&k)? - direct.log_prob(&k)?).abs().max().double_value(&[]), 0.0);
+    let e = err(build_distribution(&vs.root(), &json!({"type": "Geometric", "probs": [0.2], "logits": [0.1]}), Kind::Double));
+    assert!(e.contains("needs exactly one of \"probs\" and \"logits\""), "{e}");
     Ok(())
 }
 
@@ -370,5 +385,123 @@ fn new_discrete_families_against_sums() -> Result<()> {
     let checked = Poisson::new(s(1.0))?.with_validate_args(true);
     let e = err(checked.log_prob(&s(1.5)));
     assert!(e.contains("Poisson.log_prob: expected a value that is a non-negative integer"), "{e}");
+    Ok(())
+}
+
+#[test]
+fn binomial_and_negative_binomial_against_sums() -> Result<()> {
+    use tch_distributions::distributions::{Binomial, NegativeBinomial};
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    let k = Tensor::arange(3000, F64);
+    // (total mass, mean, variance, argmax) of the mass function over k = 0..3000.
+    let sums = |d: &dyn Distribution| -> Result<(f64, f64, f64, f64)> {
+        let lp = d.log_prob(&k)?;
+        let pk = lp.exp().nan_to_num(0.0, None, None);
+        let total = scalar(&pk.sum(Kind::Double));
+        let mean = scalar(&(&pk * &k).sum(Kind::Double));
+        let var = scalar(&(&pk * (&k - mean).square()).sum(Kind::Double));
+        Ok((total, mean, var, scalar(&lp.nan_to_num(f64::NEG_INFINITY, None, None).argmax(0, false).to_kind(Kind::Double))))
+    };
+    let (n, p) = (40.0f64, 0.3f64);
+    let logit = (p / (1.0 - p)).ln();
+    for d in [Binomial::from_probs(s(n), s(p))?, Binomial::from_logits(s(n), s(logit))?] {
+        let d = d.with_validate_args(true);
+        let kk = Tensor::arange_start(0, 41, F64);
+        let pk = d.log_prob(&kk)?.exp();
+        let total = scalar(&pk.sum(Kind::Double));
+        let mean = scalar(&(&pk * &kk).sum(Kind::Double));
+        let var = scalar(&(&pk * (&kk - mean).square()).sum(Kind::Double));
+        assert!((total - 1.0).abs() < 1e-13, "{total}");
+        assert!((mean - n * p).abs() < 1e-11 && (scalar(&d.mean()?) - n * p).abs() < 1e-12, "{mean}");
+        assert!((var - n * p * (1.0 - p)).abs() < 1e-10 && (scalar(&d.variance()?) - var).abs() < 1e-10, "{var}");
+        assert_eq!(scalar(&d.mode()?), scalar(&pk.argmax(0, false).to_kind(Kind::Double)));
+        // Values must be integers in [0, total_count].
+        let e = err(d.log_prob(&s(41.0)));
+        assert!(e.contains("Binomial.log_prob: expected a value that is an integer in [0, total_count]"), "{e}");
+    }
+    let e = err(Binomial::from_probs(s(2.5), s(0.3))?.with_validate_args(true).mean());
+    assert!(e.contains("Binomial.mean: expected total_count that is a non-negative integer"), "{e}");
+    // p = 0 and p = 1 are exact point masses (0 · log 0 = 0).
+    let edge = Binomial::from_probs(t(&[5.0, 5.0]), t(&[0.0, 1.0]))?;
+    let lp = edge.log_prob(&t(&[0.0, 5.0]))?;
+    assert!(scalar(&lp.abs().max()) < 1e-15, "{lp}");
+    for (r, p) in [(2.5f64, 0.35f64), (0.7, 0.9), (30.0, 0.05)] {
+        let l = (p / (1.0 - p)).ln();
+        for d in [NegativeBinomial::from_probs(s(r), s(p))?, NegativeBinomial::from_logits(s(r), s(l))?] {
+            let (total, mean, var, argmax) = sums(&d)?;
+            let (m, v) = (r * p / (1.0 - p), r * p / (1.0 - p) / (1.0 - p));
+            assert!((total - 1.0).abs() < 1e-10, "NB({r}, {p}): total {total}");
+            assert!((mean - m).abs() < 1e-8 * m.max(1.0) && (scalar(&d.mean()?) - m).abs() < 1e-12 * m.max(1.0), "{mean} {m}");
+            assert!((var - v).abs() < 1e-7 * v.max(1.0) && (scalar(&d.variance()?) - v).abs() < 1e-10 * v.max(1.0), "{var} {v}");
+            assert_eq!(scalar(&d.mode()?), argmax, "NB({r}, {p}) mode");
+        }
+    }
+    // r = 0: the point mass at 0 (torch's convention).
+    let zero = NegativeBinomial::from_probs(s(0.0), s(0.5))?;
+    assert_eq!(scalar(&zero.log_prob(&s(0.0))?), 0.0);
+    // Sampling on the parameters' device: integers, in range, the right means (z-tests, 5 sigma).
+    let _g = common::seeded(11);
+    let draws = 20000.0f64;
+    for (d, mean, var) in [
+        (Box::new(Binomial::from_probs(s(n), s(p))?) as Box<dyn Distribution>, n * p, n * p * (1.0 - p)),
+        (Box::new(Binomial::from_logits(s(1e6), s(logit))?), 1e6 * p, 1e6 * p * (1.0 - p)),
+        (Box::new(NegativeBinomial::from_probs(s(2.5), s(0.4))?), 2.5 * 0.4 / 0.6, 2.5 * 0.4 / 0.36),
+    ] {
+        let x = d.sample(&[draws as i64])?;
+        assert_eq!(scalar(&(&x - x.floor()).abs().max()), 0.0, "{}: integer draws", d.type_name());
+        assert!(scalar(&x.min()) >= 0.0);
+        let z = (scalar(&x.mean(Kind::Double)) - mean) / (var / draws).sqrt();
+        assert!(z.abs() < 5.0, "{}: sample mean z = {z}", d.type_name());
+    }
+    Ok(())
+}
+
+/// Counts of a million in float32: the log binomial coefficient through `lbeta` stays within
+/// float32 rounding of the float64 value (`lgamma` differences lose about a nat there), and
+/// log_prob within the rounding of its two terms of size `n`, which cancel (as in torch and TFP).
+#[test]
+fn binomial_large_counts_in_float32() -> Result<()> {
+    use tch_distributions::distributions::Binomial;
+    use tch_distributions::special::log_binomial_coefficient;
+    let (n, p) = (1e6f64, 0.3f64);
+    let k = Tensor::from_slice(&[0.0, 1.0, 1000.0, 299_000.0, 300_000.0, 301_500.0, 999_999.0, 1e6]);
+    let nt = Tensor::from(n).to_kind(Kind::Double);
+    let coefficient = (&nt + 1.0).lgamma() - (&k + 1.0).lgamma() - (-&k + n + 1.0).lgamma();
+    let f32_ = |v: f64| Tensor::from(v).to_kind(Kind::Float);
+    let c32 = log_binomial_coefficient(&f32_(n), &k.to_kind(Kind::Float)).to_kind(Kind::Double);
+    let rel = ((&c32 - &coefficient).abs() / (coefficient.abs() + 1.0)).max();
+    assert!(scalar(&rel) < 1e-6, "float32 log C(n, k) {c32} vs float64 {coefficient}");
+    let terms = &k * p.ln() + (-&k + n) * (1.0 - p).ln();
+    let exact = &coefficient + &terms;
+    let lp = Binomial::from_probs(f32_(n), f32_(p))?.log_prob(&k.to_kind(Kind::Float))?.to_kind(Kind::Double);
+    let tol = (coefficient.abs() + terms.abs()) * (4.0 * f32::EPSILON as f64) + 1e-6;
+    println!("float32 log_prob {lp}\nfloat64 closed form {exact}");
+    assert_eq!(scalar(&(&lp - &exact).abs().gt_tensor(&tol).sum(Kind::Int64).to_kind(Kind::Double)), 0.0, "{lp} vs {exact}");
+    Ok(())
+}
+
+/// `lbeta` against `lgamma` in float64 (accurate there up to `1e-16 · |lgamma(a + b)|`), its
+/// gradient against `digamma(a) - digamma(a + b)`, and float32 at large arguments against float64.
+#[test]
+fn lbeta_against_lgamma() -> Result<()> {
+    use tch_distributions::special::lbeta;
+    let _g = common::seeded(3);
+    let a = (Tensor::rand([2000], F64) * (7.0 * std::f64::consts::LN_10) - 3.0 * std::f64::consts::LN_10).exp().requires_grad_(true);
+    let b = (Tensor::rand([2000], F64) * (7.0 * std::f64::consts::LN_10) - 3.0 * std::f64::consts::LN_10).exp();
+    let got = lbeta(&a, &b);
+    let want = a.lgamma() + b.lgamma() - (&a + &b).lgamma();
+    let tol = ((&a + &b).lgamma().abs() + a.lgamma().abs() + b.lgamma().abs() + 1.0) * 1e-14;
+    let bad = (&got - &want).abs().gt_tensor(&tol).sum(Kind::Int64).int64_value(&[]);
+    assert_eq!(bad, 0, "lbeta vs lgamma: {bad} of 2000 beyond tolerance");
+    let g = Tensor::run_backward(&[got.sum(Kind::Double)], &[&a], false, false).remove(0);
+    let dg = a.digamma() - (&a + &b).digamma();
+    let rel = ((&g - &dg).abs() / (dg.abs() + 1e-3)).max();
+    assert!(scalar(&rel) < 1e-8, "d lbeta / da: {rel}");
+    let big_a = Tensor::from_slice(&[10.0, 1e3, 3e5, 1e6, 7.5, 0.5]);
+    let big_b = Tensor::from_slice(&[20.0, 2e6, 7e5, 1.5, 1e6, 1e7]);
+    let exact = lbeta(&big_a, &big_b);
+    let f = lbeta(&big_a.to_kind(Kind::Float), &big_b.to_kind(Kind::Float)).to_kind(Kind::Double);
+    let rel = ((&f - &exact).abs() / (exact.abs() + 1.0)).max();
+    assert!(scalar(&rel) < 1e-6, "float32 lbeta {f} vs float64 {exact}");
     Ok(())
 }

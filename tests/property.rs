@@ -46,8 +46,8 @@ use tch_distributions::bijectors::{
     SoftmaxCentered, Softplus, Square, Tanh, TransformDiagonal,
 };
 use tch_distributions::distributions::{
-    expand, BatchBroadcast, Bernoulli, Beta, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma,
-    Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal, Mixture, MixtureSameFamily,
+    expand, BatchBroadcast, Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma,
+    Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal, Mixture, MixtureSameFamily, NegativeBinomial,
     MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
     StudentT, TransformedDistribution, Uniform, Weibull,
 };
@@ -461,7 +461,9 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 31] = [
+const DISTRIBUTIONS: [&str; 33] = [
+    "Binomial",
+    "NegativeBinomial",
     "Exponential",
     "HalfNormal",
     "Cauchy",
@@ -535,6 +537,22 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
         "Gumbel" => Box::new(Gumbel::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.1, 3.0, kind))?),
         "Weibull" => Box::new(Weibull::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
         "Pareto" => Box::new(Pareto::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
+        "Binomial" => {
+            let n = g.uniform(&s1, 0.0, 30.0, kind).round();
+            if g.coin() {
+                Box::new(Binomial::from_probs(n, g.uniform(&s2, 0.05, 0.95, kind))?)
+            } else {
+                Box::new(Binomial::from_logits(n, g.uniform(&s2, -3.0, 3.0, kind))?)
+            }
+        }
+        "NegativeBinomial" => {
+            let r = g.uniform(&s1, 0.1, 20.0, kind);
+            if g.coin() {
+                Box::new(NegativeBinomial::from_probs(r, g.uniform(&s2, 0.05, 0.9, kind))?)
+            } else {
+                Box::new(NegativeBinomial::from_logits(r, g.uniform(&s2, -3.0, 2.0, kind))?)
+            }
+        }
         // One-parameter families: the batch shape is the parameter's.
         one => {
             let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
@@ -575,7 +593,7 @@ fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     let b = g.shape(3, 4);
     Ok(match which {
         "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
-        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" => {
+        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "Binomial" | "NegativeBinomial" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -980,6 +998,8 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         30 => Box::new(move || use_dist(Weibull::new(a, b), x, s)),
         31 => Box::new(move || use_dist(Pareto::new(a, b), x, s)),
         32 => Box::new(move || use_dist(Poisson::new(a), x, s)),
+        33 => Box::new(move || use_dist(Binomial::from_probs(a, b), x, s)),
+        34 => Box::new(move || use_dist(NegativeBinomial::from_logits(a, b), x, s)),
         _ => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
     };
     (what, run)
@@ -992,7 +1012,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 33);
+        let which = g.int(0, 35);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }

@@ -1,6 +1,6 @@
 //! The Bernoulli distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, Prob, LOGITS, PROBS};
 use super::{sample_and_batch, Distribution};
 use crate::Parameter;
 use anyhow::Result;
@@ -26,26 +26,21 @@ pub struct Bernoulli {
 }
 
 impl Bernoulli {
-    /// The declaration with logits (real); values 0 or 1.
+    /// The declaration with logits (real) or probs (`[0, 1]`); values 0 or 1.
     pub const SPEC: FamilySpec = FamilySpec {
         type_name: "Bernoulli",
-        params: &[ParamSpec::scalar("logits", Constraint::Real)],
+        params: &[LOGITS.or(&PROBS)],
         support: Constraint::Boolean,
     };
 
-    /// The alternative parameter `probs`, in `[0, 1]`.
-    pub const PROBS: ParamSpec = ParamSpec::scalar("probs", Constraint::UnitInterval);
-
     /// Builds `Bernoulli(logits=logits)`. Errors when `logits` is not float32/float64.
     pub fn from_logits(logits: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], logits.into())];
-        Ok(Self { core: FamilyCore::new("Bernoulli::from_logits", &Self::SPEC, params)? })
+        Ok(Self { core: FamilyCore::new("Bernoulli::from_logits", &Self::SPEC, vec![(&LOGITS, logits.into())])? })
     }
 
     /// Builds `Bernoulli(probs=probs)`. Errors when `probs` is not float32/float64.
     pub fn from_probs(probs: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::PROBS, probs.into())];
-        Ok(Self { core: FamilyCore::new("Bernoulli::from_probs", &Self::SPEC, params)? })
+        Ok(Self { core: FamilyCore::new("Bernoulli::from_probs", &Self::SPEC, vec![(&PROBS, probs.into())])? })
     }
 
     /// The parameter the distribution was built from (logits or probs).
@@ -53,26 +48,19 @@ impl Bernoulli {
         self.core.param(0)
     }
 
-    fn is_logits(&self) -> bool {
-        self.core.param_spec(0).name == "logits"
-    }
-
-    /// The parameter's value (logits or probs), validated when asked.
-    fn value(&self, op: &str) -> Result<Tensor> {
-        let [v] = self.core.values(op)?;
-        Ok(v)
+    /// The parameter's value as [`Prob`], validated when asked.
+    fn prob(&self, method: &str) -> Result<Prob> {
+        Ok(self.core.prob(0, self.core.single(method)?))
     }
 
     /// The probability of 1, `sigmoid(logits)` or `probs`, with gradient.
     pub fn probs(&self) -> Result<Tensor> {
-        let v = self.value("Bernoulli.probs")?;
-        Ok(if self.is_logits() { v.sigmoid() } else { v })
+        Ok(self.prob("probs")?.probs())
     }
 
     /// The log-odds, `logits` or `log(p) - log1p(-p)`, with gradient.
     pub fn logits(&self) -> Result<Tensor> {
-        let v = self.value("Bernoulli.logits")?;
-        Ok(if self.is_logits() { v } else { v.log() - (-&v).log1p() })
+        Ok(self.prob("logits")?.logits())
     }
 }
 
@@ -80,14 +68,8 @@ impl Distribution for Bernoulli {
     family_methods!();
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
-        let op = "Bernoulli.log_prob";
-        self.core.check_x(op, x)?;
-        let v = self.value(op)?;
-        if self.is_logits() {
-            Ok(x * v.log_sigmoid() + (-x + 1.0) * (-v).log_sigmoid())
-        } else {
-            Ok(x.special_xlogy(&v) + (-x + 1.0).special_xlog1py(&(-v)))
-        }
+        self.core.check_x("Bernoulli.log_prob", x)?;
+        Ok(self.prob("log_prob")?.log_likelihood(x, &(-x + 1.0)))
     }
 
     /// Draws 0/1 values with libtorch's `bernoulli`.
@@ -113,21 +95,15 @@ impl Distribution for Bernoulli {
 
     /// `1` where `p > 0.5` (`logits > 0`), else `0`.
     fn mode(&self) -> Result<Tensor> {
-        let v = self.value("Bernoulli.mode")?;
-        let m = if self.is_logits() { v.gt(0.0) } else { v.gt(0.5) };
+        let p = self.prob("mode")?;
+        let m = if p.is_logits() { p.value().gt(0.0) } else { p.value().gt(0.5) };
         Ok(m.to_kind(self.dtype()))
     }
 
     /// `-(p log p + (1 - p) log(1 - p))`.
     fn entropy(&self) -> Result<Tensor> {
-        let op = "Bernoulli.entropy";
-        let v = self.value(op)?;
-        if self.is_logits() {
-            let p = v.sigmoid();
-            Ok(-(&p * v.log_sigmoid() + (-&p + 1.0) * (-v).log_sigmoid()))
-        } else {
-            Ok(-(v.special_xlogy(&v) + (-&v + 1.0).special_xlog1py(&(-&v))))
-        }
+        let p = self.prob("entropy")?;
+        Ok(-p.log_likelihood(&p.probs(), &p.q()))
     }
 
     fn support(&self) -> super::Support {

@@ -39,6 +39,9 @@ pub enum Constraint {
     AtLeast(&'static str),
     /// Integers `0, 1, 2, ...` (as floats).
     NonNegativeInteger,
+    /// Integers from 0 to the family's parameter of this name (Binomial's values, up to
+    /// `total_count`).
+    IntegerUpTo(&'static str),
     /// Between the family's two parameters of these names (Uniform's values). As a value
     /// constraint only NaN is refused: outside the interval the density is 0.
     Interval(&'static str, &'static str),
@@ -60,6 +63,7 @@ impl Constraint {
             Constraint::GreaterThan(other) => format!("{other} < {w}"),
             Constraint::AtLeast(other) => format!("{w} >= {other}"),
             Constraint::NonNegativeInteger => format!("{w} that is a non-negative integer"),
+            Constraint::IntegerUpTo(other) => format!("{w} that is an integer in [0, {other}]"),
         }
     }
 
@@ -87,6 +91,7 @@ impl Constraint {
             Constraint::GreaterThan(other) => Support::Other(format!("greater than {other}")),
             Constraint::AtLeast(other) => Support::Other(format!("at least {other}")),
             Constraint::NonNegativeInteger => Support::Other("non-negative integers".into()),
+            Constraint::IntegerUpTo(other) => Support::Other(format!("integers from 0 to {other}")),
         }
     }
 
@@ -102,6 +107,9 @@ impl Constraint {
             Constraint::GreaterThan(other) => t.gt_tensor(&lookup(other)?),
             Constraint::AtLeast(other) => t.ge_tensor(&lookup(other)?),
             Constraint::NonNegativeInteger => t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())),
+            Constraint::IntegerUpTo(other) => {
+                t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())).logical_and(&t.le_tensor(&lookup(other)?))
+            }
         })
     }
 }
@@ -115,12 +123,81 @@ pub struct ParamSpec {
     pub event_ndims: usize,
     /// The set the parameter's values lie in.
     pub constraint: Constraint,
+    /// The parameter that may be given in its place (logits for probs), if any: the family
+    /// then has a constructor for each, and the JSON form takes either name.
+    pub alternative: Option<&'static ParamSpec>,
 }
 
 impl ParamSpec {
     /// A parameter with scalar events.
     pub const fn scalar(name: &'static str, constraint: Constraint) -> Self {
-        Self { name, event_ndims: 0, constraint }
+        Self { name, event_ndims: 0, constraint, alternative: None }
+    }
+
+    /// The same parameter, which `alternative` may replace (`probs` or `logits`).
+    pub const fn or(self, alternative: &'static ParamSpec) -> Self {
+        Self { alternative: Some(alternative), ..self }
+    }
+}
+
+/// The `logits` parameter (real) that may replace a family's `probs`.
+pub const LOGITS: ParamSpec = ParamSpec::scalar("logits", Constraint::Real);
+
+/// The `probs` parameter (in `[0, 1]`) that may replace a family's `logits`.
+pub const PROBS: ParamSpec = ParamSpec::scalar("probs", Constraint::UnitInterval);
+
+/// A probability parameter's value as it was given, `probs` (`p`) or `logits` (`l`, with
+/// `p = sigmoid(l)`), and the quantities families derive from it in their accurate forms.
+pub(crate) struct Prob {
+    value: Tensor,
+    logits: bool,
+}
+
+impl Prob {
+    /// Whether the value is the logits.
+    pub(crate) fn is_logits(&self) -> bool {
+        self.logits
+    }
+
+    /// The value as given (probs or logits).
+    pub(crate) fn value(&self) -> &Tensor {
+        &self.value
+    }
+
+    /// `p`: `sigmoid(l)` or the probs.
+    pub(crate) fn probs(&self) -> Tensor {
+        if self.logits { self.value.sigmoid() } else { self.value.shallow_clone() }
+    }
+
+    /// `l`: the logits or `log p - log1p(-p)`.
+    pub(crate) fn logits(&self) -> Tensor {
+        if self.logits { self.value.shallow_clone() } else { self.value.log() - (-&self.value).log1p() }
+    }
+
+    /// `log p`: `log_sigmoid(l)` or `log p`.
+    pub(crate) fn log_p(&self) -> Tensor {
+        if self.logits { self.value.log_sigmoid() } else { self.value.log() }
+    }
+
+    /// `log(1 - p)`: `log_sigmoid(-l)` or `log1p(-p)`.
+    pub(crate) fn log_q(&self) -> Tensor {
+        if self.logits { (-&self.value).log_sigmoid() } else { (-&self.value).log1p() }
+    }
+
+    /// `1 - p`: `sigmoid(-l)` or `1 - p`.
+    pub(crate) fn q(&self) -> Tensor {
+        if self.logits { (-&self.value).sigmoid() } else { -&self.value + 1.0 }
+    }
+
+    /// `xlogy(k, p) + xlog1py(n - k, -p)` (`0 · log 0 = 0`: exact at `p ∈ {0, 1}`), from logits
+    /// `k · log_sigmoid(l) + (n - k) · log_sigmoid(-l)`: the log-likelihood part of `k`
+    /// successes and `n - k` failures.
+    pub(crate) fn log_likelihood(&self, k: &Tensor, n_minus_k: &Tensor) -> Tensor {
+        if self.logits {
+            k * self.value.log_sigmoid() + n_minus_k * (-&self.value).log_sigmoid()
+        } else {
+            k.special_xlogy(&self.value) + n_minus_k.special_xlog1py(&(-&self.value))
+        }
     }
 }
 
@@ -221,9 +298,9 @@ impl FamilyCore {
         &self.params[self.specs.iter().position(|s| s.name == name).unwrap_or(0)]
     }
 
-    /// The `i`-th parameter's declaration.
-    pub(crate) fn param_spec(&self, i: usize) -> &'static ParamSpec {
-        self.specs[i]
+    /// The `i`-th parameter's value `v` as a [`Prob`] (`probs` or `logits`, by its name).
+    pub(crate) fn prob(&self, i: usize, v: Tensor) -> Prob {
+        Prob { value: v, logits: self.specs[i].name == "logits" }
     }
 
     /// The dtype of the parameters.

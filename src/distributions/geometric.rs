@@ -1,6 +1,6 @@
 //! The geometric distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, ParamSpec};
+use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, LOGITS, PROBS};
 use super::univariate_common::tiny;
 use super::Distribution;
 use crate::Parameter;
@@ -27,26 +27,22 @@ pub struct Geometric {
 }
 
 impl Geometric {
-    /// The declaration with probs (`0 <= probs <= 1`); values non-negative integers.
+    /// The declaration with probs (`0 <= probs <= 1`) or logits (real); values non-negative
+    /// integers.
     pub const SPEC: FamilySpec = FamilySpec {
         type_name: "Geometric",
-        params: &[ParamSpec::scalar("probs", Constraint::UnitInterval)],
+        params: &[PROBS.or(&LOGITS)],
         support: Constraint::NonNegativeInteger,
     };
 
-    /// The alternative parameter `logits` (real).
-    pub const LOGITS: ParamSpec = ParamSpec::scalar("logits", Constraint::Real);
-
     /// Builds `Geometric(probs=probs)`. Errors when `probs` is not float32/float64.
     pub fn from_probs(probs: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::SPEC.params[0], probs.into())];
-        Ok(Self { core: FamilyCore::new("Geometric::from_probs", &Self::SPEC, params)? })
+        Ok(Self { core: FamilyCore::new("Geometric::from_probs", &Self::SPEC, vec![(&PROBS, probs.into())])? })
     }
 
     /// Builds `Geometric(logits=logits)`. Errors when `logits` is not float32/float64.
     pub fn from_logits(logits: impl Into<Parameter>) -> Result<Self> {
-        let params = vec![(&Self::LOGITS, logits.into())];
-        Ok(Self { core: FamilyCore::new("Geometric::from_logits", &Self::SPEC, params)? })
+        Ok(Self { core: FamilyCore::new("Geometric::from_logits", &Self::SPEC, vec![(&LOGITS, logits.into())])? })
     }
 
     /// The parameter the distribution was built from (probs or logits).
@@ -56,17 +52,13 @@ impl Geometric {
 
     /// `(log p, log(1 - p))`, accurate from logits.
     fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
-        let v = self.core.single(method)?;
-        Ok(if self.core.param_spec(0).name == "logits" {
-            (v.log_sigmoid(), (-&v).log_sigmoid())
-        } else {
-            (v.log(), (-&v).log1p())
-        })
+        let p = self.core.prob(0, self.core.single(method)?);
+        Ok((p.log_p(), p.log_q()))
     }
 
     /// The success probability `p`, with gradient.
     pub fn probs(&self) -> Result<Tensor> {
-        Ok(self.log_probs("probs")?.0.exp())
+        Ok(self.core.prob(0, self.core.single("probs")?).probs())
     }
 }
 
@@ -75,12 +67,8 @@ impl Distribution for Geometric {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         self.core.check_x("Geometric.log_prob", x)?;
-        if self.core.param_spec(0).name == "logits" {
-            let (lp, lq) = self.log_probs("log_prob")?;
-            return Ok(x * lq + lp);
-        }
-        let p = self.core.single("log_prob")?;
-        Ok(x.special_xlog1py(&(-&p)) + p.log())
+        let p = self.core.prob(0, self.core.single("log_prob")?);
+        Ok(p.log_likelihood(&x.ones_like(), x))
     }
 
     /// `floor(log u / log1p(-p))`, `u ~ U[tiny, 1)`.

@@ -1,18 +1,19 @@
 //! The families declared through a [`FamilySpec`], found by name: the JSON spec's generic
 //! families and TFP's `make_trainable`.
 
-use super::family::FamilySpec;
+use super::family::{FamilySpec, ParamSpec};
 use super::{
-    Bernoulli, Beta, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
-    LogNormal, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
+    Bernoulli, Beta, Binomial, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
+    LogNormal, NegativeBinomial, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
 
-/// A family's constructor from its parameters in declaration order, a name (`None`: the
-/// family's) and the validation flag.
-pub type BuildFamily = fn(Vec<Parameter>, Option<&str>, bool) -> Result<Box<dyn Distribution>>;
+/// A family's constructor from its parameters in declaration order, each with the declaration
+/// it was given under (the declared one or its alternative: `probs` or `logits`), a name
+/// (`None`: the family's) and the validation flag.
+pub type BuildFamily = fn(Vec<(&'static ParamSpec, Parameter)>, Option<&str>, bool) -> Result<Box<dyn Distribution>>;
 
 /// A declared family: its [`FamilySpec`] and its constructor.
 #[derive(Clone, Copy)]
@@ -23,43 +24,64 @@ pub struct FamilyEntry {
     pub build: BuildFamily,
 }
 
-/// `N` parameters out of a vector (an error naming the family when the count differs).
-fn take<const N: usize>(family: &str, params: Vec<Parameter>) -> Result<[Parameter; N]> {
+/// `N` parameters out of a vector (an error naming the family when the count differs), and
+/// whether one of them was given as its declaration's alternative.
+fn take<const N: usize>(spec: &FamilySpec, params: Vec<(&'static ParamSpec, Parameter)>) -> Result<([Parameter; N], bool)> {
     let n = params.len();
-    params.try_into().map_err(|_| anyhow!("{family}: expected {N} parameters, got {n}"))
+    let alternative = params.iter().zip(spec.params).any(|((given, _), declared)| given.name != declared.name);
+    let values: Vec<Parameter> = params.into_iter().map(|(_, p)| p).collect();
+    let values = values.try_into().map_err(|_| anyhow!("{}: expected {N} parameters, got {n}", spec.type_name))?;
+    Ok((values, alternative))
 }
 
-/// A [`FamilyEntry`] of `Type::constructor(params...)`.
+/// A [`FamilyEntry`] of `Type::constructor(params...)`; with `| alternative_constructor`, the
+/// latter builds the family where a parameter was given as its alternative (logits for probs).
 macro_rules! entry {
     ($t:ident :: $ctor:ident ($($p:ident),+)) => {
         FamilyEntry {
             spec: &$t::SPEC,
             build: |params, name, validate| {
-                let [$($p),+] = take($t::SPEC.type_name, params)?;
-                let d = $t::$ctor($($p),+)?.with_validate_args(validate);
-                Ok(Box::new(match name {
-                    Some(n) => d.with_name(n),
-                    None => d,
-                }))
+                let ([$($p),+], _) = take(&$t::SPEC, params)?;
+                named($t::$ctor($($p),+)?.with_validate_args(validate), name, $t::with_name)
+            },
+        }
+    };
+    ($t:ident :: $ctor:ident ($($p:ident),+) | $alt:ident) => {
+        FamilyEntry {
+            spec: &$t::SPEC,
+            build: |params, name, validate| {
+                let ([$($p),+], alternative) = take(&$t::SPEC, params)?;
+                let d = if alternative { $t::$alt($($p),+)? } else { $t::$ctor($($p),+)? };
+                named(d.with_validate_args(validate), name, $t::with_name)
             },
         }
     };
 }
 
+/// `d` boxed, renamed when a name is given.
+fn named<D: Distribution + 'static>(d: D, name: Option<&str>, with_name: fn(D, &str) -> D) -> Result<Box<dyn Distribution>> {
+    Ok(Box::new(match name {
+        Some(n) => with_name(d, n),
+        None => d,
+    }))
+}
+
 /// Every family declared with a [`FamilySpec`] (scalar events), in alphabetical order.
 pub const FAMILIES: &[FamilyEntry] = &[
-    entry!(Bernoulli::from_logits(logits)),
+    entry!(Bernoulli::from_logits(logits) | from_probs),
     entry!(Beta::new(concentration1, concentration0)),
+    entry!(Binomial::from_probs(total_count, probs) | from_logits),
     entry!(Cauchy::new(loc, scale)),
     entry!(Chi2::new(df)),
     entry!(Exponential::new(rate)),
     entry!(Gamma::new(concentration, rate)),
-    entry!(Geometric::from_probs(probs)),
+    entry!(Geometric::from_probs(probs) | from_logits),
     entry!(Gumbel::new(loc, scale)),
     entry!(HalfCauchy::new(scale)),
     entry!(HalfNormal::new(scale)),
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
+    entry!(NegativeBinomial::from_probs(total_count, probs) | from_logits),
     entry!(Normal::new(loc, scale)),
     entry!(Pareto::new(scale, alpha)),
     entry!(Poisson::new(rate)),
@@ -147,7 +169,7 @@ pub(crate) fn make_trainable_named(
         shape.extend_from_slice(&event_shape[event_shape.len() - p.event_ndims..]);
         let raw = Tensor::rand(shape.as_slice(), (kind, path.device())) * 4.0 - 2.0;
         let init = tch::no_grad(|| bijector.forward(&raw))?;
-        params.push(TransformedVariable::from_arc(path, p.name, &init, bijector)?.into());
+        params.push((p, TransformedVariable::from_arc(path, p.name, &init, bijector)?.into()));
     }
     (entry.build)(params, name, validate)
 }
