@@ -184,6 +184,11 @@ impl Prob {
         if self.logits { (-&self.value).log_sigmoid() } else { (-&self.value).log1p() }
     }
 
+    /// `p/(1 - p)`, the odds: `exp(l)` or `p/(1 - p)`.
+    pub(crate) fn odds(&self) -> Tensor {
+        if self.logits { self.value.exp() } else { &self.value / (-&self.value + 1.0) }
+    }
+
     /// `1 - p`: `sigmoid(-l)` or `1 - p`.
     pub(crate) fn q(&self) -> Tensor {
         if self.logits { (-&self.value).sigmoid() } else { -&self.value + 1.0 }
@@ -298,9 +303,21 @@ impl FamilyCore {
         &self.params[self.specs.iter().position(|s| s.name == name).unwrap_or(0)]
     }
 
-    /// The `i`-th parameter's value `v` as a [`Prob`] (`probs` or `logits`, by its name).
-    pub(crate) fn prob(&self, i: usize, v: Tensor) -> Prob {
-        Prob { value: v, logits: self.specs[i].name == "logits" }
+    /// For a family whose last parameter is a probability
+    /// ([`declare_family_with_probability`]): the values of the `N` leading parameters and the
+    /// probability as a [`Prob`], for the method `method` (validated as [`FamilyCore::values`]).
+    pub(crate) fn with_prob<const N: usize>(&self, method: &str) -> Result<([Tensor; N], Prob)> {
+        let op = self.op(method);
+        let mut values = self.values_vec(&op)?;
+        let last = values.pop().ok_or_else(|| anyhow!("{op}: no parameters"))?;
+        let logits = self.specs.last().is_some_and(|s| s.name == "logits");
+        let leading = values.try_into().map_err(|v: Vec<Tensor>| anyhow!("{op}: expected {} parameters, got {}", N + 1, v.len() + 1))?;
+        Ok((leading, Prob { value: last, logits }))
+    }
+
+    /// The probability of a family with only a probability parameter, as [`FamilyCore::with_prob`].
+    pub(crate) fn prob(&self, method: &str) -> Result<Prob> {
+        Ok(self.with_prob::<0>(method)?.1)
     }
 
     /// The dtype of the parameters.
@@ -465,6 +482,86 @@ macro_rules! declare_family {
     };
 }
 pub(crate) use declare_family;
+
+/// Declares a family whose last parameter is a probability given either as probs or as logits
+/// (torch's `probs=`/`logits=`): as [`declare_family`], with the leading parameters in `with(...)`
+/// and the two constructors `either first(p = SPEC) or second(q = SPEC)` (`PROBS`/`LOGITS`). The
+/// declaration's last parameter is the first form, with the second as its
+/// [`ParamSpec::alternative`]; `parameter()` gives the one the distribution was built from, and
+/// `self.core.prob(i, value)` its derived quantities ([`Prob`]).
+///
+/// ```ignore
+/// declare_family! {
+///     /// `Binomial(total_count, probs | logits)`: ...
+///     Binomial, support: Constraint::IntegerUpTo("total_count"),
+///     with(/// The number of trials.
+///          total_count: Constraint::NonNegativeInteger)
+///     either from_probs(probs = PROBS) or from_logits(logits = LOGITS)
+/// }
+/// ```
+macro_rules! declare_family_with_probability {
+    (
+        $(#[$meta:meta])*
+        $name:ident, support: $support:expr,
+        with($($(#[$pmeta:meta])* $p:ident: $c:expr),* $(,)?)
+        either $first:ident($fp:ident = $fspec:expr) or $second:ident($sp:ident = $sspec:expr)
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            core: crate::distributions::family::FamilyCore,
+        }
+
+        impl $name {
+            /// The declaration of the family's parameters (name, constraint, default bijector:
+            /// TFP's `parameter_properties`, torch's `arg_constraints`; the probability as
+            /// `probs` or `logits`) and of its support.
+            pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
+                type_name: stringify!($name),
+                params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c),)* $fspec.or(&$sspec)],
+                support: $support,
+            };
+
+            #[doc = concat!("Builds `", stringify!($name), "(", $(stringify!($p), ", ",)* stringify!($fp), "=", stringify!($fp),
+                ")`. Errors, naming `", stringify!($name), "::", stringify!($first), "` and the parameter, when a parameter is not ",
+                "float32/float64, the parameters differ in dtype or device, or their shapes do not broadcast.")]
+            pub fn $first($($p: impl Into<crate::Parameter>,)* $fp: impl Into<crate::Parameter>) -> anyhow::Result<Self> {
+                Self::build(concat!(stringify!($name), "::", stringify!($first)), vec![$($p.into(),)*], (&$fspec, $fp.into()))
+            }
+
+            #[doc = concat!("Builds `", stringify!($name), "(", $(stringify!($p), ", ",)* stringify!($sp), "=", stringify!($sp),
+                ")`; errors as `", stringify!($first), "`.")]
+            pub fn $second($($p: impl Into<crate::Parameter>,)* $sp: impl Into<crate::Parameter>) -> anyhow::Result<Self> {
+                Self::build(concat!(stringify!($name), "::", stringify!($second)), vec![$($p.into(),)*], (&$sspec, $sp.into()))
+            }
+
+            fn build(
+                op: &str,
+                leading: Vec<crate::Parameter>,
+                last: (&'static crate::distributions::ParamSpec, crate::Parameter),
+            ) -> anyhow::Result<Self> {
+                let mut params: Vec<_> = Self::SPEC.params.iter().zip(leading).collect();
+                params.push(last);
+                Ok(Self { core: crate::distributions::family::FamilyCore::new(op, &Self::SPEC, params)? })
+            }
+
+            $(
+                $(#[$pmeta])*
+                pub fn $p(&self) -> &crate::Parameter {
+                    self.core.param_named(stringify!($p))
+                }
+            )*
+
+            /// The probability parameter the distribution was built from (probs or logits).
+            pub fn parameter(&self) -> &crate::Parameter {
+                self.core.param(Self::SPEC.params.len() - 1)
+            }
+        }
+
+        crate::distributions::family::family_builders!($name);
+    };
+}
+pub(crate) use declare_family_with_probability;
+
 
 /// Inside `impl Distribution for T`, where `T` has a field `core: FamilyCore`: the trait's
 /// `name`, `type_name`, `batch_shape`, `event_shape` (scalar), `dtype`, `device` and

@@ -1,64 +1,42 @@
 //! The geometric distribution.
 
-use super::family::{family_builders, family_methods, Constraint, FamilyCore, FamilySpec, LOGITS, PROBS};
+use super::family::{declare_family_with_probability, family_methods, Constraint, LOGITS, PROBS};
 use super::univariate_common::tiny;
 use super::Distribution;
-use crate::Parameter;
 use anyhow::Result;
 use tch::Tensor;
 
-/// `Geometric(probs)` or `Geometric(logits)`: the number of failures before the first success
-/// of independent trials with success probability `p = probs = sigmoid(logits)`; mass
-/// `(1 - p)^k p` at `k = 0, 1, 2, ...` (torch's and TFP's convention).
-///
-/// `batch_shape` is the shape of the parameter; `event_shape` is `[]`. Values are floats of the
-/// parameter's dtype holding integers.
-///
-/// * `log_prob(k) = xlog1py(k, -p) + log p` (exact at `p = 1`), from logits
-///   `k · log_sigmoid(-l) + log_sigmoid(l)`.
-/// * `sample`: `floor(log u / log1p(-p))`, `u ~ U[tiny, 1)` (torch's sampler), on the
-///   parameter's device; no `rsample` (discrete).
-/// * mean `1/p - 1`, variance `(1 - p)/p²`, mode `0`,
-///   entropy `-(p log p + (1 - p) log(1 - p))/p`.
-/// * support the non-negative integers (checked with validation on); no default event-space
-///   bijector (discrete).
-pub struct Geometric {
-    core: FamilyCore,
+declare_family_with_probability! {
+    /// `Geometric(probs)` or `Geometric(logits)`: the number of failures before the first success
+    /// of independent trials with success probability `p = probs = sigmoid(logits)`; mass
+    /// `(1 - p)^k p` at `k = 0, 1, 2, ...` (torch's and TFP's convention).
+    ///
+    /// `batch_shape` is the shape of the parameter; `event_shape` is `[]`. Values are floats of the
+    /// parameter's dtype holding integers.
+    ///
+    /// * `log_prob(k) = xlog1py(k, -p) + log p` (exact at `p = 1`), from logits
+    ///   `k · log_sigmoid(-l) + log_sigmoid(l)`.
+    /// * `sample`: `floor(log u / log1p(-p))`, `u ~ U[tiny, 1)` (torch's sampler), on the
+    ///   parameter's device; no `rsample` (discrete).
+    /// * mean `1/p - 1`, variance `(1 - p)/p²`, mode `0`,
+    ///   entropy `-(p log p + (1 - p) log(1 - p))/p`.
+    /// * support the non-negative integers (checked with validation on); no default event-space
+    ///   bijector (discrete).
+    Geometric, support: Constraint::NonNegativeInteger,
+    with()
+    either from_probs(probs = PROBS) or from_logits(logits = LOGITS)
 }
 
 impl Geometric {
-    /// The declaration with probs (`0 <= probs <= 1`) or logits (real); values non-negative
-    /// integers.
-    pub const SPEC: FamilySpec = FamilySpec {
-        type_name: "Geometric",
-        params: &[PROBS.or(&LOGITS)],
-        support: Constraint::NonNegativeInteger,
-    };
-
-    /// Builds `Geometric(probs=probs)`. Errors when `probs` is not float32/float64.
-    pub fn from_probs(probs: impl Into<Parameter>) -> Result<Self> {
-        Ok(Self { core: FamilyCore::new("Geometric::from_probs", &Self::SPEC, vec![(&PROBS, probs.into())])? })
-    }
-
-    /// Builds `Geometric(logits=logits)`. Errors when `logits` is not float32/float64.
-    pub fn from_logits(logits: impl Into<Parameter>) -> Result<Self> {
-        Ok(Self { core: FamilyCore::new("Geometric::from_logits", &Self::SPEC, vec![(&LOGITS, logits.into())])? })
-    }
-
-    /// The parameter the distribution was built from (probs or logits).
-    pub fn parameter(&self) -> &Parameter {
-        self.core.param(0)
-    }
-
     /// `(log p, log(1 - p))`, accurate from logits.
     fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
-        let p = self.core.prob(0, self.core.single(method)?);
+        let p = self.core.prob(method)?;
         Ok((p.log_p(), p.log_q()))
     }
 
     /// The success probability `p`, with gradient.
     pub fn probs(&self) -> Result<Tensor> {
-        Ok(self.core.prob(0, self.core.single("probs")?).probs())
+        Ok(self.core.prob("probs")?.probs())
     }
 }
 
@@ -67,7 +45,7 @@ impl Distribution for Geometric {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         self.core.check_x("Geometric.log_prob", x)?;
-        let p = self.core.prob(0, self.core.single("log_prob")?);
+        let p = self.core.prob("log_prob")?;
         Ok(p.log_likelihood(&x.ones_like(), x))
     }
 
@@ -111,4 +89,3 @@ impl Distribution for Geometric {
     }
 }
 
-family_builders!(Geometric);
