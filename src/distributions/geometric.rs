@@ -55,7 +55,7 @@ impl Geometric {
     }
 
     /// `(log p, log(1 - p))`, accurate from logits.
-    fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
         let v = self.core.single(method)?;
         Ok(if self.core.param_spec(0).name == "logits" {
             (v.log_sigmoid(), (-&v).log_sigmoid())
