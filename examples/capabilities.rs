@@ -1,6 +1,8 @@
 //! Prints which methods each distribution supports and the bijectors with their event ranks,
 //! as markdown tables, by calling every method on one instance of each family (a method that
-//! returns an error is "—"). Run with `cargo run --example capabilities`.
+//! returns an error is "—"), and the pairs of families with a closed-form KL divergence (from
+//! the registry, `kl::closed_form_pairs`) with how many of torch's pairs they cover. Run with
+//! `cargo run --example capabilities`.
 
 #![allow(clippy::arc_with_non_send_sync)] // see the note in src/lib.rs
 
@@ -10,7 +12,7 @@ use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::*;
 use tch_distributions::distributions::*;
 use tch_distributions::distributions::{Cauchy, Chi2, Exponential, Geometric, Gumbel, HalfCauchy, HalfNormal, Pareto, Poisson, Weibull};
-use tch_distributions::kl::kl_divergence;
+use tch_distributions::kl::{closed_form_pairs, kl_divergence};
 use tch_distributions::networks::{Activation, AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 
 const F64: (Kind, Device) = (Kind::Double, Device::Cpu);
@@ -110,6 +112,63 @@ pub fn capabilities(d: &dyn Distribution) -> Vec<(&'static str, bool)> {
     ]
 }
 
+/// The ordered pairs `(p, q)` registered in torch.distributions.kl (torch 2.11,
+/// `sorted((p.__name__, q.__name__) for p, q in torch.distributions.kl._KL_REGISTRY)`).
+#[rustfmt::skip]
+const TORCH_KL_PAIRS: [(&str, &str); 87] = [
+    ("Bernoulli", "Bernoulli"), ("Bernoulli", "Poisson"), ("Beta", "Beta"), ("Beta", "ContinuousBernoulli"),
+    ("Beta", "Exponential"), ("Beta", "Gamma"), ("Beta", "Normal"), ("Beta", "Pareto"), ("Beta", "Uniform"),
+    ("Binomial", "Binomial"), ("Categorical", "Categorical"), ("Cauchy", "Cauchy"),
+    ("ContinuousBernoulli", "ContinuousBernoulli"), ("ContinuousBernoulli", "Exponential"),
+    ("ContinuousBernoulli", "Normal"), ("ContinuousBernoulli", "Pareto"), ("ContinuousBernoulli", "Uniform"),
+    ("Dirichlet", "Dirichlet"), ("Exponential", "Beta"), ("Exponential", "ContinuousBernoulli"),
+    ("Exponential", "Exponential"), ("Exponential", "Gamma"), ("Exponential", "Gumbel"), ("Exponential", "Normal"),
+    ("Exponential", "Pareto"), ("Exponential", "Uniform"), ("ExponentialFamily", "ExponentialFamily"),
+    ("Gamma", "Beta"), ("Gamma", "ContinuousBernoulli"), ("Gamma", "Exponential"), ("Gamma", "Gamma"),
+    ("Gamma", "Gumbel"), ("Gamma", "Normal"), ("Gamma", "Pareto"), ("Gamma", "Uniform"), ("Geometric", "Geometric"),
+    ("Gumbel", "Beta"), ("Gumbel", "ContinuousBernoulli"), ("Gumbel", "Exponential"), ("Gumbel", "Gamma"),
+    ("Gumbel", "Gumbel"), ("Gumbel", "Normal"), ("Gumbel", "Pareto"), ("Gumbel", "Uniform"),
+    ("HalfNormal", "HalfNormal"), ("Independent", "Independent"), ("Laplace", "Beta"),
+    ("Laplace", "ContinuousBernoulli"), ("Laplace", "Exponential"), ("Laplace", "Gamma"), ("Laplace", "Laplace"),
+    ("Laplace", "Normal"), ("Laplace", "Pareto"), ("Laplace", "Uniform"),
+    ("LowRankMultivariateNormal", "LowRankMultivariateNormal"), ("LowRankMultivariateNormal", "MultivariateNormal"),
+    ("MultivariateNormal", "LowRankMultivariateNormal"), ("MultivariateNormal", "MultivariateNormal"),
+    ("Normal", "Beta"), ("Normal", "ContinuousBernoulli"), ("Normal", "Exponential"), ("Normal", "Gamma"),
+    ("Normal", "Gumbel"), ("Normal", "Laplace"), ("Normal", "Normal"), ("Normal", "Pareto"), ("Normal", "Uniform"),
+    ("OneHotCategorical", "OneHotCategorical"), ("Pareto", "Beta"), ("Pareto", "ContinuousBernoulli"),
+    ("Pareto", "Exponential"), ("Pareto", "Gamma"), ("Pareto", "Normal"), ("Pareto", "Pareto"), ("Pareto", "Uniform"),
+    ("Poisson", "Bernoulli"), ("Poisson", "Binomial"), ("Poisson", "Poisson"),
+    ("TransformedDistribution", "TransformedDistribution"), ("Uniform", "Beta"), ("Uniform", "ContinuousBernoulli"),
+    ("Uniform", "Exponential"), ("Uniform", "Gamma"), ("Uniform", "Gumbel"), ("Uniform", "Normal"),
+    ("Uniform", "Pareto"), ("Uniform", "Uniform"),
+];
+
+/// The closed-form KL pairs of the registry as a markdown list grouped by `p`, and how many of
+/// torch's pairs they cover.
+fn print_kl_table() {
+    let pairs = closed_form_pairs();
+    let mut ps: Vec<&str> = pairs.iter().map(|(p, _)| *p).collect();
+    ps.sort();
+    ps.dedup();
+    println!("\n| p | q with a closed-form `kl_divergence(p, q)` |");
+    println!("|---|---|");
+    for p in ps {
+        let mut qs: Vec<&str> = pairs.iter().filter(|(a, _)| *a == p).map(|(_, q)| *q).collect();
+        qs.sort();
+        println!("| {p} | {} |", qs.join(", "));
+    }
+    let covered: Vec<_> = TORCH_KL_PAIRS.iter().filter(|pair| pairs.contains(pair)).collect();
+    let missing: Vec<String> =
+        TORCH_KL_PAIRS.iter().filter(|pair| !pairs.contains(pair)).map(|(p, q)| format!("{p}–{q}")).collect();
+    println!(
+        "\n{} ordered pairs in all; {} of torch's {} pairs (torch 2.11). Not here: {}.",
+        pairs.len(),
+        covered.len(),
+        TORCH_KL_PAIRS.len(),
+        missing.join(", ")
+    );
+}
+
 fn main() -> Result<()> {
     tch::manual_seed(0);
     let catalog = catalog()?;
@@ -203,5 +262,6 @@ fn main() -> Result<()> {
             }
         );
     }
+    print_kl_table();
     Ok(())
 }

@@ -15,7 +15,8 @@
 //!   `tch::manual_seed(seed)`, then overwritten by the case's `"set_variables"`) and the gradients
 //!   of the sum of each quantity with respect to them.
 //! * `"kl"`: `kl_divergence(p, q)` of two distributions `p` and `q` (variables under `p.` and
-//!   `q.`), with the gradients of its sum with respect to every raw variable.
+//!   `q.`), with the gradients of the sum of its finite elements with respect to every raw
+//!   variable (zeros for a variable the KL does not depend on; an `inf` has no gradient).
 //!
 //! ```text
 //! echo '{"cases": [{"id": 0, "kind": "bijector", "dtype": "float32", "bijector": "Softplus",
@@ -119,8 +120,14 @@ fn kl_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
     }
     if !vars.is_empty() {
         let inputs: Vec<&Tensor> = vars.iter().map(|(_, t)| t).collect();
-        let g = Tensor::run_backward(&[kl.sum(kind)], &inputs, false, false);
-        for ((name, _), grad) in vars.iter().zip(g) {
+        let total = kl.where_scalarother(&kl.isfinite(), 0.0).sum(kind);
+        let g = if total.requires_grad() {
+            Tensor::f_run_backward(&[total], &inputs, false, false).map_err(|e| anyhow!("kl gradients: {e}"))?
+        } else {
+            vec![]
+        };
+        for (i, (name, t)) in vars.iter().enumerate() {
+            let grad = g.get(i).filter(|g| g.defined()).map(|g| g.shallow_clone()).unwrap_or_else(|| t.zeros_like());
             grads.insert(name.clone(), tensor_to_json(&grad));
         }
     }

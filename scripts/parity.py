@@ -22,6 +22,14 @@ float64:
   HalfNormal, Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric), 12 cases
   each, drawn from a generator of their own so that the other cases stay as they were;
 * entropy, where both have it;
+* KL divergences against td.kl_divergence, value and the gradients of the sum of its finite
+  elements: pairs of one family (the first KL cases), then every pair of torch's registry added
+  later (Cauchy, Exponential, Geometric, Gumbel, HalfNormal, Pareto, Poisson with themselves and
+  torch's cross-family pairs among Bernoulli, Poisson, Beta, Exponential, Gamma, Chi2, Gumbel,
+  Laplace, Normal, Pareto and Uniform), 3 cases per pair and dtype from a generator of their own,
+  with parameters drawn so that both finite and `inf` elements (supports that do not nest) occur;
+  there gradients are compared where torch's are finite (torch's are NaN where its discarded
+  branch is, e.g. x log x of a negative bound);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
   Gumbel, Weibull, Pareto) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
   Weibull, Pareto and Gumbel, which torch builds by transforms, the closed form in torch ops);
@@ -1314,6 +1322,103 @@ def kl_cases(rng):
     return cases
 
 
+# The KL pairs of torch's registry added after KL_FAMILIES, and Chi2 (a Gamma subclass in torch,
+# so its KL uses the Gamma rules) in place of Gamma on either side.
+_CROSS_Q = {"Beta": ["Exponential", "Gamma", "Normal", "Pareto", "Uniform"],
+            "Exponential": ["Beta", "Gamma", "Gumbel", "Normal", "Pareto", "Uniform"],
+            "Gamma": ["Beta", "Exponential", "Gumbel", "Normal", "Pareto", "Uniform"],
+            "Gumbel": ["Beta", "Exponential", "Gamma", "Normal", "Pareto", "Uniform"],
+            "Laplace": ["Beta", "Exponential", "Gamma", "Normal", "Pareto", "Uniform"],
+            "Normal": ["Beta", "Exponential", "Gamma", "Gumbel", "Laplace", "Pareto", "Uniform"],
+            "Pareto": ["Beta", "Exponential", "Gamma", "Normal", "Uniform"],
+            "Uniform": ["Beta", "Exponential", "Gamma", "Gumbel", "Normal", "Pareto"]}
+NEW_KL_PAIRS = ([(f, f) for f in ("Cauchy", "Exponential", "Geometric", "Gumbel", "HalfNormal", "Pareto", "Poisson")]
+                + [("Bernoulli", "Poisson"), ("Poisson", "Bernoulli")]
+                + [(p, q) for p, qs in _CROSS_Q.items() for q in qs])
+NEW_KL_PAIRS += ([("Chi2", "Chi2"), ("Chi2", "Gamma"), ("Gamma", "Chi2")]
+                 + [("Chi2", q) for p, q in NEW_KL_PAIRS if p == "Gamma"]
+                 + [(p, "Chi2") for p, q in NEW_KL_PAIRS if q == "Gamma"])
+
+
+def _spec_value(param):
+    """The (constrained) initial value of a parameter spec, as float64 numpy."""
+    v = param.get("variable", param.get("constant", param.get("transformed")))
+    return np.asarray(v["data"], dtype=np.float64).reshape(v["shape"])
+
+
+def kl_spec(rng, family, batch, dtype, other=None, role="p"):
+    """A distribution for the new KL pairs: moderate parameters (so no exp overflows in float32),
+    Pareto's alpha from 0.5 to 6 (alpha <= 1 and <= 2 both occur), and Uniform bounds that are
+    inside and outside the other side's support (`other`: its family and, for Pareto, its spec)."""
+    if family in ("Normal", "Laplace", "Gumbel"):
+        return {"type": family, "loc": real(rng, batch, 1.0, dtype, "loc"), "scale": pos(rng, batch, -0.5, 0.5, dtype, "scale")}
+    if family == "Cauchy":
+        return {"type": family, "loc": real(rng, batch, 2.0, dtype, "loc"), "scale": pos(rng, batch, -1, 1, dtype, "scale")}
+    if family == "Exponential":
+        return {"type": family, "rate": pos(rng, batch, -0.7, 0.7, dtype, "rate")}
+    if family == "Poisson":
+        return {"type": family, "rate": pos(rng, batch, -1, 1.5, dtype, "rate")}
+    if family == "Gamma":
+        return {"type": "Gamma", "concentration": pos(rng, batch, -0.5, 1, dtype, "concentration"),
+                "rate": pos(rng, batch, -0.7, 0.7, dtype, "rate")}
+    if family == "Chi2":
+        return {"type": "Chi2", "df": pos(rng, batch, -0.3, 1.2, dtype, "df")}
+    if family == "Pareto":
+        return {"type": "Pareto", "scale": pos(rng, batch, -0.5, 0.5, dtype, "scale"),
+                "alpha": pos(rng, batch, -0.3, 0.8, dtype, "alpha")}
+    if family == "Uniform":
+        o = other[0] if other else None
+        if role == "q" and o == "Beta":
+            # around [0, 1] or not: finite and inf
+            low, high = rng.uniform(-0.5, 0.2, size=batch), rng.uniform(0.8, 1.5, size=batch)
+        elif role == "p" and o == "Beta":
+            low = rng.uniform(-0.3, 0.8, size=batch)
+            high = low + 10.0 ** rng.uniform(-1.3, -0.3, size=batch)
+        elif role == "p" and o in ("Exponential", "Gamma", "Chi2"):
+            low = rng.uniform(-1, 3, size=batch)
+            high = low + 10.0 ** rng.uniform(-1, 0.7, size=batch)
+        elif role == "p" and o == "Pareto":
+            low = _spec_value(other[1]["scale"]) * 10.0 ** rng.uniform(-0.3, 0.5, size=batch)
+            high = low + 10.0 ** rng.uniform(-1, 0.7, size=batch)
+        else:
+            low = rng.normal(size=batch) * 1.5
+            high = low + 10.0 ** rng.uniform(-1, 0.7, size=batch)
+        return {"type": "Uniform", "low": param_spec(low, "variable", "low", dtype),
+                "high": param_spec(high, "variable", "high", dtype)}
+    return more_spec(rng, family, batch, dtype)  # Beta, HalfNormal, Geometric, Bernoulli
+
+
+def new_kl_cases(rng):
+    """3 cases per pair of NEW_KL_PAIRS and dtype, from their own generator."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for pf, qf in NEW_KL_PAIRS:
+            for _ in range(3):
+                batch = random_shape(rng, 2)
+                q = kl_spec(rng, qf, batch, dtype, (pf, None), "q")
+                p = kl_spec(rng, pf, batch, dtype, (qf, q), "p")
+                cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": f"KL {pf}-{qf}", "partial_grads": True})
+    return cases
+
+
+def count_kl_cases(rng):
+    """Binomial–Binomial (q's counts equal to p's, or below them: inf there; torch raises where
+    they are above) and Poisson–Binomial (inf), 3 cases each per dtype, from their own generator."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for _ in range(3):
+            batch = random_shape(rng, 2)
+            count = rng.integers(1, 40, size=batch)
+            q_count = np.where(rng.random(size=batch) < 0.3, np.maximum(count - rng.integers(1, 5, size=batch), 0), count)
+            p, q = (dict(more_spec(rng, "Binomial", batch, dtype), total_count=param_spec(c, "constant", "total_count", dtype))
+                    for c in (count, q_count))
+            cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": "KL Binomial-Binomial", "partial_grads": True})
+            batch = random_shape(rng, 2)
+            cases.append({"kind": "kl", "dtype": dtype, "p": kl_spec(rng, "Poisson", batch, dtype),
+                          "q": more_spec(rng, "Binomial", batch, dtype), "label": "KL Poisson-Binomial", "partial_grads": True})
+    return cases
+
+
 def _event_size(spec):
     if spec["type"] not in ("Dirichlet", "OneHotCategorical", "MultivariateNormalDiag", "MultivariateNormal",
                             "MultivariateNormalTriL"):
@@ -1342,17 +1447,26 @@ def check_kl(report, case, res):
         q = torch_distribution(case["q"], raw, dt, "q.")
         kl = td.kl_divergence(p, q)
         finite = torch.isfinite(kl)
-        grads = torch.autograd.grad(kl[finite].sum(), list(raw.values()), allow_unused=True) if raw else []
+        # an all-inf KL (torch's _infinite_like) has no graph: no gradients
+        differentiable = raw and kl.requires_grad
+        grads = torch.autograd.grad(kl[finite].sum(), list(raw.values()), allow_unused=True) if differentiable else [None] * len(raw)
         refs[dt] = {"kl": kl.detach(), "grads": dict(zip(raw, grads)), "finite": finite}
     k64, k32 = refs[torch.float64]["kl"], refs[torch.float32]["kl"]
     rust = from_json(res["kl"])
     report.add(f"{tag} value", rust, k64, tolerance(k64, k32, dtype), case["id"])
-    if bool(refs[torch.float64]["finite"].all()):
+    # The first KL cases compare gradients where the KL is finite everywhere; the later pairs
+    # also with inf elements, where torch's gradients (of the sum of the finite elements) are finite.
+    partial = case.get("partial_grads", False)
+    if bool(refs[torch.float64]["finite"].all()) or partial:
         for name, g64 in refs[torch.float64]["grads"].items():
             g32 = refs[torch.float32]["grads"][name]
             if g64 is None or g32 is None:
                 continue
-            report.add(f"{tag} grad wrt {name.split('.')[0]}.{name.split('.')[-1]}", from_json(res["grads"][name]), g64,
+            rust_g = from_json(res["grads"][name])
+            if partial:
+                keep = torch.isfinite(g64) & torch.isfinite(g32)
+                rust_g, g64, g32 = rust_g[keep], g64[keep], g32[keep]
+            report.add(f"{tag} grad wrt {name.split('.')[0]}.{name.split('.')[-1]}", rust_g, g64,
                        tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * g64.abs()), case["id"])
 
 
@@ -1559,8 +1673,10 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
 
     new_rng = np.random.default_rng([args.seed, 1])
+    kl_rng = np.random.default_rng([args.seed, 4])
     cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng)
-             + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng))
+             + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
+             + count_kl_cases(np.random.default_rng([args.seed, 6])))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points

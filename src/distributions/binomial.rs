@@ -38,6 +38,11 @@ impl Binomial {
     pub fn probs(&self) -> Result<Tensor> {
         Ok(self.core.with_prob::<1>("probs")?.1.probs())
     }
+
+    /// The log-odds `logits` or `log(p) - log1p(-p)`, with gradient.
+    pub fn logits(&self) -> Result<Tensor> {
+        Ok(self.core.with_prob::<1>("logits")?.1.logits())
+    }
 }
 
 impl Distribution for Binomial {

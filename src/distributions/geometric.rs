@@ -29,7 +29,7 @@ declare_family_with_probability! {
 
 impl Geometric {
     /// `(log p, log(1 - p))`, accurate from logits.
-    fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn log_probs(&self, method: &str) -> Result<(Tensor, Tensor)> {
         let p = self.core.prob(method)?;
         Ok((p.log_p(), p.log_q()))
     }
