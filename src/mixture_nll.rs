@@ -171,7 +171,7 @@ impl<'a> MixtureNll<'a> {
         }
         let (loc_p, scale_p, diagonal) = if let Some(mvn) = components.as_any().downcast_ref::<MultivariateNormalTriL>()
         {
-            let (loc, scale) = mvn.parameters();
+            let (loc, scale) = (mvn.loc(), mvn.scale_tril_parameter());
             want(loc, "loc", &shaped(&[d]))?;
             want(scale, "scale_tril", &shaped(&[d, d]))?;
             (loc, scale, false)

@@ -25,8 +25,8 @@ use crate::bijectors::{
     TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Categorical, Dirichlet, Distribution, Independent,
-    Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, OneHotCategorical,
+    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent,
+    Mixture, MixtureSameFamily, MultivariateNormal, OneHotCategorical,
     TransformedDistribution,
 };
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
@@ -437,10 +437,6 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             let b = build_bijector_in(&(path / "bijector"), field(obj, "bijector", ty)?, kind)?;
             Box::new(named(TransformedDistribution::new(base, b)?, name, TransformedDistribution::with_name))
         }
-        "MultivariateNormalDiag" => {
-            let d = MultivariateNormalDiag::new(param("loc")?, param("scale_diag")?)?.with_validate_args(validate);
-            Box::new(named(d, name, MultivariateNormalDiag::with_name))
-        }
         "MultivariateNormal" => {
             let loc = param("loc")?;
             let d = match either("covariance_matrix", "precision_matrix")? {
@@ -448,10 +444,6 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
                 (false, m) => MultivariateNormal::from_precision(loc, m)?,
             };
             Box::new(named(d.with_validate_args(validate), name, MultivariateNormal::with_name))
-        }
-        "Dirichlet" => {
-            let d = Dirichlet::new(param("concentration")?)?.with_validate_args(validate);
-            Box::new(named(d, name, Dirichlet::with_name))
         }
         "OneHotCategorical" => {
             let d = match either("logits", "probs")? {
@@ -487,11 +479,6 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             Box::new(named(Independent::from_box(base, n as usize)?, name, Independent::with_name))
         }
         "Categorical" => Box::new(build_categorical(path, v, kind)?),
-        "MultivariateNormalTriL" => {
-            let loc = build_parameter(path, "loc", field(obj, "loc", ty)?, kind)?;
-            let tril = build_parameter(path, "scale_tril", field(obj, "scale_tril", ty)?, kind)?;
-            Box::new(named(MultivariateNormalTriL::new(loc, tril)?, name, MultivariateNormalTriL::with_name))
-        }
         "MixtureSameFamily" => {
             let mixture = build_categorical(path, field(obj, "mixture", ty)?, kind)?;
             let components = build_distribution(path, field(obj, "components", ty)?, kind)?;

@@ -12,7 +12,7 @@
 
 use super::univariate_common::require;
 use super::Support;
-use crate::bijectors::{Bijector, Chain, Identity, Shift, Sigmoid, Softplus};
+use crate::bijectors::{Bijector, Chain, FillScaleTriL, Identity, Shift, Sigmoid, SoftmaxCentered, Softplus};
 use crate::shape::{broadcast_shapes, check_value, check_value_shape};
 use crate::Parameter;
 use anyhow::{anyhow, bail, Result};
@@ -45,6 +45,19 @@ pub enum Constraint {
     /// Between the family's two parameters of these names (Uniform's values). As a value
     /// constraint only NaN is refused: outside the interval the density is 0.
     Interval(&'static str, &'static str),
+    /// Not 0 (nor NaN): TFP's `scale_diag`, read through `|s|`.
+    NonZero,
+    /// Vectors (the last dimension) of non-negative entries summing to 1 (within `1e-4` in
+    /// float32, `1e-8` in float64).
+    Simplex,
+    /// Square matrices (the last two dimensions) whose lower triangle is read, with a non-zero
+    /// diagonal (TFP's `scale_tril`, read through `|L_ii|`); the default bijector is
+    /// `FillScaleTriL` (a positive diagonal).
+    LowerTriangular,
+    /// One-hot vectors (the last dimension): entries 0 or 1 summing to 1.
+    OneHot,
+    /// Real vectors (the last dimension): the support of the multivariate normals.
+    RealVector,
 }
 
 impl Constraint {
@@ -54,7 +67,11 @@ impl Constraint {
         let value = what == "value";
         let w = if value { "a value" } else { what };
         match self {
-            Constraint::Real | Constraint::Interval(..) => format!("{w} without NaN"),
+            Constraint::Real | Constraint::Interval(..) | Constraint::RealVector => format!("{w} without NaN"),
+            Constraint::NonZero => format!("{w} without zero or NaN entries"),
+            Constraint::Simplex => format!("{w} on the simplex (non-negative, summing to 1)"),
+            Constraint::LowerTriangular => format!("{w} with a non-zero diagonal"),
+            Constraint::OneHot => format!("{w} that is one-hot"),
             Constraint::Positive => format!("{w} > 0"),
             Constraint::NonNegative => format!("{w} >= 0"),
             Constraint::UnitInterval if value => "a value in [0, 1]".into(),
@@ -68,13 +85,17 @@ impl Constraint {
     }
 
     /// The bijector from unconstrained reals onto the constraint's set (TFP's
-    /// `default_constraining_bijector_fn`): `Identity`, `Softplus` (positive and non-negative),
-    /// `Sigmoid` (unit interval); `None` for discrete sets and sets that depend on other
-    /// parameters.
+    /// `default_constraining_bijector_fn`): `Identity` (reals, real vectors), `Softplus`
+    /// (positive, non-negative, non-zero), `Sigmoid` (unit interval), `SoftmaxCentered`
+    /// (simplex), `FillScaleTriL` (lower-triangular); `None` for discrete sets and sets that
+    /// depend on other parameters.
     pub fn default_bijector(&self) -> Option<Arc<dyn Bijector>> {
         match self {
-            Constraint::Real => Some(Arc::new(Identity)),
-            Constraint::Positive | Constraint::NonNegative => Some(Arc::new(Softplus)),
+            Constraint::Real | Constraint::RealVector => Some(Arc::new(Identity)),
+            Constraint::Positive | Constraint::NonNegative | Constraint::NonZero => Some(Arc::new(Softplus)),
+            Constraint::LowerTriangular => Some(Arc::new(FillScaleTriL::default())),
+            // TFP's choice: R^{K-1} onto the interior of the simplex.
+            Constraint::Simplex => Some(Arc::new(SoftmaxCentered)),
             Constraint::UnitInterval => Some(Arc::new(Sigmoid::new())),
             _ => None,
         }
@@ -92,6 +113,10 @@ impl Constraint {
             Constraint::AtLeast(other) => Support::Other(format!("at least {other}")),
             Constraint::NonNegativeInteger => Support::Other("non-negative integers".into()),
             Constraint::IntegerUpTo(other) => Support::Other(format!("integers from 0 to {other}")),
+            Constraint::Simplex => Support::Simplex,
+            Constraint::OneHot => Support::OneHot,
+            Constraint::LowerTriangular => Support::LowerCholesky,
+            Constraint::RealVector | Constraint::NonZero => Support::Real,
         }
     }
 
@@ -109,6 +134,21 @@ impl Constraint {
             Constraint::NonNegativeInteger => t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())),
             Constraint::IntegerUpTo(other) => {
                 t.ge(0.0).logical_and(&t.eq_tensor(&t.floor())).logical_and(&t.le_tensor(&lookup(other)?))
+            }
+            Constraint::RealVector => t.isnan().logical_not(),
+            Constraint::NonZero => t.ne(0.0).logical_and(&t.isnan().logical_not()),
+            Constraint::Simplex => {
+                let tol = if t.kind() == Kind::Float { 1e-4 } else { 1e-8 };
+                let sum = t.sum_dim_intlist(-1, true, None::<Kind>);
+                t.ge(0.0).logical_and(&(sum - 1.0).abs().le(tol))
+            }
+            Constraint::OneHot => {
+                let sum = t.sum_dim_intlist(-1, true, None::<Kind>);
+                t.eq(0.0).logical_or(&t.eq(1.0)).logical_and(&sum.eq(1.0))
+            }
+            Constraint::LowerTriangular => {
+                let diag = t.diagonal(0, -2, -1);
+                diag.ne(0.0).logical_and(&diag.isnan().logical_not())
             }
         })
     }
@@ -131,7 +171,12 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// A parameter with scalar events.
     pub const fn scalar(name: &'static str, constraint: Constraint) -> Self {
-        Self { name, event_ndims: 0, constraint, alternative: None }
+        Self::new(name, 0, constraint)
+    }
+
+    /// A parameter whose events have `event_ndims` dimensions (`loc` of a multivariate normal: 1).
+    pub const fn new(name: &'static str, event_ndims: usize, constraint: Constraint) -> Self {
+        Self { name, event_ndims, constraint, alternative: None }
     }
 
     /// The same parameter, which `alternative` may replace (`probs` or `logits`).
@@ -216,6 +261,10 @@ pub struct FamilySpec {
     pub params: &'static [ParamSpec],
     /// The constraint on the values (the support).
     pub support: Constraint,
+    /// The number of dimensions of one value (0 for scalar families, 1 for vectors): the event
+    /// shape is that many leading dimensions of the event block of the first parameter with at
+    /// least that many event dimensions (`loc`'s `[d]` of `[..., d]`).
+    pub event_ndims: usize,
 }
 
 /// The generic state of a family built from its [`FamilySpec`]: the parameters (each with its
@@ -225,14 +274,16 @@ pub(crate) struct FamilyCore {
     specs: Vec<&'static ParamSpec>,
     params: Vec<Parameter>,
     batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
     pub(crate) name: String,
     pub(crate) validate_args: bool,
 }
 
 impl FamilyCore {
     /// Checks the parameters (float32/float64, one dtype and device, the shapes without their
-    /// event dimensions broadcast) for the constructor `op` (`"Normal::new"`); the batch shape is
-    /// that broadcast.
+    /// event dimensions broadcast; for vector families every event dimension of every parameter
+    /// the event size `d`) for the constructor `op` (`"Normal::new"`); the batch shape is that
+    /// broadcast, the event shape as [`FamilySpec::event_ndims`] says.
     pub(crate) fn new(
         op: &str,
         spec: &'static FamilySpec,
@@ -257,15 +308,49 @@ impl FamilyCore {
                 Some(prev) => broadcast_shapes(op, &prev, b)?,
             });
         }
+        let event_shape = Self::event_shape_of(op, spec, &params)?;
         let (specs, params) = params.into_iter().unzip();
         Ok(Self {
             spec,
             specs,
             params,
             batch_shape: batch_shape.unwrap_or_default(),
+            event_shape,
             name: spec.type_name.into(),
             validate_args: false,
         })
+    }
+
+    /// The event shape of a vector family: `[d]` from the first parameter with events, every
+    /// event dimension of every parameter `d` (`loc [..., d]`, `scale_tril [..., d, d]`).
+    fn event_shape_of(op: &str, spec: &FamilySpec, params: &[(&'static ParamSpec, Parameter)]) -> Result<Vec<i64>> {
+        if spec.event_ndims == 0 {
+            return Ok(vec![]);
+        }
+        let Some((first, p)) = params.iter().find(|(s, _)| s.event_ndims >= spec.event_ndims) else {
+            bail!("{op}: no parameter with {}-dimensional events", spec.event_ndims);
+        };
+        let shape = p.shape();
+        let event = shape[shape.len() - first.event_ndims..][..spec.event_ndims].to_vec();
+        if event[0] < 1 {
+            bail!("{op}: expected {} of shape [..., d] with d >= 1, got {}", first.name, crate::shape::fmt_shape(&shape));
+        }
+        for (s, p) in params.iter().filter(|(s, _)| s.event_ndims > 0) {
+            let shape = p.shape();
+            let block = &shape[shape.len() - s.event_ndims..];
+            if block.iter().any(|&n| n != event[0]) {
+                let want: Vec<String> = (0..s.event_ndims).map(|_| event[0].to_string()).collect();
+                bail!(
+                    "{op}: expected {} of shape [..., {}] to match {} {}, got {}",
+                    s.name,
+                    want.join(", "),
+                    first.name,
+                    crate::shape::fmt_shape(&p_shape(params, first.name)),
+                    crate::shape::fmt_shape(&shape)
+                );
+            }
+        }
+        Ok(event)
     }
 
     /// The family's type name.
@@ -283,14 +368,23 @@ impl FamilyCore {
         &self.batch_shape
     }
 
-    /// `t` broadcast to the batch shape (for scalar-event moments).
-    pub(crate) fn bcast(&self, t: Tensor) -> Tensor {
-        t.broadcast_to(self.batch_shape.as_slice())
+    /// The event shape (`[]` for scalar families).
+    pub(crate) fn event_shape(&self) -> &[i64] {
+        &self.event_shape
     }
 
-    /// `sample_shape + batch_shape`, after checking the sample sizes.
+    /// `t` broadcast to `batch_shape + event_shape` (for moments).
+    pub(crate) fn bcast(&self, t: Tensor) -> Tensor {
+        let mut shape = self.batch_shape.clone();
+        shape.extend_from_slice(&self.event_shape);
+        t.broadcast_to(shape.as_slice())
+    }
+
+    /// `sample_shape + batch_shape + event_shape`, after checking the sample sizes.
     pub(crate) fn draw_shape(&self, op: &str, sample_shape: &[i64]) -> Result<Vec<i64>> {
-        super::sample_and_batch(op, sample_shape, &self.batch_shape)
+        let mut shape = super::sample_and_batch(op, sample_shape, &self.batch_shape)?;
+        shape.extend_from_slice(&self.event_shape);
+        Ok(shape)
     }
 
     /// The `i`-th parameter.
@@ -369,11 +463,11 @@ impl FamilyCore {
         Ok(values)
     }
 
-    /// Checks a value of a scalar-event family: dtype, device, a shape that broadcasts with the
+    /// Checks a value: dtype, device, the event shape and a batch part that broadcasts with the
     /// batch shape, and (with validation on) the support constraint.
     pub(crate) fn check_x(&self, op: &str, x: &Tensor) -> Result<()> {
         check_value(op, x, self.dtype(), self.device())?;
-        check_value_shape(op, x, &self.batch_shape, &[])?;
+        check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
         if self.validate_args {
             let c = self.spec.support;
             require(op, "value", x, &c.holds(x, &|n| self.named_value(op, n))?, &c.expectation("value"))?;
@@ -426,6 +520,11 @@ impl FamilyCore {
     }
 }
 
+/// The shape of the parameter called `name` among `params`.
+fn p_shape(params: &[(&'static ParamSpec, Parameter)], name: &str) -> Vec<i64> {
+    params.iter().find(|(s, _)| s.name == name).map(|(_, p)| p.shape()).unwrap_or_default()
+}
+
 /// Declares a family with scalar parameters from one table: the struct (its doc comment given
 /// first), its [`FamilySpec`] `SPEC`, the constructor `$ctor(params...)` (checked by
 /// `FamilyCore::new`), an accessor per parameter (doc comments given with the parameter), and
@@ -443,8 +542,8 @@ impl FamilyCore {
 macro_rules! declare_family {
     (
         $(#[$meta:meta])*
-        $name:ident, support: $support:expr,
-        $ctor:ident($($(#[$pmeta:meta])* $p:ident: $c:expr),+ $(,)?)
+        $name:ident, support: $support:expr $(; event_ndims: $e:literal)?,
+        $ctor:ident($($(#[$pmeta:meta])* $p:ident $([$pe:expr])? $(as $acc:ident)?: $c:expr),+ $(,)?)
     ) => {
         $(#[$meta])*
         pub struct $name {
@@ -456,8 +555,9 @@ macro_rules! declare_family {
             /// TFP's `parameter_properties`, torch's `arg_constraints`) and of its support.
             pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
                 type_name: stringify!($name),
-                params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c)),+],
+                params: &[$(crate::distributions::ParamSpec::new(stringify!($p), 0 $(+ $pe)?, $c)),+],
                 support: $support,
+                event_ndims: 0 $(+ $e)?,
             };
 
             #[doc = concat!("Builds `", stringify!($name), "(", stringify!($($p),+), ")`. Errors, naming `",
@@ -470,15 +570,24 @@ macro_rules! declare_family {
                 Ok(Self { core: crate::distributions::family::FamilyCore::new(op, &Self::SPEC, params)? })
             }
 
-            $(
-                $(#[$pmeta])*
-                pub fn $p(&self) -> &crate::Parameter {
-                    self.core.param_named(stringify!($p))
-                }
-            )+
+            $(crate::distributions::family::declare_family!(@accessor [$(#[$pmeta])*] $p $($acc)?);)+
         }
 
         crate::distributions::family::family_builders!($name);
+    };
+    // The accessor of a parameter: named by the parameter, or by `as name` where the family
+    // keeps the parameter's name for a method of its own (`scale_tril()`, the triangle).
+    (@accessor [$(#[$pmeta:meta])*] $p:ident) => {
+        $(#[$pmeta])*
+        pub fn $p(&self) -> &crate::Parameter {
+            self.core.param_named(stringify!($p))
+        }
+    };
+    (@accessor [$(#[$pmeta:meta])*] $p:ident $acc:ident) => {
+        $(#[$pmeta])*
+        pub fn $acc(&self) -> &crate::Parameter {
+            self.core.param_named(stringify!($p))
+        }
     };
 }
 pub(crate) use declare_family;
@@ -519,6 +628,7 @@ macro_rules! declare_family_with_probability {
                 type_name: stringify!($name),
                 params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c),)* $fspec.or(&$sspec)],
                 support: $support,
+                event_ndims: 0,
             };
 
             #[doc = concat!("Builds `", stringify!($name), "(", $(stringify!($p), ", ",)* stringify!($fp), "=", stringify!($fp),
@@ -580,7 +690,7 @@ macro_rules! family_methods {
             self.core.batch_shape().to_vec()
         }
         fn event_shape(&self) -> Vec<i64> {
-            vec![]
+            self.core.event_shape().to_vec()
         }
         fn dtype(&self) -> tch::Kind {
             self.core.dtype()

@@ -36,6 +36,7 @@ impl LogNormal {
         type_name: "LogNormal",
         params: &[ParamSpec::scalar("loc", Constraint::Real), ParamSpec::scalar("scale", Constraint::Positive)],
         support: Constraint::Positive,
+        event_ndims: 0,
     };
 
     /// Builds `LogNormal(loc, scale)`. Errors when the parameters are not float, differ in dtype

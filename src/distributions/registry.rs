@@ -3,8 +3,8 @@
 
 use super::family::{FamilySpec, ParamSpec};
 use super::{
-    Bernoulli, Beta, Binomial, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
-    LogNormal, NegativeBinomial, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
+    Bernoulli, Beta, Binomial, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
+    LogNormal, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
@@ -66,13 +66,14 @@ fn named<D: Distribution + 'static>(d: D, name: Option<&str>, with_name: fn(D, &
     }))
 }
 
-/// Every family declared with a [`FamilySpec`] (scalar events), in alphabetical order.
+/// Every family declared with a [`FamilySpec`], in alphabetical order.
 pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Bernoulli::from_logits(logits) | from_probs),
     entry!(Beta::new(concentration1, concentration0)),
     entry!(Binomial::from_probs(total_count, probs) | from_logits),
     entry!(Cauchy::new(loc, scale)),
     entry!(Chi2::new(df)),
+    entry!(Dirichlet::new(concentration)),
     entry!(Exponential::new(rate)),
     entry!(Gamma::new(concentration, rate)),
     entry!(Geometric::from_probs(probs) | from_logits),
@@ -81,6 +82,8 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(HalfNormal::new(scale)),
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
+    entry!(MultivariateNormalDiag::new(loc, scale_diag)),
+    entry!(MultivariateNormalTriL::new(loc, scale_tril)),
     entry!(NegativeBinomial::from_probs(total_count, probs) | from_logits),
     entry!(Normal::new(loc, scale)),
     entry!(Pareto::new(scale, alpha)),
@@ -150,10 +153,10 @@ pub(crate) fn make_trainable_named(
     if let Some(d) = batch_shape.iter().chain(event_shape).find(|&&d| d < 0) {
         bail!("{op}: expected non-negative sizes, got batch_shape {batch_shape:?} and event_shape {event_shape:?} ({d})");
     }
-    let max_event = entry.spec.params.iter().map(|p| p.event_ndims).max().unwrap_or(0);
-    if event_shape.len() != max_event {
+    if event_shape.len() != entry.spec.event_ndims {
         bail!(
-            "{op}: {family_name} has events of rank {max_event}, got event_shape {event_shape:?}"
+            "{op}: {family_name} has events of rank {}, got event_shape {event_shape:?}",
+            entry.spec.event_ndims
         );
     }
     let mut params = Vec::with_capacity(entry.spec.params.len());
@@ -165,8 +168,11 @@ pub(crate) fn make_trainable_named(
                 p.constraint.expectation(p.name)
             )
         })?;
+        // The parameter's event block (`[d]`, `[d, d]`) and the raw shape its bijector maps from
+        // (FillScaleTriL: `[d (d + 1) / 2]`).
+        let block: Vec<i64> = event_shape.first().map(|&d| vec![d; p.event_ndims]).unwrap_or_default();
         let mut shape = batch_shape.to_vec();
-        shape.extend_from_slice(&event_shape[event_shape.len() - p.event_ndims..]);
+        shape.extend(bijector.inverse_event_shape(&block)?);
         let raw = Tensor::rand(shape.as_slice(), (kind, path.device())) * 4.0 - 2.0;
         let init = tch::no_grad(|| bijector.forward(&raw))?;
         params.push((p, TransformedVariable::from_arc(path, p.name, &init, bijector)?.into()));
