@@ -6,6 +6,7 @@ use super::{
     Bernoulli, Beta, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
     LogNormal, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
+use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -46,7 +47,8 @@ macro_rules! entry {
     };
 }
 
-/// Every family declared with a [`FamilySpec`] (scalar events), in alphabetical order.
+/// Every family declared with a [`FamilySpec`] (scalar events): the first ones in alphabetical
+/// order, later additions appended.
 pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Bernoulli::from_logits(logits)),
     entry!(Beta::new(concentration1, concentration0)),
@@ -66,6 +68,10 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(StudentT::new(df, loc, scale)),
     entry!(Uniform::new(low, high)),
     entry!(Weibull::new(scale, concentration)),
+    entry!(InverseGamma::new(concentration, rate)),
+    entry!(Kumaraswamy::new(concentration1, concentration0)),
+    entry!(FisherSnedecor::new(df1, df2)),
+    entry!(GeneralizedPareto::new(loc, scale, concentration)),
 ];
 
 /// The declared family called `name` (`"Gamma"`), if there is one.
