@@ -49,7 +49,7 @@ use tch_distributions::distributions::{
     expand, BatchBroadcast, Bernoulli, Beta, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma,
     Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal, Mixture, MixtureSameFamily,
     MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
-    StudentT, TransformedDistribution, Uniform, Weibull,
+    StudentT, TransformedDistribution, Uniform, Weibull, InverseGamma, Kumaraswamy, FisherSnedecor, GeneralizedPareto,
 };
 
 const CASES: usize = 50;
@@ -461,7 +461,7 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 31] = [
+const DISTRIBUTIONS: [&str; 35] = [
     "Exponential",
     "HalfNormal",
     "Cauchy",
@@ -493,6 +493,10 @@ const DISTRIBUTIONS: [&str; 31] = [
     "TransformedDistribution",
     "BatchBroadcast",
     "expand",
+    "InverseGamma",
+    "Kumaraswamy",
+    "FisherSnedecor",
+    "GeneralizedPareto",
 ];
 
 /// Two parameter shapes that broadcast to a batch shape (one of them, at random, the full one).
@@ -535,6 +539,21 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
         "Gumbel" => Box::new(Gumbel::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.1, 3.0, kind))?),
         "Weibull" => Box::new(Weibull::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
         "Pareto" => Box::new(Pareto::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
+        "InverseGamma" => Box::new(InverseGamma::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 0.5, 3.0, kind))?),
+        // concentration0 >= 1: a float32 draw (1 - (1-u)^(1/b))^(1/a) does not round to 1, where
+        // log_prob is infinite.
+        "Kumaraswamy" => Box::new(Kumaraswamy::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 1.0, 5.0, kind))?),
+        "FisherSnedecor" => Box::new(FisherSnedecor::new(g.uniform(&s1, 0.5, 10.0, kind), g.uniform(&s2, 0.5, 10.0, kind))?),
+        "GeneralizedPareto" => {
+            let s3 = g.variant(b);
+            let batch3 = bcast(&batch, &s3);
+            let d = GeneralizedPareto::new(
+                g.uniform(&s1, -3.0, 3.0, kind),
+                g.uniform(&s2, 0.1, 3.0, kind),
+                g.uniform(&s3, -0.5, 0.5, kind),
+            )?;
+            return Ok(DistCase { d: Box::new(d), batch: batch3, event: vec![] });
+        }
         // One-parameter families: the batch shape is the parameter's.
         one => {
             let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
@@ -575,7 +594,8 @@ fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     let b = g.shape(3, 4);
     Ok(match which {
         "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
-        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" => {
+        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "InverseGamma"
+        | "Kumaraswamy" | "FisherSnedecor" | "GeneralizedPareto" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -980,7 +1000,11 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         30 => Box::new(move || use_dist(Weibull::new(a, b), x, s)),
         31 => Box::new(move || use_dist(Pareto::new(a, b), x, s)),
         32 => Box::new(move || use_dist(Poisson::new(a), x, s)),
-        _ => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        33 => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        34 => Box::new(move || use_dist(InverseGamma::new(a, b), x, s)),
+        35 => Box::new(move || use_dist(Kumaraswamy::new(a, b), x, s)),
+        36 => Box::new(move || use_dist(FisherSnedecor::new(a, b), x, s)),
+        _ => Box::new(move || use_dist(GeneralizedPareto::new(a, b, c), x, s)),
     };
     (what, run)
 }
@@ -992,7 +1016,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 33);
+        let which = g.int(0, 37);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }
