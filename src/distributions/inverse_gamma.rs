@@ -22,7 +22,10 @@ declare_family! {
     /// * mean `β/(α - 1)` (`inf` for `α <= 1`), variance `β²/((α - 1)² (α - 2))` (`inf` for
     ///   `α <= 2`), as torch; mode `β/(α + 1)`; entropy `α + log β + lgamma(α) - (1 + α) ψ(α)`.
     /// * `cdf(x) = Q(α, β/x)`, the regularized upper incomplete gamma function (libtorch's
-    ///   `special_gammaincc`; torch computes `1 - P(α, β/x)`, which loses the left tail). It has a
+    ///   `special_gammaincc`; torch computes `1 - P(α, β/x)`, which loses the left tail). Above
+    ///   `α = 20` libtorch switches to an asymptotic series whose relative error reaches `1.5e-9`
+    ///   in float64 (against mpmath; SciPy's `gammaincc` is accurate to `2e-16` there), so float64
+    ///   cdfs of such `α` carry that error. It has a
     ///   gradient to `β` and `x` but none to `α`: libtorch's `igammac` has no derivative in its
     ///   first argument, so a backward pass through `cdf` (or `log_cdf`) reaching a trainable `α`
     ///   fails with libtorch's "the derivative for 'igammac: input' is not implemented" (tch's
