@@ -66,7 +66,8 @@ fn generalized_pareto_event_space() {
     let _g = seeded(51);
     let t = |v: &[f64]| Tensor::from_slice(v);
     for k in [[0.3, 0.0, 2.0], [-0.5, -2.0, -1e-3]] {
-        let d = GeneralizedPareto::new(t(&[0.0, 1.0, -2.0]), t(&[1.0, 2.0, 0.5]), t(&k)).unwrap().with_validate_args(true);
+        let d =
+            GeneralizedPareto::new(t(&[0.0, 1.0, -2.0]), t(&[1.0, 2.0, 0.5]), t(&k)).unwrap().with_validate_args(true);
         let b = d.default_event_space_bijector().unwrap();
         let raw = Tensor::randn([200, 3], (Kind::Double, Device::Cpu)) * 3.0;
         let y = b.forward(&raw).unwrap();
@@ -82,5 +83,6 @@ fn generalized_pareto_event_space() {
     let mixed = GeneralizedPareto::new(t(&[0.0]), t(&[1.0]), t(&[0.5, -0.5])).unwrap();
     let Err(e) = mixed.default_event_space_bijector() else { panic!("a mixed-sign batch gave a bijector") };
     let e = e.to_string();
-    assert!(e.contains("GeneralizedPareto.default_event_space_bijector: not implemented for a GeneralizedPareto batch mixing"), "{e}");
+    let want = "GeneralizedPareto.default_event_space_bijector: not implemented for a GeneralizedPareto batch mixing";
+    assert!(e.contains(want), "{e}");
 }

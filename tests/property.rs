@@ -543,7 +543,9 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
         // concentration0 >= 1: a float32 draw (1 - (1-u)^(1/b))^(1/a) does not round to 1, where
         // log_prob is infinite.
         "Kumaraswamy" => Box::new(Kumaraswamy::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 1.0, 5.0, kind))?),
-        "FisherSnedecor" => Box::new(FisherSnedecor::new(g.uniform(&s1, 0.5, 10.0, kind), g.uniform(&s2, 0.5, 10.0, kind))?),
+        "FisherSnedecor" => {
+            Box::new(FisherSnedecor::new(g.uniform(&s1, 0.5, 10.0, kind), g.uniform(&s2, 0.5, 10.0, kind))?)
+        }
         "GeneralizedPareto" => {
             let s3 = g.variant(b);
             let batch3 = bcast(&batch, &s3);
