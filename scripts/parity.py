@@ -1125,6 +1125,7 @@ def check_scipy(report, tag, case, res, d):
     """float64 cases of GeneralizedPareto and InverseGamma against SciPy (scipy.stats, float64):
     an independent reference for the extreme parameters (concentration near 0, 1e-3 .. 1e3),
     where torch's own forms are inaccurate or are not the reference above."""
+    import scipy.special as sp_special
     import scipy.stats as st
     x = case["x"] if isinstance(case["x"], torch.Tensor) else from_json(case["x"])
     xn = x.numpy()
@@ -1143,7 +1144,11 @@ def check_scipy(report, tag, case, res, d):
         # SciPy's is 2e-16): that much more is allowed there, so the check still bounds it.
         libtorch = np.where(a > 20, 2e-9 * np.abs(dist.cdf(xn)) / (4 * C * EPS["float64"]), 0.0)
         refs = {"cdf": (dist.cdf(xn), np.abs(dist.cdf(xn)) + np.abs(xn * dist.pdf(xn)) * (1 + np.abs(np.log(np.maximum(b / xn, 1e-300))))
-                        + libtorch)}
+                        + libtorch),
+                # torch's log_prob overflows where 1/x² does (its Jacobian; x ~ 1e-308 gives -inf
+                # for a finite true value): SciPy is the float64 reference there
+                "log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + (a + 1) * np.abs(np.log(xn)) + b / xn
+                             + np.abs(a * np.log(b)) + np.abs(sp_special.gammaln(a)))}
     else:
         return
     for name, (ref, magnitude) in refs.items():
