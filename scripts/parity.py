@@ -894,6 +894,7 @@ def more_spec(rng, family, batch, dtype, extreme=False):
         elif rng.random() < 0.35:
             k = rng.choice([0.0, 1e-8, -1e-8, 1e-12, -1e-12, 1e-5], size=batch)
         kk = str(rng.choice(["variable", "constant"], p=[0.8, 0.2]))
+        kk = "variable" if extreme else kk  # the gradient to ξ near 0 is compared too
         return {"type": "GeneralizedPareto", "loc": real(rng, batch, 2.0, dtype, "loc"),
                 "scale": pos(rng, batch, -1, 1, dtype, "scale"), "concentration": param_spec(k, kk, "concentration", dtype)}
     if family == "TransformedDistribution":
