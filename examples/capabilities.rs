@@ -48,6 +48,17 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Geometric", Box::new(Geometric::from_probs(t(&[0.3, 0.8]))?)),
         ("Binomial", Box::new(Binomial::from_probs(t(&[10.0, 3.0]), t(&[0.3, 0.8]))?)),
         ("NegativeBinomial", Box::new(NegativeBinomial::from_logits(t(&[2.5, 10.0]), t(&[0.3, -1.0]))?)),
+        ("InverseGamma", Box::new(InverseGamma::new(t(&[3.0, 0.5]), t(&[1.0, 2.0]))?)),
+        ("Kumaraswamy", Box::new(Kumaraswamy::new(t(&[2.0, 0.5]), t(&[3.0, 1.5]))?)),
+        ("FisherSnedecor", Box::new(FisherSnedecor::new(t(&[5.0, 1.5]), t(&[12.0, 3.0]))?)),
+        (
+            "GeneralizedPareto (concentration >= 0)",
+            Box::new(GeneralizedPareto::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]), t(&[0.3, 0.0]))?),
+        ),
+        (
+            "GeneralizedPareto (concentration < 0)",
+            Box::new(GeneralizedPareto::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]), t(&[-0.5, -2.0]))?),
+        ),
         (
             "TransformedDistribution(Normal, Sigmoid)",
             Box::new(TransformedDistribution::new(

@@ -11,7 +11,7 @@ mod capabilities;
 
 use common::seeded;
 use tch::{nn, Device, Kind, Tensor};
-use tch_distributions::distributions::{Dirichlet, Gamma};
+use tch_distributions::distributions::{Dirichlet, Distribution, Gamma, GeneralizedPareto};
 use tch_distributions::TransformedVariable;
 
 #[test]
@@ -37,7 +37,7 @@ fn event_space_bijectors_land_in_the_support() {
         assert!(lp.isfinite().all().int64_value(&[]) == 1, "{name}: log_prob not finite on the bijector's image");
         checked += 1;
     }
-    assert_eq!(checked, 24);
+    assert_eq!(checked, 29);
 }
 
 #[test]
@@ -56,4 +56,33 @@ fn transformed_variables_from_a_support() {
         tch_distributions::distributions::Categorical::new(Tensor::zeros([3], (Kind::Double, Device::Cpu))).unwrap();
     let err = TransformedVariable::for_support(&root, "c", &Tensor::from_slice(&[1.0f64]), &cat).unwrap_err();
     assert!(err.to_string().contains("Categorical.default_event_space_bijector"), "{err}");
+}
+
+// GeneralizedPareto's support depends on the sign of the concentration: the bijector lands in
+// [loc, inf) or in [loc, loc - scale/concentration], checked by the support constraint itself
+// (validation on), and inverts its own image; a batch mixing signs is an error.
+#[test]
+fn generalized_pareto_event_space() {
+    let _g = seeded(51);
+    let t = |v: &[f64]| Tensor::from_slice(v);
+    for k in [[0.3, 0.0, 2.0], [-0.5, -2.0, -1e-3]] {
+        let d =
+            GeneralizedPareto::new(t(&[0.0, 1.0, -2.0]), t(&[1.0, 2.0, 0.5]), t(&k)).unwrap().with_validate_args(true);
+        let b = d.default_event_space_bijector().unwrap();
+        let raw = Tensor::randn([200, 3], (Kind::Double, Device::Cpu)) * 3.0;
+        let y = b.forward(&raw).unwrap();
+        let lp = d.log_prob(&y).unwrap(); // an error if y left the support
+        assert!(lp.isfinite().all().int64_value(&[]) == 1, "{k:?}: log_prob not finite on the bijector's image");
+        let back = b.inverse(&y).unwrap();
+        assert!((back - &raw).abs().max().double_value(&[]) < 1e-6, "{k:?}: inverse(forward(x)) != x");
+        if k[0] < 0.0 {
+            let upper = t(&[2.0, 2.0, 498.0]);
+            assert!(y.le_tensor(&upper).all().int64_value(&[]) == 1, "{k:?}: above loc - scale/concentration");
+        }
+    }
+    let mixed = GeneralizedPareto::new(t(&[0.0]), t(&[1.0]), t(&[0.5, -0.5])).unwrap();
+    let Err(e) = mixed.default_event_space_bijector() else { panic!("a mixed-sign batch gave a bijector") };
+    let e = e.to_string();
+    let want = "GeneralizedPareto.default_event_space_bijector: not implemented for a GeneralizedPareto batch mixing";
+    assert!(e.contains(want), "{e}");
 }

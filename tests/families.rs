@@ -157,7 +157,8 @@ fn declarations() -> Result<()> {
     for known in [
         "Bernoulli", "Beta", "Binomial", "Cauchy", "Chi2", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
         "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
-        "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL",
+        "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL", "InverseGamma", "Kumaraswamy",
+        "FisherSnedecor", "GeneralizedPareto",
     ] {
         assert!(names.contains(&known), "{known} missing from FAMILIES");
     }
@@ -554,5 +555,169 @@ fn make_trainable_fits_vector_families() -> Result<()> {
     let d = make_trainable("Dirichlet", &vs.root(), &[], &[3], Kind::Double)?;
     fit(&vs, d.as_ref(), &x, None, &opts, |_| {})?;
     assert_close("Dirichlet concentration (via its mean)", &d.mean()?, &[0.2, 0.5, 0.3], 0.02);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// InverseGamma, Kumaraswamy, FisherSnedecor, GeneralizedPareto: quadrature of the density
+// against the cdf, mean, variance and entropy (Simpson, float64), modes where the density's
+// derivative vanishes (autograd), cdf(icdf(p)) = p, and GeneralizedPareto near concentration 0
+// against its Taylor expansion and against the direct float64 formula on the host.
+
+#[test]
+fn cont1_families_against_quadrature() -> Result<()> {
+    use tch_distributions::distributions::{GeneralizedPareto, InverseGamma, Kumaraswamy};
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    // InverseGamma(6.5, 2): a tail x^-7.5; the variance integrand beyond 500 is < 1e-12.
+    check_density(&InverseGamma::new(s(6.5), s(2.0))?, 0.0, 500.0, None, true, 1e-7)?;
+    check_density(&Kumaraswamy::new(s(2.0), s(3.0))?, 0.0, 1.0, None, true, 1e-8)?;
+    check_density(&Kumaraswamy::new(s(1.5), s(4.0))?, 0.0, 1.0, None, true, 1e-7)?;
+    // GeneralizedPareto: a tail z^-11 (ξ = 0.1), the exponential (ξ = 0 and 1e-9) and a bounded
+    // support [1, 1 + 2/0.3] (ξ = -0.3).
+    for k in [0.1, 0.0, 1e-9, -0.3] {
+        let upper = if k < 0.0 { 1.0 - 2.0 / k } else { 400.0 };
+        check_density(&GeneralizedPareto::new(s(1.0), s(2.0), s(k))?, 1.0, upper, None, true, 1e-7)?;
+    }
+    // ξ = -1: uniform on [1, 3] (density 1/2, entropy log 2).
+    let u = GeneralizedPareto::new(s(1.0), s(2.0), s(-1.0))?;
+    let lp = u.log_prob(&t(&[1.0, 1.7, 3.0]))?;
+    assert!(max_abs(&lp, &t(&[-(2f64.ln()); 3])) < 1e-15, "{lp}");
+    assert!((scalar(&u.entropy()?) - 2f64.ln()).abs() < 1e-15);
+    // Outside the support: -inf, cdf 0 below and 1 above.
+    let g = GeneralizedPareto::new(s(1.0), s(2.0), s(-0.5))?;
+    let x = t(&[0.5, 5.5, 6.0]);
+    assert_eq!(common::to_vec(&g.log_prob(&x)?), vec![f64::NEG_INFINITY; 3]);
+    assert_eq!(common::to_vec(&g.cdf(&x)?), vec![0.0, 1.0, 1.0]);
+
+    // Modes: d log_prob/dx = 0 there (InverseGamma, Kumaraswamy with a, b > 1).
+    for d in [
+        Box::new(InverseGamma::new(s(3.0), s(2.0))?) as Box<dyn Distribution>,
+        Box::new(Kumaraswamy::new(s(2.0), s(3.0))?),
+        Box::new(Kumaraswamy::new(s(5.0), s(1.5))?),
+    ] {
+        let m = d.mode()?.detach().set_requires_grad(true);
+        let g = Tensor::run_backward(&[d.log_prob(&m)?], &[&m], false, false).remove(0);
+        assert!(scalar(&g).abs() < 1e-10, "{}: d log_prob/dx at the mode {g}", d.type_name());
+    }
+    let nan_mode = Kumaraswamy::new(t(&[0.5, 2.0]), t(&[2.0, 0.5]))?.mode()?;
+    assert!(common::to_vec(&nan_mode).iter().all(|v| v.is_nan()), "{nan_mode}");
+
+    // cdf(icdf(p)) = p.
+    let p = probs();
+    let round_trip: Vec<Box<dyn Distribution>> = vec![
+        Box::new(Kumaraswamy::new(s(2.0), s(3.0))?),
+        Box::new(Kumaraswamy::new(s(0.3), s(20.0))?),
+        Box::new(GeneralizedPareto::new(s(1.0), s(2.0), s(0.3))?),
+        Box::new(GeneralizedPareto::new(s(1.0), s(2.0), s(0.0))?),
+        Box::new(GeneralizedPareto::new(s(1.0), s(2.0), s(-1e-9))?),
+        Box::new(GeneralizedPareto::new(s(1.0), s(2.0), s(-0.4))?),
+    ];
+    for d in &round_trip {
+        let back = d.cdf(&d.icdf(&p)?)?;
+        assert!(max_abs(&back, &p) < 1e-12, "{}: cdf(icdf(p)) {back}", d.type_name());
+        // In the left tail the relative error counts: log_cdf(icdf(p)) = log p.
+        let lback = d.log_cdf(&d.icdf(&p)?)?;
+        assert!(max_abs(&lback, &p.log()) < 1e-9, "{}: log_cdf(icdf(p)) {lback}", d.type_name());
+    }
+    Ok(())
+}
+
+#[test]
+fn fisher_snedecor_against_quadrature() -> Result<()> {
+    use tch_distributions::distributions::FisherSnedecor;
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    // F(5, 12): a tail x^-7, the variance integrand beyond 3000 below 1e-13.
+    let d = FisherSnedecor::new(s(5.0), s(12.0))?;
+    // Two pieces: the density is x^1.5 at 0 (not smooth), so [0, 10] gets its own fine grid.
+    let pdf = |x: &Tensor| d.log_prob(x).unwrap().exp();
+    let quad = |f: &dyn Fn(&Tensor) -> Tensor| simpson(0.0, 10.0, 400_000, f) + simpson(10.0, 3000.0, 400_000, f);
+    let mass = quad(&pdf);
+    let mean = quad(&|x| pdf(x) * x);
+    let var = quad(&|x| pdf(x) * (x - mean).square());
+    assert!((mass - 1.0).abs() < 1e-7, "mass {mass}");
+    assert!((scalar(&d.mean()?) - mean).abs() < 1e-6, "mean {mean}");
+    assert!((scalar(&d.variance()?) - var).abs() < 1e-6 * var, "variance {var}");
+    // The mode: d log_prob/dx = 0; NaN for df1 <= 2, NaN moments for small df2 (torch's).
+    let m = d.mode()?.detach().set_requires_grad(true);
+    let g = Tensor::run_backward(&[d.log_prob(&m)?], &[&m], false, false).remove(0);
+    assert!(scalar(&g).abs() < 1e-10, "{g}");
+    let e = FisherSnedecor::new(t(&[2.0, 5.0]), t(&[2.0, 4.0]))?;
+    assert!(common::to_vec(&e.mode()?)[0].is_nan() && common::to_vec(&e.mean()?)[0].is_nan());
+    assert!(common::to_vec(&e.variance()?).iter().all(|v| v.is_nan()));
+    // x = 0 with df1 = 2: the density's value 1 (xlogy), not NaN.
+    let d2 = FisherSnedecor::new(s(2.0), s(7.0))?;
+    assert!(scalar(&d2.log_prob(&s(0.0))?).abs() < 1e-15);
+    assert!(err(d.entropy()).contains("FisherSnedecor.entropy: not implemented for FisherSnedecor"));
+    assert!(err(d.cdf(&s(1.0))).contains("FisherSnedecor.cdf: not implemented"));
+    Ok(())
+}
+
+#[test]
+fn generalized_pareto_near_zero_concentration() -> Result<()> {
+    use tch_distributions::distributions::GeneralizedPareto;
+    let (loc, scale) = (0.5f64, 1.5f64);
+    let x = t(&[0.5, 0.9, 2.0, 6.0, 20.0, 60.0]);
+    let z: Vec<f64> = common::to_vec(&x).iter().map(|v| (v - loc) / scale).collect();
+    // Taylor in ξ: log_prob = -log σ - z + ξ (z²/2 - z) + O(ξ² z³); d/dξ at 0 = z²/2 - z.
+    for k in [0.0, 1e-8, -1e-8, 1e-12] {
+        let kt = t(&[k]).set_requires_grad(true);
+        let d = GeneralizedPareto::new(t(&[loc]), t(&[scale]), kt.shallow_clone())?;
+        let lp = d.log_prob(&x)?;
+        let want: Vec<f64> = z.iter().map(|z| -scale.ln() - z + k * (z * z / 2.0 - z)).collect();
+        let got = common::to_vec(&lp);
+        for ((g, w), z) in got.iter().zip(&want).zip(&z) {
+            assert!((g - w).abs() <= 1e-15 * w.abs().max(1.0) + k * k * z.powi(3), "ξ = {k}: {got:?} vs {want:?}");
+        }
+        let g = Tensor::run_backward(&[lp.sum(Kind::Double)], &[&kt], false, false).remove(0);
+        let want_g: f64 = z.iter().map(|z| z * z / 2.0 - z).sum();
+        assert!((scalar(&g.reshape([])) - want_g).abs() < 1e-6 * want_g.abs() + 1e-12, "ξ = {k}: grad {g} vs {want_g}");
+    }
+    // Away from 0, against the direct formula on the host (both sides of the series' switch at
+    // |ξz| = 0.05).
+    for k in [-0.4, -0.03, -0.004, 0.003, 0.0251, 0.04, 0.2, 1.5] {
+        let d = GeneralizedPareto::new(t(&[loc]), t(&[scale]), t(&[k]))?;
+        let got = common::to_vec(&d.log_prob(&x)?);
+        let cdf = common::to_vec(&d.cdf(&x)?);
+        for (i, z) in z.iter().enumerate() {
+            if 1.0 + k * z <= 0.0 {
+                continue;
+            }
+            let a = (k * z).ln_1p() / k;
+            let want = -scale.ln() - (1.0 + k) * a;
+            assert!((got[i] - want).abs() < 1e-13 * want.abs().max(1.0), "ξ = {k}, z = {z}: {} vs {want}", got[i]);
+            let want_c = -(-a).exp_m1();
+            assert!((cdf[i] - want_c).abs() < 1e-14 * want_c.max(1e-300) + 1e-300, "ξ = {k}: cdf {} vs {want_c}", cdf[i]);
+        }
+        let p = probs();
+        let q = common::to_vec(&d.icdf(&p)?);
+        for (pi, qi) in common::to_vec(&p).iter().zip(&q) {
+            let want = loc + scale * (-k * (-pi).ln_1p()).exp_m1() / k;
+            assert!((qi - want).abs() < 1e-13 * want.abs(), "ξ = {k}: icdf({pi}) {qi} vs {want}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn inverse_gamma_cdf_gradients() -> Result<()> {
+    use tch_distributions::distributions::InverseGamma;
+    let (a, b) = (2.5f64, 1.5f64);
+    let x = t(&[0.2, 1.0, 4.0]);
+    // d Q(α, β/x)/dβ = -(β/x)^(α-1) e^(-β/x) / (Γ(α) x) (autograd through igammac's second argument).
+    let rate = t(&[b]).set_requires_grad(true);
+    let d = InverseGamma::new(t(&[a]), rate.shallow_clone())?;
+    let c = d.cdf(&x)?;
+    let g = Tensor::run_backward(&[c.sum(Kind::Double)], &[&rate], false, false).remove(0);
+    let gamma_a = 1.329_340_388_179_137; // Γ(2.5) = 3√π/4
+    let want: f64 = common::to_vec(&x).iter().map(|x| -(b / x).powf(a - 1.0) * (-b / x).exp() / (gamma_a * x)).sum();
+    assert!((scalar(&g.reshape([])) - want).abs() < 1e-12, "{g} vs {want}");
+    // cdf(x) = P(1/x <= Gamma) = 1 - P(α, β/x): at the Gamma's own cdf, x = 1 gives Q(α, β).
+    assert!((scalar(&c.get(1)) - scalar(&Tensor::from(a).special_gammaincc(&Tensor::from(b)))).abs() < 1e-15);
+    // No gradient to α: libtorch's igammac has no derivative in its first argument; backward
+    // returns libtorch's error (tch's f_backward) instead of a wrong gradient.
+    let conc = t(&[a]).set_requires_grad(true);
+    let d = InverseGamma::new(conc.shallow_clone(), t(&[b]))?;
+    let e = d.cdf(&x)?.sum(Kind::Double).f_backward().expect_err("no derivative to α");
+    assert!(e.to_string().contains("igammac"), "{e}");
     Ok(())
 }

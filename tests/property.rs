@@ -49,7 +49,7 @@ use tch_distributions::distributions::{
     expand, BatchBroadcast, Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma,
     Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal, Mixture, MixtureSameFamily, NegativeBinomial,
     MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
-    StudentT, TransformedDistribution, Uniform, Weibull,
+    StudentT, TransformedDistribution, Uniform, Weibull, InverseGamma, Kumaraswamy, FisherSnedecor, GeneralizedPareto,
 };
 
 const CASES: usize = 50;
@@ -461,7 +461,7 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 33] = [
+const DISTRIBUTIONS: [&str; 37] = [
     "Binomial",
     "NegativeBinomial",
     "Exponential",
@@ -495,6 +495,10 @@ const DISTRIBUTIONS: [&str; 33] = [
     "TransformedDistribution",
     "BatchBroadcast",
     "expand",
+    "InverseGamma",
+    "Kumaraswamy",
+    "FisherSnedecor",
+    "GeneralizedPareto",
 ];
 
 /// Two parameter shapes that broadcast to a batch shape (one of them, at random, the full one).
@@ -553,6 +557,23 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
                 Box::new(NegativeBinomial::from_logits(r, g.uniform(&s2, -3.0, 2.0, kind))?)
             }
         }
+        "InverseGamma" => Box::new(InverseGamma::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 0.5, 3.0, kind))?),
+        // concentration0 >= 1: a float32 draw (1 - (1-u)^(1/b))^(1/a) does not round to 1, where
+        // log_prob is infinite.
+        "Kumaraswamy" => Box::new(Kumaraswamy::new(g.uniform(&s1, 0.5, 5.0, kind), g.uniform(&s2, 1.0, 5.0, kind))?),
+        "FisherSnedecor" => {
+            Box::new(FisherSnedecor::new(g.uniform(&s1, 0.5, 10.0, kind), g.uniform(&s2, 0.5, 10.0, kind))?)
+        }
+        "GeneralizedPareto" => {
+            let s3 = g.variant(b);
+            let batch3 = bcast(&batch, &s3);
+            let d = GeneralizedPareto::new(
+                g.uniform(&s1, -3.0, 3.0, kind),
+                g.uniform(&s2, 0.1, 3.0, kind),
+                g.uniform(&s3, -0.5, 0.5, kind),
+            )?;
+            return Ok(DistCase { d: Box::new(d), batch: batch3, event: vec![] });
+        }
         // One-parameter families: the batch shape is the parameter's.
         one => {
             let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
@@ -593,7 +614,8 @@ fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     let b = g.shape(3, 4);
     Ok(match which {
         "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
-        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "Binomial" | "NegativeBinomial" => {
+        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "Binomial"
+        | "NegativeBinomial" | "InverseGamma" | "Kumaraswamy" | "FisherSnedecor" | "GeneralizedPareto" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -1000,7 +1022,11 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         32 => Box::new(move || use_dist(Poisson::new(a), x, s)),
         33 => Box::new(move || use_dist(Binomial::from_probs(a, b), x, s)),
         34 => Box::new(move || use_dist(NegativeBinomial::from_logits(a, b), x, s)),
-        _ => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        35 => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        36 => Box::new(move || use_dist(InverseGamma::new(a, b), x, s)),
+        37 => Box::new(move || use_dist(Kumaraswamy::new(a, b), x, s)),
+        38 => Box::new(move || use_dist(FisherSnedecor::new(a, b), x, s)),
+        _ => Box::new(move || use_dist(GeneralizedPareto::new(a, b, c), x, s)),
     };
     (what, run)
 }
@@ -1012,7 +1038,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 35);
+        let which = g.int(0, 39);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }

@@ -58,6 +58,12 @@ pub enum Constraint {
     OneHot,
     /// Real vectors (the last dimension): the support of the multivariate normals.
     RealVector,
+    /// At least the parameter `.0` (a location) and, where the parameter `.2` (a shape) is
+    /// negative, at most `.0 - .1 / .2` (`.1` a scale): GeneralizedPareto's support
+    /// `[loc, ∞)` for `concentration >= 0`, `[loc, loc - scale/concentration]` otherwise
+    /// (torch's dependent `interval(loc, where(concentration < 0, loc - scale/concentration,
+    /// inf))`). As a value constraint it is checked with validation on.
+    ShapeInterval(&'static str, &'static str, &'static str),
 }
 
 impl Constraint {
@@ -81,6 +87,9 @@ impl Constraint {
             Constraint::AtLeast(other) => format!("{w} >= {other}"),
             Constraint::NonNegativeInteger => format!("{w} that is a non-negative integer"),
             Constraint::IntegerUpTo(other) => format!("{w} that is an integer in [0, {other}]"),
+            Constraint::ShapeInterval(lo, scale, shape) => {
+                format!("{w} >= {lo} and, where {shape} < 0, <= {lo} - {scale}/{shape}")
+            }
         }
     }
 
@@ -117,6 +126,9 @@ impl Constraint {
             Constraint::OneHot => Support::OneHot,
             Constraint::LowerTriangular => Support::LowerCholesky,
             Constraint::RealVector | Constraint::NonZero => Support::Real,
+            Constraint::ShapeInterval(lo, scale, shape) => {
+                Support::Other(format!("at least {lo}, at most {lo} - {scale}/{shape} where {shape} < 0"))
+            }
         }
     }
 
@@ -149,6 +161,11 @@ impl Constraint {
             Constraint::LowerTriangular => {
                 let diag = t.diagonal(0, -2, -1);
                 diag.ne(0.0).logical_and(&diag.isnan().logical_not())
+            }
+            Constraint::ShapeInterval(lo, scale, shape) => {
+                let (lo, scale, shape) = (lookup(lo)?, lookup(scale)?, lookup(shape)?);
+                let below_upper = shape.ge(0.0).logical_or(&t.le_tensor(&(&lo - scale / &shape)));
+                t.ge_tensor(&lo).logical_and(&below_upper)
             }
         })
     }
@@ -493,7 +510,12 @@ impl FamilyCore {
     }
 
     /// The default event-space bijector from the support's constraint; for an interval,
-    /// `Sigmoid` onto the bounds' current values (detached).
+    /// `Sigmoid` onto the bounds' current values (detached). For [`Constraint::ShapeInterval`]
+    /// TFP's `GeneralizedPareto` bijector: `Chain([Shift(loc), Softplus])` where the shape is
+    /// `>= 0`, `Sigmoid` onto `(loc, loc + |scale/shape|)` where it is negative (current values,
+    /// detached). TFP picks per element (`tf.where`); our bijectors have no elementwise choice, so
+    /// the sign is read on the host (a device synchronisation) and a batch mixing signs is an
+    /// error.
     pub(crate) fn event_space_bijector(&self) -> Result<Arc<dyn Bijector>> {
         let op = self.op("default_event_space_bijector");
         let _ = self.values_vec(&op)?;
@@ -506,6 +528,26 @@ impl FamilyCore {
             Constraint::AtLeast(lo) => {
                 let shift = Parameter::constant(&self.named_value(&op, lo)?.detach())?;
                 Ok(Arc::new(Chain::new(vec![Arc::new(Shift::new(shift)), Arc::new(Softplus)])))
+            }
+            Constraint::ShapeInterval(lo, scale, shape) => {
+                let lo_v = self.named_value(&op, lo)?.detach();
+                let k = self.named_value(&op, shape)?.detach();
+                let negative = k.lt(0.0);
+                let n_negative = negative.sum(Kind::Int64).int64_value(&[]);
+                if n_negative == 0 {
+                    let shift = Parameter::constant(&lo_v)?;
+                    Ok(Arc::new(Chain::new(vec![Arc::new(Shift::new(shift)), Arc::new(Softplus)])))
+                } else if n_negative == negative.numel() as i64 {
+                    let high = &lo_v + (self.named_value(&op, scale)?.detach() / k).abs();
+                    Ok(Arc::new(Sigmoid::with_bounds(lo_v, high)?))
+                } else {
+                    bail!(
+                        "{op}: not implemented for a {} batch mixing {shape} >= 0 (support [{lo}, inf): \
+                         Shift(loc) after Softplus) and {shape} < 0 (a bounded interval: Sigmoid); our bijectors \
+                         have no elementwise choice between the two (TFP's tf.where): build one distribution per sign",
+                        self.type_name()
+                    )
+                }
             }
             c => c.default_bijector().ok_or_else(|| {
                 anyhow!("{op}: not implemented for {} (no bijector onto {:?})", self.type_name(), self.support())

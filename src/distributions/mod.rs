@@ -41,6 +41,10 @@ mod transformed;
 mod uniform;
 mod univariate_common;
 mod weibull;
+mod inverse_gamma;
+mod kumaraswamy;
+mod fisher_snedecor;
+mod generalized_pareto;
 
 pub use batch_broadcast::{expand, BatchBroadcast};
 pub use bernoulli::Bernoulli;
@@ -76,6 +80,10 @@ pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub use uniform::Uniform;
 pub use weibull::Weibull;
+pub use inverse_gamma::InverseGamma;
+pub use kumaraswamy::Kumaraswamy;
+pub use fisher_snedecor::FisherSnedecor;
+pub use generalized_pareto::GeneralizedPareto;
 
 use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};

@@ -6,6 +6,7 @@ use super::{
     Bernoulli, Beta, Binomial, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
     LogNormal, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
+use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -75,11 +76,15 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Chi2::new(df)),
     entry!(Dirichlet::new(concentration)),
     entry!(Exponential::new(rate)),
+    entry!(FisherSnedecor::new(df1, df2)),
     entry!(Gamma::new(concentration, rate)),
+    entry!(GeneralizedPareto::new(loc, scale, concentration)),
     entry!(Geometric::from_probs(probs) | from_logits),
     entry!(Gumbel::new(loc, scale)),
     entry!(HalfCauchy::new(scale)),
     entry!(HalfNormal::new(scale)),
+    entry!(InverseGamma::new(concentration, rate)),
+    entry!(Kumaraswamy::new(concentration1, concentration0)),
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
     entry!(MultivariateNormalDiag::new(loc, scale_diag)),

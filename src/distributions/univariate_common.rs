@@ -49,3 +49,14 @@ pub(crate) fn tiny(kind: Kind) -> f64 {
 pub(crate) fn standard_gamma(c: &Tensor) -> Tensor {
     c.internal_standard_gamma().clamp_min(tiny(c.kind()))
 }
+
+/// `log(1 - exp(t))` for `t <= 0`, accurate over the whole range (Mächler's `log1mexp`):
+/// `log(-expm1(t))` for `t > -ln 2`, `log1p(-exp(t))` below.
+pub(crate) fn log1mexp(t: &Tensor) -> Tensor {
+    let near = t.gt(-std::f64::consts::LN_2);
+    // Each branch evaluated where it is accurate; the other's input is replaced by a safe value
+    // so that neither produces NaN (which would reach the gradient through `where`).
+    let tn = t.where_scalarother(&near, -1.0);
+    let tf = t.where_scalarother(&near.logical_not(), -1.0);
+    (-tn.expm1()).log().where_self(&near, &(-tf.exp()).log1p())
+}
