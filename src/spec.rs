@@ -29,6 +29,7 @@ use crate::distributions::{
     Mixture, MixtureSameFamily, MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, OneHotCategorical,
     TransformedDistribution,
 };
+use crate::distributions::{ContinuousBernoulli, RelaxedBernoulli};
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
 use crate::{Parameter, TransformedVariable};
@@ -430,6 +431,21 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             };
             Box::new(named(d.with_validate_args(validate), name, Geometric::with_name))
         }
+        "ContinuousBernoulli" => {
+            let d = match either("logits", "probs")? {
+                (true, p) => ContinuousBernoulli::from_logits(p)?,
+                (false, p) => ContinuousBernoulli::from_probs(p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, ContinuousBernoulli::with_name))
+        }
+        "RelaxedBernoulli" => {
+            let t = param("temperature")?;
+            let d = match either("logits", "probs")? {
+                (true, p) => RelaxedBernoulli::from_logits(t, p)?,
+                (false, p) => RelaxedBernoulli::from_probs(t, p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, RelaxedBernoulli::with_name))
+        }
         // The families declared with a FamilySpec: their parameters by the declared names.
         ty if family(ty).is_some() => {
             let entry = family(ty).expect("checked");
@@ -505,7 +521,7 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         other => bail!(
             "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
              MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, Exponential, HalfNormal, \
-             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, TransformedDistribution, \
+             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, VonMises, ContinuousBernoulli, RelaxedBernoulli, TransformedDistribution, \
              MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
         ),
     };

@@ -39,6 +39,9 @@ mod transformed;
 mod uniform;
 mod univariate_common;
 mod weibull;
+mod von_mises;
+mod continuous_bernoulli;
+mod relaxed_bernoulli;
 
 pub use batch_broadcast::{expand, BatchBroadcast};
 pub use bernoulli::Bernoulli;
@@ -72,6 +75,9 @@ pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub use uniform::Uniform;
 pub use weibull::Weibull;
+pub use von_mises::VonMises;
+pub use continuous_bernoulli::ContinuousBernoulli;
+pub use relaxed_bernoulli::RelaxedBernoulli;
 
 use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};

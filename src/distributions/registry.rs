@@ -6,6 +6,7 @@ use super::{
     Bernoulli, Beta, Cauchy, Chi2, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Laplace,
     LogNormal, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
+use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -66,6 +67,9 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(StudentT::new(df, loc, scale)),
     entry!(Uniform::new(low, high)),
     entry!(Weibull::new(scale, concentration)),
+    entry!(VonMises::new(loc, concentration)),
+    entry!(ContinuousBernoulli::from_logits(logits)),
+    entry!(RelaxedBernoulli::from_logits(temperature, logits)),
 ];
 
 /// The declared family called `name` (`"Gamma"`), if there is one.
