@@ -44,6 +44,9 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Pareto", Box::new(Pareto::new(t(&[1.0, 2.0]), t(&[3.0, 1.5]))?)),
         ("Poisson", Box::new(Poisson::new(t(&[0.5, 4.0]))?)),
         ("Geometric", Box::new(Geometric::from_probs(t(&[0.3, 0.8]))?)),
+        ("VonMises", Box::new(VonMises::new(t(&[0.0, 1.0]), t(&[2.0, 0.5]))?)),
+        ("ContinuousBernoulli", Box::new(ContinuousBernoulli::from_probs(t(&[0.3, 0.5]))?)),
+        ("RelaxedBernoulli", Box::new(RelaxedBernoulli::from_logits(t(&[0.5, 2.0]), t(&[0.3, -1.0]))?)),
         (
             "TransformedDistribution(Normal, Sigmoid)",
             Box::new(TransformedDistribution::new(

@@ -21,7 +21,7 @@
 //! `Err`, never panic (it found empty batch dimensions broadcast as 1 in the Gaussian families'
 //! linear algebra).
 //!
-//! Junk parameters: 1000 random constructions of 27 families and 7 parametrised bijectors from
+//! Junk parameters: 1000 random constructions of 30 families and 7 parametrised bijectors from
 //! junk and near-miss parameters, then their methods on junk inputs: errors, never a panic.
 //!
 //! Cases are drawn from `StdRng::seed_from_u64`; the draws of the distributions use libtorch's
@@ -51,6 +51,7 @@ use tch_distributions::distributions::{
     MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
     StudentT, TransformedDistribution, Uniform, Weibull,
 };
+use tch_distributions::distributions::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
 
 const CASES: usize = 50;
 
@@ -461,7 +462,7 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 31] = [
+const DISTRIBUTIONS: [&str; 34] = [
     "Exponential",
     "HalfNormal",
     "Cauchy",
@@ -493,6 +494,9 @@ const DISTRIBUTIONS: [&str; 31] = [
     "TransformedDistribution",
     "BatchBroadcast",
     "expand",
+    "VonMises",
+    "ContinuousBernoulli",
+    "RelaxedBernoulli",
 ];
 
 /// Two parameter shapes that broadcast to a batch shape (one of them, at random, the full one).
@@ -535,6 +539,13 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
         "Gumbel" => Box::new(Gumbel::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.1, 3.0, kind))?),
         "Weibull" => Box::new(Weibull::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
         "Pareto" => Box::new(Pareto::new(g.uniform(&s1, 0.1, 3.0, kind), g.uniform(&s2, 0.5, 5.0, kind))?),
+        "VonMises" => Box::new(VonMises::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.01, 50.0, kind))?),
+        "RelaxedBernoulli" if g.coin() => {
+            Box::new(RelaxedBernoulli::from_logits(g.uniform(&s1, 0.05, 3.0, kind), g.uniform(&s2, -3.0, 3.0, kind))?)
+        }
+        "RelaxedBernoulli" => {
+            Box::new(RelaxedBernoulli::from_probs(g.uniform(&s1, 0.05, 3.0, kind), g.uniform(&s2, 0.05, 0.95, kind))?)
+        }
         // One-parameter families: the batch shape is the parameter's.
         one => {
             let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
@@ -546,6 +557,8 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
                 "Poisson" => Box::new(Poisson::new(v(g, 0.1, 20.0))?),
                 "Geometric" if g.coin() => Box::new(Geometric::from_probs(v(g, 0.05, 0.95))?),
                 "Geometric" => Box::new(Geometric::from_logits(v(g, -3.0, 3.0))?),
+                "ContinuousBernoulli" if g.coin() => Box::new(ContinuousBernoulli::from_probs(v(g, 0.0, 1.0))?),
+                "ContinuousBernoulli" => Box::new(ContinuousBernoulli::from_logits(v(g, -30.0, 30.0))?),
                 other => bail!("not a scalar family: {other}"),
             };
             return Ok(DistCase { d, batch: b.to_vec(), event: vec![] });
@@ -575,7 +588,8 @@ fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     let b = g.shape(3, 4);
     Ok(match which {
         "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
-        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" => {
+        | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "VonMises"
+        | "ContinuousBernoulli" | "RelaxedBernoulli" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -980,7 +994,10 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         30 => Box::new(move || use_dist(Weibull::new(a, b), x, s)),
         31 => Box::new(move || use_dist(Pareto::new(a, b), x, s)),
         32 => Box::new(move || use_dist(Poisson::new(a), x, s)),
-        _ => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        33 => Box::new(move || use_dist(Geometric::from_probs(a), x, s)),
+        34 => Box::new(move || use_dist(VonMises::new(a, b), x, s)),
+        35 => Box::new(move || use_dist(ContinuousBernoulli::from_probs(a), x, s)),
+        _ => Box::new(move || use_dist(RelaxedBernoulli::from_logits(a, b), x, s)),
     };
     (what, run)
 }
@@ -992,7 +1009,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 33);
+        let which = g.int(0, 36);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }
