@@ -521,7 +521,8 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
         other => bail!(
             "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
              MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, Exponential, HalfNormal, \
-             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, VonMises, ContinuousBernoulli, RelaxedBernoulli, TransformedDistribution, \
+             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, VonMises, ContinuousBernoulli, \
+             RelaxedBernoulli, TransformedDistribution, \
              MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
         ),
     };

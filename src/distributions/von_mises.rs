@@ -116,7 +116,10 @@ impl VonMises {
                 break;
             }
             if round == MAX_ROUNDS {
-                bail!("{op}: the rejection sampler accepted no draw for some elements in {MAX_ROUNDS} rounds (concentration NaN or infinite?)");
+                bail!(
+                    "{op}: the rejection sampler accepted no draw for some elements in {MAX_ROUNDS} rounds \
+                     (concentration NaN or infinite?)"
+                );
             }
             let u = Tensor::rand(u_shape.as_slice(), (Kind::Double, device));
             let (u1, u2, u3) = (u.get(0), u.get(1), u.get(2));
