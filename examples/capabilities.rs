@@ -59,6 +59,9 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
             "GeneralizedPareto (concentration < 0)",
             Box::new(GeneralizedPareto::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]), t(&[-0.5, -2.0]))?),
         ),
+        ("VonMises", Box::new(VonMises::new(t(&[0.0, 1.0]), t(&[2.0, 0.5]))?)),
+        ("ContinuousBernoulli", Box::new(ContinuousBernoulli::from_probs(t(&[0.3, 0.5]))?)),
+        ("RelaxedBernoulli", Box::new(RelaxedBernoulli::from_logits(t(&[0.5, 2.0]), t(&[0.3, -1.0]))?)),
         (
             "TransformedDistribution(Normal, Sigmoid)",
             Box::new(TransformedDistribution::new(

@@ -37,8 +37,17 @@ float64:
   with parameters drawn so that both finite and `inf` elements (supports that do not nest) occur;
   there gradients are compared where torch's are finite (torch's are NaN where its discarded
   branch is, e.g. x log x of a negative bound);
+* VonMises, ContinuousBernoulli and RelaxedBernoulli, 12 cases each from a third generator of
+  their own (κ from 1e-4 to 1e4; probs exactly 1/2, 1/2 ± 1e-6 and 1e-6 from 0 and 1;
+  temperatures 0.05 to 5), against torch where it is accurate and otherwise: VonMises's log I0
+  from torch.special.i0e/i1e (checked against scipy.special) instead of torch's polynomial,
+  ContinuousBernoulli's float64 moments and entropy in 40-digit mpmath and its cdf/icdf in
+  closed form inside torch's unstable region, RelaxedBernoulli's log-det with an exact softplus
+  (see VonMisesRef, ContinuousBernoulliRef, RelaxedBernoulliRef); VonMises's sample moments
+  (its mean and variance are circular) and RelaxedBernoulli's (it has none) from torch draws;
+* entropy, where both have it (VonMises: TFP's formula in the reference);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
-  Gumbel, Weibull, Pareto) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
+  Gumbel, Weibull, Pareto, ContinuousBernoulli) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
   Weibull, Pareto and Gumbel, which torch builds by transforms, the closed form in torch ops);
 * sample moments: z-tests of the sample mean and variance of Rust's samples against the true
   moments (the variance test uses the fourth central moment), Bonferroni-corrected so that the
@@ -68,6 +77,7 @@ import subprocess
 import sys
 
 import numpy as np
+import scipy.special
 import torch
 import torch.distributions as td
 import torch.distributions.transforms as tt
@@ -916,6 +926,29 @@ def more_spec(rng, family, batch, dtype, extreme=False):
         kk = "variable" if extreme else kk  # the gradient to ξ near 0 is compared too
         return {"type": "GeneralizedPareto", "loc": real(rng, batch, 2.0, dtype, "loc"),
                 "scale": pos(rng, batch, -1, 1, dtype, "scale"), "concentration": param_spec(k, kk, "concentration", dtype)}
+    if family == "VonMises":
+        # concentrations 1e-4 to 1e4 (the reference's log I0 is from the scaled Bessel functions,
+        # see VonMisesRef)
+        return {"type": "VonMises", "loc": real(rng, batch, 2.0, dtype, "loc"),
+                "concentration": pos(rng, batch, -4, 4, dtype, "concentration")}
+    if family == "ContinuousBernoulli":
+        if rng.random() < 0.6:
+            # probs exactly 1/2, 1/2 ± 1e-6, the edges of torch's unstable region, 1e-6 from 0 and 1
+            special = np.array([0.5, 0.5 + 1e-6, 0.5 - 1e-6, 0.499, 0.5011, 1e-6, 1 - 1e-6, 0.3, 0.8])
+            probs = rng.choice(special, size=batch) if rng.random() < 0.7 else rng.uniform(0.01, 0.99, size=batch)
+            return {"type": "ContinuousBernoulli",
+                    "probs": param_spec(probs, str(rng.choice(["constant", "variable"])), "probs", dtype)}
+        return {"type": "ContinuousBernoulli", "logits": real(rng, batch, float(rng.choice([0.002, 1.0, 5.0])), dtype, "logits")}
+    if family == "RelaxedBernoulli":
+        # temperatures 0.05 to 5, scalar or one per batch member (torch's batch shape is the logits')
+        t_shape = batch if rng.random() < 0.5 else []
+        temperature = pos(rng, t_shape, np.log10(0.05), np.log10(5.0), dtype, "temperature")
+        if rng.random() < 0.4:
+            probs = rng.uniform(0.02, 0.98, size=batch)
+            return {"type": "RelaxedBernoulli", "temperature": temperature,
+                    "probs": param_spec(probs, str(rng.choice(["constant", "variable"])), "probs", dtype)}
+        return {"type": "RelaxedBernoulli", "temperature": temperature,
+                "logits": real(rng, batch, float(rng.choice([1.0, 3.0])), dtype, "logits")}
     if family == "TransformedDistribution":
         b = [rng.choice(["Exp", "Softplus", "Sigmoid", "Tanh"]),
              {"type": "Chain", "bijectors": [{"type": "Shift", "shift": to_json(rng.normal())},
@@ -957,6 +990,8 @@ MORE_FAMILIES = ["Uniform", "Bernoulli", "Gamma", "Beta", "StudentT", "Laplace",
 # of their own, so that adding them leaves every other case (and the KL cases) as it was.
 NEW_FAMILIES = ["Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel", "Chi2", "Weibull", "Pareto", "Poisson",
                 "Geometric"]
+# VonMises, ContinuousBernoulli and RelaxedBernoulli, from a generator of their own as well.
+NEW_FAMILIES_CONT2 = ["VonMises", "ContinuousBernoulli", "RelaxedBernoulli"]
 
 # The count families (Binomial, NegativeBinomial), again from a generator of their own.
 COUNT_FAMILIES = ["Binomial", "NegativeBinomial"]
@@ -1104,11 +1139,10 @@ NEW_FAMILIES_CONT1 = ["InverseGamma", "Kumaraswamy", "FisherSnedecor", "Generali
 
 # Families with a closed-form icdf, checked against torch's icdf.
 ICDF_FAMILIES = ("Normal", "Laplace", "Uniform", "LogNormal", "Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel",
-                 "Weibull", "Pareto",
-                 "Kumaraswamy", "GeneralizedPareto")
+                 "Weibull", "Pareto", "Kumaraswamy", "GeneralizedPareto", "ContinuousBernoulli")
 
 
-def distribution_cases(rng, new_rng, cont1_rng):
+def distribution_cases(rng, new_rng, cont1_rng, cont2_rng):
     cases = []
     for dtype in ("float32", "float64"):
         for label, spec in seed_specs(rng, dtype):
@@ -1153,6 +1187,10 @@ def distribution_cases(rng, new_rng, cont1_rng):
             # the first case of each family: its extreme parameters
             spec = more_spec(cont1_rng, family, random_shape(cont1_rng, 2), dtype, extreme=rep < len(NEW_FAMILIES_CONT1))
             cases.append({"label": family, "spec": spec, "dtype": dtype, "x_lead": random_shape(cont1_rng, 2)})
+        for rep in range(6 * len(NEW_FAMILIES_CONT2)):
+            family = NEW_FAMILIES_CONT2[rep % len(NEW_FAMILIES_CONT2)]
+            spec = more_spec(cont2_rng, family, random_shape(cont2_rng, 2), dtype)
+            cases.append({"label": family, "spec": spec, "dtype": dtype, "x_lead": random_shape(cont2_rng, 2)})
     return [{"kind": "distribution", "dtype": c["dtype"], "distribution": c["spec"], "label": c["label"],
              "x_lead": c["x_lead"], "sample_shape": [4000], "seed": i} for i, c in enumerate(cases)]
 
@@ -1320,6 +1358,102 @@ def check_scipy(report, tag, case, res, d):
         q = st.genpareto(k, loc=loc, scale=scale).ppf(u)
         tol = 4 * C * EPS["float64"] * torch.as_tensor(np.abs(q) + np.abs(loc)) + TINY["float64"]
         report.add(f"{tag} icdf vs scipy", from_json(res["icdf"]), torch.as_tensor(q), tol, case["id"])
+class VonMisesRef(td.VonMises):
+    """torch's VonMises (mean, mode, sampler) with log I0 from the exponentially scaled Bessel
+    functions torch.special.i0e/i1e, TFP's form, instead of torch's polynomial approximation (a
+    relative error of about 1e-7, far above float64's rounding; i0e/i1e are checked against
+    scipy.special in float64), and TFP's entropy (torch has none)."""
+
+    def __init__(self, loc, concentration, **kw):
+        super().__init__(loc, concentration, **kw)
+        if self.concentration.dtype == torch.float64:
+            k = self.concentration.detach()
+            for ours, ref in ((torch.special.i0e, scipy.special.i0e), (torch.special.i1e, scipy.special.i1e)):
+                want = ref(k.numpy())
+                assert np.allclose(ours(k).numpy(), want, rtol=1e-14, atol=0), "torch.special vs scipy.special"
+
+    def log_prob(self, value):
+        k = self.concentration
+        return k * (torch.cos(value - self.loc) - 1) - math.log(2 * math.pi) - torch.log(torch.special.i0e(k))
+
+    @property
+    def variance(self):
+        k = self.concentration
+        return 1 - torch.special.i1e(k) / torch.special.i0e(k)
+
+    def entropy(self):
+        k = self.concentration
+        i0e = torch.special.i0e(k)
+        return k * (1 - torch.special.i1e(k) / i0e) + torch.log(i0e) + math.log(2 * math.pi)
+
+
+def _cb_moments_mp(lam):
+    """ContinuousBernoulli's mean, variance and entropy at logits `lam` (float64 tensor), in
+    40-digit arithmetic (mpmath, installed with torch)."""
+    import mpmath
+    mpmath.mp.dps = 40
+    out = []
+    for l in lam.detach().reshape(-1).tolist():
+        l = mpmath.mpf(l)
+        if l == 0:
+            mean, var, log_c = mpmath.mpf(1) / 2, mpmath.mpf(1) / 12, mpmath.log(2)
+        else:
+            mean = 1 / (1 - mpmath.exp(-l)) - 1 / l
+            var = 1 / l ** 2 - 1 / (4 * mpmath.sinh(l / 2) ** 2)
+            log_c = mpmath.log(l / mpmath.tanh(l / 2))
+        out.append([float(mean), float(var), float(-l * mean + mpmath.log1p(mpmath.exp(l)) - log_c)])
+    return torch.tensor(out, dtype=torch.float64).reshape(*lam.shape, 3).unbind(-1)
+
+
+class ContinuousBernoulliRef(td.ContinuousBernoulli):
+    """torch's ContinuousBernoulli, except where torch loses accuracy: in its unstable region
+    (probs in (0.499, 0.501]) its cdf and icdf are those of the uniform (x and u: an error up to
+    5e-4 there), so there the closed forms expm1(λx)/expm1(λ) and log1p(u expm1(λ))/λ (in the
+    reference's dtype) are used; and just outside it, its float64 variance cancels (1/λ² and
+    p(p-1)/(1-2p)² ≈ 6e4 each, λ from logs of p: errors up to 1e-9), so the float64 mean,
+    variance and entropy come from 40-digit arithmetic at torch's own λ (`_cb_moments_mp`)."""
+
+    def _moment(self, i, fallback):
+        if self.logits.dtype != torch.float64:
+            return fallback()
+        return _cb_moments_mp(self.logits)[i]
+
+    @property
+    def mean(self):
+        return self._moment(0, lambda: td.ContinuousBernoulli.mean.fget(self))
+
+    @property
+    def variance(self):
+        return self._moment(1, lambda: td.ContinuousBernoulli.variance.fget(self))
+
+    def entropy(self):
+        return self._moment(2, lambda: td.ContinuousBernoulli.entropy(self))
+
+    def _lam(self):
+        lam = self.logits
+        return torch.where(lam == 0, torch.ones_like(lam), lam), lam == 0
+
+    def cdf(self, value):
+        lam, zero = self._lam()
+        x = value.clamp(0, 1)
+        exact = torch.where(zero, x, torch.expm1(lam * x) / torch.expm1(lam))
+        return torch.where(self._outside_unstable_region(), super().cdf(value),
+                           torch.where(value <= 0, 0.0, torch.where(value >= 1, 1.0, exact)))
+
+    def icdf(self, value):
+        lam, zero = self._lam()
+        exact = torch.where(zero, value, torch.log1p(value * torch.expm1(lam)) / lam)
+        return torch.where(self._outside_unstable_region(), super().icdf(value), exact)
+
+
+class RelaxedBernoulliRef(td.RelaxedBernoulli):
+    """torch's RelaxedBernoulli; its log_prob with the log-det of the sigmoid from an exact
+    softplus (torch's F.softplus returns x above 20: an error up to 2e-9 at the logits of points
+    near 0 and 1, which low temperatures draw)."""
+
+    def log_prob(self, value):
+        x = self.transforms[0].inv(value)  # torch's clamp to [tiny, 1 - eps], then the logit
+        return self.base_dist.log_prob(x) + softplus(x) + softplus(-x)
 
 
 def torch_transform(spec, dtype):
@@ -1408,6 +1542,16 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return td.FisherSnedecor(param("df1"), param("df2"), **v)
     if t == "GeneralizedPareto":
         return GeneralizedParetoReference(param("loc"), param("scale"), param("concentration"), **v)
+    if t == "VonMises":
+        return VonMisesRef(param("loc"), param("concentration"), **v)
+    if t == "ContinuousBernoulli":
+        if "probs" in spec:
+            return ContinuousBernoulliRef(probs=param("probs"), **v)
+        return ContinuousBernoulliRef(logits=param("logits"), **v)
+    if t == "RelaxedBernoulli":
+        if "probs" in spec:
+            return RelaxedBernoulliRef(param("temperature"), probs=param("probs"), **v)
+        return RelaxedBernoulliRef(param("temperature"), logits=param("logits"), **v)
     if t == "TransformedDistribution":
         return td.TransformedDistribution(sub("distribution"), [torch_transform(spec["bijector"], dtype)], **v)
     if t == "BatchBroadcast":
@@ -1463,6 +1607,9 @@ def _draw_points(case, raw, gen):
         # Stretch each point away from the mean by 1, 10 or 1000: some points far in the tails.
         factor = torch.tensor([1.0, 10.0, 1e3], dtype=torch.float64)[torch.randint(0, 3, x.shape, generator=gen)]
         return d.mean + (x - d.mean) * factor
+    if spec["type"] == "VonMises":
+        # Angles up to two periods away: log_prob is 2π-periodic.
+        return x + 2 * math.pi * torch.randint(-2, 3, x.shape, generator=gen).to(torch.float64)
     if spec["type"] in ("Gamma", "LogNormal", "Exponential", "HalfNormal", "HalfCauchy", "Chi2", "Weibull", "InverseGamma",
                         "FisherSnedecor"):
         # Scale points by 0.01, 1 or 100: far into both tails of a positive variable.
@@ -1854,9 +2001,10 @@ def check_distribution(report, case, res):
     if isinstance(d, td.Categorical):
         mu, var = categorical_moments(d)
         mu4 = fourth_central_moment(d).detach()
-    if not isinstance(d, td.Categorical) and torch_method(d, "mean") is None:
-        # No closed-form moments (a transformed distribution): the reference moments come from
-        # N = 100 n torch draws, whose own error widens the test by sqrt(1 + n/N).
+    if not isinstance(d, td.Categorical) and (torch_method(d, "mean") is None or isinstance(d, td.VonMises)):
+        # No closed-form moments (a transformed distribution; VonMises's are circular, not those
+        # of its draws in [-π, π)): the reference moments come from N = 100 n torch draws, whose
+        # own error widens the test by sqrt(1 + n/N).
         big = d.sample([100 * n]).detach()
         mu, var = big.mean(0), big.var(0)
         mu4, inflate = ((big - mu) ** 4).mean(0), math.sqrt(1.01)
@@ -1897,8 +2045,9 @@ def main():
 
     new_rng = np.random.default_rng([args.seed, 1])
     cont1_rng = np.random.default_rng([args.seed, 2])
+    cont2_rng = np.random.default_rng([args.seed, 3])
     kl_rng = np.random.default_rng([args.seed, 4])
-    cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng, cont1_rng)
+    cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng, cont1_rng, cont2_rng)
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
              + count_kl_cases(np.random.default_rng([args.seed, 6])))
     for i, c in enumerate(cases):

@@ -484,13 +484,14 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             let components = build_distribution(path, field(obj, "components", ty)?, kind)?;
             Box::new(named(MixtureSameFamily::from_box(mixture, components)?, name, MixtureSameFamily::with_name))
         }
-        other => bail!(
-            "spec: unknown distribution {other:?} (known: Normal, Independent, Categorical, MultivariateNormalTriL, \
-             MixtureSameFamily, Uniform, Bernoulli, Gamma, Beta, StudentT, Laplace, LogNormal, Exponential, HalfNormal, \
-             Cauchy, HalfCauchy, Gumbel, Chi2, Weibull, Pareto, Poisson, Geometric, InverseGamma, Kumaraswamy, FisherSnedecor, \
-             GeneralizedPareto, TransformedDistribution, \
-             MultivariateNormalDiag, MultivariateNormal, Dirichlet, OneHotCategorical, Mixture, BatchBroadcast)"
-        ),
+        other => {
+            let declared: Vec<&str> = crate::distributions::FAMILIES.iter().map(|e| e.spec.type_name).collect();
+            bail!(
+                "spec: unknown distribution {other:?} (known: {}, and Independent, Categorical, OneHotCategorical, \
+                 MultivariateNormal, MixtureSameFamily, Mixture, TransformedDistribution, BatchBroadcast)",
+                declared.join(", ")
+            )
+        }
     };
     let value_kind = if d.dtype() == Kind::Int64 { Kind::Int64 } else { kind };
     if d.dtype() != value_kind {

@@ -37,7 +37,8 @@ fn log_gamma_difference_big_y(x: &Tensor, y: &Tensor) -> Tensor {
 /// `log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)` for `a, b > 0`, accurate for large
 /// arguments: with `x = min(a, b)`, `y = max(a, b)`, Stirling's series with the large terms
 /// cancelled when `x >= 8`, `lgamma(x) + (lgamma(y) - lgamma(x + y))` in that form when only
-/// `y >= 8`, and the three `lgamma` otherwise. Shapes broadcast.
+/// `y >= 8`, and the three `lgamma` otherwise. Its gradient is that of the three `lgamma`
+/// (`digamma(a) - digamma(a + b)`), whose terms do not cancel. Shapes broadcast.
 pub fn lbeta(a: &Tensor, b: &Tensor) -> Tensor {
     let x = a.minimum(b);
     let y = a.maximum(b);
@@ -53,7 +54,12 @@ pub fn lbeta(a: &Tensor, b: &Tensor) -> Tensor {
     let ys = y.clamp_max(BIG);
     let small_small = xs.lgamma() + ys.lgamma() - (&xs + &ys).lgamma();
     let y_big = y.ge(BIG);
-    big_big.where_self(&x.ge(BIG), &small_big.where_self(&y_big, &small_small))
+    let stable = big_big.where_self(&x.ge(BIG), &small_big.where_self(&y_big, &small_small));
+    // The value from the cancelled forms, the gradient from the three lgamma (digamma
+    // differences, which do not cancel: as accurate as torch's), where those are finite.
+    let direct = a.lgamma() + b.lgamma() - (a + b).lgamma();
+    let mixed = &direct + (&stable - &direct).detach();
+    mixed.where_self(&direct.isfinite(), &stable)
 }
 
 /// `log(Γ(a + b - 1) / (Γ(a) Γ(b))) = -log(a + b - 1) - lbeta(a, b)`, the log binomial

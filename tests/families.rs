@@ -158,7 +158,7 @@ fn declarations() -> Result<()> {
         "Bernoulli", "Beta", "Binomial", "Cauchy", "Chi2", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
         "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
         "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL", "InverseGamma", "Kumaraswamy",
-        "FisherSnedecor", "GeneralizedPareto",
+        "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "RelaxedBernoulli",
     ] {
         assert!(names.contains(&known), "{known} missing from FAMILIES");
     }
@@ -698,6 +698,232 @@ fn generalized_pareto_near_zero_concentration() -> Result<()> {
     Ok(())
 }
 
+// ------------------------------------------------------------------------------------------
+// VonMises, ContinuousBernoulli and RelaxedBernoulli: densities against quadrature (mass,
+// moments, entropy, cdf), their samplers against exact moments (z-tests), and the
+// reparameterization gradients against finite differences and quadrature.
+
+/// `∫_a^b f` by Simpson's rule on `n` intervals, for each of several upper limits `b` (the
+/// cumulative integral at those points).
+fn simpson_to(a: f64, bs: &[f64], n: i64, f: impl Fn(&Tensor) -> Tensor) -> Vec<f64> {
+    bs.iter().map(|&b| simpson(a, b, n, &f)).collect()
+}
+
+#[test]
+fn von_mises_against_quadrature() -> Result<()> {
+    use std::f64::consts::PI;
+    use tch_distributions::distributions::VonMises;
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    let loc = 0.4;
+    for k in [1e-4, 0.7, 5.0, 10.4, 10.6, 50.0, 1e3, 1e4] {
+        let d = VonMises::new(s(loc), s(k))?;
+        let (a, b) = (loc - PI, loc + PI);
+        let n = 400_000;
+        let pdf = |x: &Tensor| d.log_prob(x).unwrap().exp();
+        let mass = simpson(a, b, n, pdf);
+        assert!((mass - 1.0).abs() < 1e-10, "κ = {k}: mass {mass}");
+        // Circular variance 1 - E cos(x - μ) and the entropy.
+        let e_cos = simpson(a, b, n, |x| pdf(x) * (x - loc).cos());
+        let h = simpson(a, b, n, |x| -(pdf(x) * d.log_prob(x).unwrap()));
+        assert!((scalar(&d.variance()?) - (1.0 - e_cos)).abs() < 1e-10, "κ = {k}: variance");
+        assert!((scalar(&d.entropy()?) - h).abs() < 1e-9 * h.abs().max(1.0), "κ = {k}: entropy {h}");
+        assert_eq!(scalar(&d.mean()?), loc);
+        assert_eq!(scalar(&d.mode()?), loc);
+        // TFP's cdf (Hill's 8-digit algorithm) against the cumulative quadrature.
+        let w = (1.0 / k.sqrt()).min(PI / 4.0);
+        let pts = [loc - 3.0 * w, loc - w, loc - 0.1 * w, loc, loc + 0.5 * w, loc + 2.0 * w, loc + 3.0 * w];
+        let want = simpson_to(a, &pts, n, pdf);
+        let got = d.cdf(&t(&pts))?;
+        for (i, w) in want.iter().enumerate() {
+            let g = got.double_value(&[i as i64]);
+            assert!((g - w).abs() < 2e-8, "κ = {k}: cdf({}) {g} vs quadrature {w}", pts[i]);
+        }
+        // Periodicity: the density repeats, the cdf counts periods.
+        let x = t(&[0.3, -2.0]);
+        assert!(max_abs(&d.log_prob(&(&x + 2.0 * PI))?, &d.log_prob(&x)?) < 1e-9 * k.max(1.0));
+        assert!(max_abs(&d.cdf(&(&x + 2.0 * PI))?, &(d.cdf(&x)? + 1.0)) < 1e-12);
+    }
+    // d log_prob/dκ = cos(x - μ) - I1/I0 = cos(x - μ) - (1 - variance) through libtorch's i0e autograd.
+    for k in [1e-3, 3.0, 1e4] {
+        let kv = s(k).set_requires_grad(true);
+        let d = VonMises::new(s(loc), kv.shallow_clone())?;
+        let x = s(1.1);
+        let g = Tensor::run_backward(&[d.log_prob(&x)?], &[&kv], false, false).remove(0);
+        let want = (1.1f64 - loc).cos() - (1.0 - scalar(&d.variance()?));
+        assert!((scalar(&g) - want).abs() < 1e-12, "κ = {k}: d/dκ {g} vs {want}");
+    }
+    Ok(())
+}
+
+#[test]
+fn von_mises_samples_and_reparameterization() -> Result<()> {
+    use std::f64::consts::PI;
+    use tch_distributions::distributions::VonMises;
+    let _g = common::seeded(11);
+    let n = 20_000i64;
+    for kind in [Kind::Float, Kind::Double] {
+        for (loc, k) in [(0.5, 1e-4), (-3.0, 2.0), (3.0, 200.0)] {
+            let d = VonMises::new(Tensor::from(loc).to_kind(kind), Tensor::from(k).to_kind(kind))?;
+            let x = d.sample(&[n])?;
+            assert_eq!(x.kind(), kind);
+            let x64 = x.to_kind(Kind::Double);
+            assert!(scalar(&x64.min()) >= -PI && scalar(&x64.max()) <= PI, "draws in [-π, π]");
+            // E cos(x - μ) = I1/I0 = 1 - variance, Var cos(x - μ) from the draws (z-test, 5 sigma).
+            let c = (&x64 - loc).cos();
+            let want = 1.0 - scalar(&d.variance()?.to_kind(Kind::Double));
+            let se = scalar(&c.std(true)) / (n as f64).sqrt();
+            let z = (scalar(&c.mean(Kind::Double)) - want) / se.max(1e-12);
+            assert!(z.abs() < 5.0, "κ = {k}: E cos z = {z}");
+            let sn = (&x64 - loc).sin();
+            let z = scalar(&sn.mean(Kind::Double)) / (scalar(&sn.std(true)) / (n as f64).sqrt()).max(1e-12);
+            assert!(z.abs() < 5.0, "κ = {k}: E sin z = {z}");
+        }
+    }
+    // rsample: the same values as sample under the same seed, and gradients.
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    for k in [0.5, 4.0, 30.0] {
+        let loc = 0.3;
+        let d = VonMises::new(s(loc), s(k))?;
+        tch::manual_seed(5);
+        let a = d.sample(&[100])?;
+        tch::manual_seed(5);
+        let b = d.rsample(&[100])?;
+        assert_eq!(max_abs(&a, &b), 0.0);
+        // J(κ) = E g(x), g(x) = cos x + sin 2x. Per-draw gradients through a batch of κ's.
+        let m = 200_000i64;
+        let g = |x: &Tensor| x.cos() + (x * 2.0).sin();
+        let kv = Tensor::full([m], k, (Kind::Double, Device::Cpu)).set_requires_grad(true);
+        let lv = Tensor::full([m], loc, (Kind::Double, Device::Cpu)).set_requires_grad(true);
+        tch::manual_seed(6);
+        let x = VonMises::new(lv.shallow_clone(), kv.shallow_clone())?.rsample(&[])?;
+        let grads = Tensor::run_backward(&[g(&x).sum(Kind::Double)], &[&kv, &lv], false, false);
+        let (dk, dl) = (&grads[0], &grads[1]);
+        // The exact derivatives by quadrature: ∫ g ∂p/∂κ = ∫ g (cos(x - μ) - I1/I0) p, ∫ g' p.
+        let r = 1.0 - scalar(&d.variance()?);
+        let pdf = |x: &Tensor| d.log_prob(x).unwrap().exp();
+        let (a0, b0) = (loc - PI, loc + PI);
+        let exact_k = simpson(a0, b0, 200_000, |x| g(x) * ((x - loc).cos() - r) * pdf(x));
+        let exact_l = simpson(a0, b0, 200_000, |x| (-x.sin() + (x * 2.0).cos() * 2.0) * pdf(x));
+        let stat = |t: &Tensor| (scalar(&t.mean(Kind::Double)), scalar(&t.std(true)) / (m as f64).sqrt());
+        let (mk, sk) = stat(dk);
+        let (ml, sl) = stat(dl);
+        assert!((mk - exact_k).abs() < 5.0 * sk + 1e-6, "κ = {k}: rsample d/dκ {mk} ± {sk} vs {exact_k}");
+        assert!((ml - exact_l).abs() < 5.0 * sl + 1e-6, "κ = {k}: rsample d/dμ {ml} ± {sl} vs {exact_l}");
+        // Finite differences of the Monte-Carlo objective with common random numbers.
+        let h = 1e-3 * k;
+        let draws = |kk: f64| -> Result<Tensor> {
+            tch::manual_seed(6);
+            let full = |v: f64| Tensor::full([m], v, (Kind::Double, Device::Cpu));
+            VonMises::new(full(loc), full(kk))?.sample(&[])
+        };
+        let fd = (g(&draws(k + h)?) - g(&draws(k - h)?)) / (2.0 * h);
+        let (mf, sf) = stat(&fd);
+        assert!((mf - exact_k).abs() < 5.0 * sf + 1e-4, "κ = {k}: finite differences {mf} ± {sf} vs {exact_k}");
+        assert!((mf - mk).abs() < 5.0 * (sf + sk) + 1e-4, "κ = {k}: finite differences {mf} vs rsample {mk}");
+    }
+    Ok(())
+}
+
+#[test]
+fn continuous_bernoulli_against_quadrature() -> Result<()> {
+    use tch_distributions::distributions::ContinuousBernoulli;
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    let mut cases: Vec<(String, ContinuousBernoulli)> = vec![];
+    for l in [-40.0, -5.0, -0.3, -0.2, 0.05, 1e-9, 0.0, 0.15, 0.2, 0.5, 3.0, 60.0] {
+        cases.push((format!("logits {l}"), ContinuousBernoulli::from_logits(s(l))?));
+    }
+    for p in [0.5, 0.5 + 1e-6, 0.5 - 1e-6, 1e-6, 1.0 - 1e-6, 0.2, 0.9] {
+        cases.push((format!("probs {p}"), ContinuousBernoulli::from_probs(s(p))?));
+    }
+    let n = 400_000;
+    for (what, d) in &cases {
+        let pdf = |x: &Tensor| d.log_prob(x).unwrap().exp();
+        let mass = simpson(0.0, 1.0, n, pdf);
+        assert!((mass - 1.0).abs() < 1e-10, "{what}: mass {mass}");
+        let mean = simpson(0.0, 1.0, n, |x| pdf(x) * x);
+        let var = simpson(0.0, 1.0, n, |x| pdf(x) * (x - mean).square());
+        let h = simpson(0.0, 1.0, n, |x| -(pdf(x) * d.log_prob(x).unwrap()));
+        let closed = [("mean", d.mean()?, mean), ("variance", d.variance()?, var), ("entropy", d.entropy()?, h)];
+        for (m, got, want) in closed {
+            let tol = 1e-10 * want.abs().max(1.0);
+            assert!((scalar(&got) - want).abs() < tol, "{what}: {m} {got} vs quadrature {want}");
+        }
+        let pts = [0.0, 0.001, 0.03, 0.3, 0.5, 0.77, 0.999, 1.0];
+        let want = simpson_to(0.0, &pts, n, pdf);
+        let got = d.cdf(&t(&pts))?;
+        for (i, w) in want.iter().enumerate() {
+            let g = got.double_value(&[i as i64]);
+            assert!((g - w).abs() < 1e-10, "{what}: cdf({}) {g} vs quadrature {w}", pts[i]);
+        }
+        let p = probs();
+        let back = d.cdf(&d.icdf(&p)?)?;
+        assert!(max_abs(&back, &p) < 1e-12, "{what}: cdf(icdf(p)) {back}");
+        assert_eq!(scalar(&d.cdf(&s(-0.5))?), 0.0);
+        assert_eq!(scalar(&d.cdf(&s(1.5))?), 1.0);
+    }
+    // The Taylor region: continuous at its edge, float32 as accurate as its rounding, and the
+    // gradient d log_prob/dλ = x - mean(λ) (the exponential family's identity).
+    let x03 = |kind: Kind| Tensor::from(0.3).to_kind(kind);
+    for (kind, edge, tol) in [(Kind::Double, 0.2, 1e-14), (Kind::Float, 1.0, 3e-7)] {
+        let at = |l: f64| ContinuousBernoulli::from_logits(Tensor::from(l).to_kind(kind)).unwrap();
+        for sign in [-1.0, 1.0] {
+            let (i, o) = (at(sign * edge * (1.0 - 1e-7)), at(sign * edge * (1.0 + 1e-7)));
+            for (m, a, b) in [
+                ("mean", i.mean()?, o.mean()?),
+                ("variance", i.variance()?, o.variance()?),
+                ("log_prob", i.log_prob(&x03(kind))?, o.log_prob(&x03(kind))?),
+            ] {
+                let diff = (scalar(&a.to_kind(Kind::Double)) - scalar(&b.to_kind(Kind::Double))).abs();
+                assert!(diff < tol + 1e-7 * edge, "{kind:?}: {m} jumps by {diff} at the band's edge");
+            }
+        }
+    }
+    let grid: Vec<f64> = (-40..=40).map(|i| i as f64 * 0.05).collect();
+    let l64 = t(&grid);
+    let d64 = ContinuousBernoulli::from_logits(l64.shallow_clone())?;
+    let d32 = ContinuousBernoulli::from_logits(l64.to_kind(Kind::Float))?;
+    for (m, a, b) in [
+        ("mean", d32.mean()?, d64.mean()?),
+        ("variance", d32.variance()?, d64.variance()?),
+        ("entropy", d32.entropy()?, d64.entropy()?),
+    ] {
+        let e = max_abs(&a.to_kind(Kind::Double), &b);
+        assert!(e < 5e-7, "float32 {m} off by {e}");
+    }
+    for l in [0.0, 1e-9, 0.1999, 0.2001, -3.0, 50.0] {
+        let lv = s(l).set_requires_grad(true);
+        let d = ContinuousBernoulli::from_logits(lv.shallow_clone())?;
+        let g = Tensor::run_backward(&[d.log_prob(&s(0.3))?], &[&lv], false, false).remove(0);
+        let want = 0.3 - scalar(&d.mean()?);
+        assert!((scalar(&g) - want).abs() < 1e-13, "λ = {l}: d log_prob/dλ {g} vs {want}");
+    }
+    // rsample = icdf(u): its gradient against central differences of icdf at the same u.
+    let _g = common::seeded(3);
+    for l in [-4.0, 0.1, 2.5, 30.0] {
+        let lv = s(l).set_requires_grad(true);
+        tch::manual_seed(9);
+        let x = ContinuousBernoulli::from_logits(lv.shallow_clone())?.rsample(&[50])?;
+        let g = Tensor::run_backward(&[x.sum(Kind::Double)], &[&lv], false, false).remove(0);
+        let fd = |l: f64| -> Result<f64> {
+            tch::manual_seed(9);
+            Ok(scalar(&ContinuousBernoulli::from_logits(s(l))?.sample(&[50])?.sum(Kind::Double)))
+        };
+        let want = (fd(l + 1e-5)? - fd(l - 1e-5)?) / 2e-5;
+        assert!((scalar(&g) - want).abs() < 1e-6 * want.abs().max(1.0), "λ = {l}: {g} vs {want}");
+    }
+    // Samples: z-tests of the mean against the closed form.
+    let nn_ = 20_000.0f64;
+    for d in [ContinuousBernoulli::from_probs(s(0.5))?, ContinuousBernoulli::from_logits(s(-7.0))?] {
+        let x = d.sample(&[nn_ as i64])?;
+        assert!(scalar(&x.min()) >= 0.0 && scalar(&x.max()) <= 1.0);
+        let z = (scalar(&x.mean(Kind::Double)) - scalar(&d.mean()?)) / (scalar(&d.variance()?) / nn_).sqrt();
+        assert!(z.abs() < 5.0, "sample mean z = {z}");
+    }
+    let e = err(ContinuousBernoulli::from_probs(s(0.3))?.mode());
+    assert!(e.contains("ContinuousBernoulli.mode: not implemented"), "{e}");
+    Ok(())
+}
+
 #[test]
 fn inverse_gamma_cdf_gradients() -> Result<()> {
     use tch_distributions::distributions::InverseGamma;
@@ -719,5 +945,79 @@ fn inverse_gamma_cdf_gradients() -> Result<()> {
     let d = InverseGamma::new(conc.shallow_clone(), t(&[b]))?;
     let e = d.cdf(&x)?.sum(Kind::Double).f_backward().expect_err("no derivative to α");
     assert!(e.to_string().contains("igammac"), "{e}");
+    Ok(())
+}
+
+#[test]
+fn relaxed_bernoulli_against_quadrature() -> Result<()> {
+    use tch_distributions::distributions::RelaxedBernoulli;
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    for tau in [0.05, 0.3, 1.0, 2.5, 5.0] {
+        for l in [-1.5, 0.7] {
+            let d = RelaxedBernoulli::from_logits(s(tau), s(l))?;
+            let p = RelaxedBernoulli::from_probs(s(tau), s(1.0 / (1.0 + (-l).exp())))?;
+            // In the logit domain y = sigmoid(x): the mass ∫ p(y(x)) y'(x) dx; the density's
+            // spikes at 0 and 1 for τ < 1 become tails there.
+            // (y = sigmoid(x) is spaced by eps near 1, so logit(y) loses e^x eps: the range stops
+            // at x = 15, the mass beyond is that of a logistic.)
+            let (a, b) = (((l - 40.0) / tau).max(-700.0), ((l + 40.0) / tau).min(15.0));
+            let logistic = |x: f64| 1.0 / (1.0 + (l - tau * x).exp());
+            let dens = |x: &Tensor| {
+                let y = x.sigmoid();
+                (d.log_prob(&y).unwrap() + y.log() + (-&y).log1p()).exp()
+            };
+            let pts = [-2.0, -0.5, 0.0, 0.3, 1.0, 3.0].map(|v: f64| ((l + v) / tau).min(15.0));
+            let n = 400_000;
+            let mass = simpson(a, b, n, dens);
+            let want_mass = logistic(b) - logistic(a);
+            assert!((mass - want_mass).abs() < 1e-9, "τ = {tau}, λ = {l}: mass {mass} vs {want_mass}");
+            let want: Vec<f64> = simpson_to(a, &pts, n, dens).iter().map(|w| w + logistic(a)).collect();
+            let ys = t(&pts).sigmoid();
+            let got = d.cdf(&ys)?;
+            for (i, w) in want.iter().enumerate() {
+                assert!((got.double_value(&[i as i64]) - w).abs() < 1e-9, "τ = {tau}: cdf vs quadrature {w}");
+            }
+            if tau >= 1.0 {
+                // (at lower temperatures the quantiles of u near 0 or 1 are within eps of 0 or 1)
+                let u = probs();
+                assert!(max_abs(&d.cdf(&d.icdf(&u)?)?, &u) < 1e-12, "τ = {tau}: cdf(icdf(u))");
+            }
+            // probs and logits give the same distribution.
+            let y = t(&[1e-6, 0.2, 0.5, 0.93]);
+            assert!(max_abs(&d.log_prob(&y)?, &p.log_prob(&y)?) < 1e-12);
+            // Samples: the fraction below each quantile (binomial z-tests, 5 sigma).
+            let _g = common::seeded(21);
+            let m = 20_000.0f64;
+            let x = d.sample(&[m as i64])?;
+            for q in [0.1, 0.5, 0.8] {
+                let yq = d.icdf(&s(q))?;
+                if !(1e-300..1.0 - 1e-9).contains(&scalar(&yq)) {
+                    continue; // a quantile within eps of 0 or 1: draws are clamped there
+                }
+                let frac = scalar(&x.le_tensor(&yq).to_kind(Kind::Double).mean(Kind::Double));
+                let z = (frac - q) / (q * (1.0 - q) / m).sqrt();
+                assert!(z.abs() < 5.0, "τ = {tau}: P(y <= q_{q}) z = {z}");
+            }
+        }
+    }
+    // Extreme logits of a point: finite (torch's log1p(exp(d)) overflows in float32).
+    let d = RelaxedBernoulli::from_logits(Tensor::from(0.05f32), Tensor::from(100.0f32))?;
+    assert!(d.log_prob(&Tensor::from_slice(&[1e-30f32, 0.5]))?.isfinite().all().int64_value(&[]) == 1);
+    // rsample: gradients to temperature and logits against central differences.
+    let tv = s(0.7).set_requires_grad(true);
+    let lv = s(0.4).set_requires_grad(true);
+    tch::manual_seed(4);
+    let y = RelaxedBernoulli::from_logits(tv.shallow_clone(), lv.shallow_clone())?.rsample(&[40])?;
+    let g = Tensor::run_backward(&[y.sum(Kind::Double)], &[&tv, &lv], false, false);
+    let f = |tau: f64, l: f64| -> Result<f64> {
+        tch::manual_seed(4);
+        Ok(scalar(&RelaxedBernoulli::from_logits(s(tau), s(l))?.sample(&[40])?.sum(Kind::Double)))
+    };
+    let h = 1e-6;
+    let gt = (f(0.7 + h, 0.4)? - f(0.7 - h, 0.4)?) / (2.0 * h);
+    let gl = (f(0.7, 0.4 + h)? - f(0.7, 0.4 - h)?) / (2.0 * h);
+    assert!((scalar(&g[0]) - gt).abs() < 1e-6 && (scalar(&g[1]) - gl).abs() < 1e-6, "{} {gt} {} {gl}", g[0], g[1]);
+    let e = err(d.mean());
+    assert!(e.contains("RelaxedBernoulli.mean: not implemented"), "{e}");
     Ok(())
 }

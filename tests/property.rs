@@ -21,7 +21,7 @@
 //! `Err`, never panic (it found empty batch dimensions broadcast as 1 in the Gaussian families'
 //! linear algebra).
 //!
-//! Junk parameters: 1000 random constructions of 27 families and 7 parametrised bijectors from
+//! Junk parameters: 1000 random constructions of 40 families and 7 parametrised bijectors from
 //! junk and near-miss parameters, then their methods on junk inputs: errors, never a panic.
 //!
 //! Cases are drawn from `StdRng::seed_from_u64`; the draws of the distributions use libtorch's
@@ -51,6 +51,7 @@ use tch_distributions::distributions::{
     MultivariateNormal, MultivariateNormalDiag, MultivariateNormalTriL, Normal, OneHotCategorical, Pareto, Poisson,
     StudentT, TransformedDistribution, Uniform, Weibull, InverseGamma, Kumaraswamy, FisherSnedecor, GeneralizedPareto,
 };
+use tch_distributions::distributions::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
 
 const CASES: usize = 50;
 
@@ -461,7 +462,7 @@ struct DistCase {
     event: Vec<i64>,
 }
 
-const DISTRIBUTIONS: [&str; 37] = [
+const DISTRIBUTIONS: [&str; 40] = [
     "Binomial",
     "NegativeBinomial",
     "Exponential",
@@ -499,6 +500,9 @@ const DISTRIBUTIONS: [&str; 37] = [
     "Kumaraswamy",
     "FisherSnedecor",
     "GeneralizedPareto",
+    "VonMises",
+    "ContinuousBernoulli",
+    "RelaxedBernoulli",
 ];
 
 /// Two parameter shapes that broadcast to a batch shape (one of them, at random, the full one).
@@ -574,6 +578,13 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
             )?;
             return Ok(DistCase { d: Box::new(d), batch: batch3, event: vec![] });
         }
+        "VonMises" => Box::new(VonMises::new(g.uniform(&s1, -3.0, 3.0, kind), g.uniform(&s2, 0.01, 50.0, kind))?),
+        "RelaxedBernoulli" if g.coin() => {
+            Box::new(RelaxedBernoulli::from_logits(g.uniform(&s1, 0.05, 3.0, kind), g.uniform(&s2, -3.0, 3.0, kind))?)
+        }
+        "RelaxedBernoulli" => {
+            Box::new(RelaxedBernoulli::from_probs(g.uniform(&s1, 0.05, 3.0, kind), g.uniform(&s2, 0.05, 0.95, kind))?)
+        }
         // One-parameter families: the batch shape is the parameter's.
         one => {
             let v = |g: &mut Gen, lo, hi| g.uniform(b, lo, hi, kind);
@@ -585,6 +596,8 @@ fn scalar_family(g: &mut Gen, which: &str, b: &[i64], kind: Kind) -> Result<Dist
                 "Poisson" => Box::new(Poisson::new(v(g, 0.1, 20.0))?),
                 "Geometric" if g.coin() => Box::new(Geometric::from_probs(v(g, 0.05, 0.95))?),
                 "Geometric" => Box::new(Geometric::from_logits(v(g, -3.0, 3.0))?),
+                "ContinuousBernoulli" if g.coin() => Box::new(ContinuousBernoulli::from_probs(v(g, 0.0, 1.0))?),
+                "ContinuousBernoulli" => Box::new(ContinuousBernoulli::from_logits(v(g, -30.0, 30.0))?),
                 other => bail!("not a scalar family: {other}"),
             };
             return Ok(DistCase { d, batch: b.to_vec(), event: vec![] });
@@ -615,7 +628,8 @@ fn distribution_case(g: &mut Gen, which: &str, kind: Kind) -> Result<DistCase> {
     Ok(match which {
         "Normal" | "Laplace" | "StudentT" | "LogNormal" | "Uniform" | "Gamma" | "Beta" | "Exponential" | "HalfNormal"
         | "Cauchy" | "HalfCauchy" | "Gumbel" | "Chi2" | "Weibull" | "Pareto" | "Poisson" | "Geometric" | "Binomial"
-        | "NegativeBinomial" | "InverseGamma" | "Kumaraswamy" | "FisherSnedecor" | "GeneralizedPareto" => {
+        | "NegativeBinomial" | "InverseGamma" | "Kumaraswamy" | "FisherSnedecor" | "GeneralizedPareto" | "VonMises"
+        | "ContinuousBernoulli" | "RelaxedBernoulli" => {
             scalar_family(g, which, &b, kind)?
         }
         "Bernoulli" => {
@@ -1026,7 +1040,10 @@ fn junk_constructed(g: &mut Gen, which: i64) -> (String, Box<dyn FnOnce() -> Res
         36 => Box::new(move || use_dist(InverseGamma::new(a, b), x, s)),
         37 => Box::new(move || use_dist(Kumaraswamy::new(a, b), x, s)),
         38 => Box::new(move || use_dist(FisherSnedecor::new(a, b), x, s)),
-        _ => Box::new(move || use_dist(GeneralizedPareto::new(a, b, c), x, s)),
+        39 => Box::new(move || use_dist(GeneralizedPareto::new(a, b, c), x, s)),
+        40 => Box::new(move || use_dist(VonMises::new(a, b), x, s)),
+        41 => Box::new(move || use_dist(ContinuousBernoulli::from_probs(a), x, s)),
+        _ => Box::new(move || use_dist(RelaxedBernoulli::from_logits(a, b), x, s)),
     };
     (what, run)
 }
@@ -1038,7 +1055,7 @@ fn junk_parameters_give_errors_never_panics() {
     let mut counts = [0usize; 3];
     let mut panics = vec![];
     for _ in 0..1000 {
-        let which = g.int(0, 39);
+        let which = g.int(0, 42);
         let (what, run) = junk_constructed(&mut g, which);
         outcome(&mut counts, &mut panics, &what, run);
     }

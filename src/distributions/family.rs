@@ -236,6 +236,17 @@ impl Prob {
         if self.logits { self.value.shallow_clone() } else { self.value.log() - (-&self.value).log1p() }
     }
 
+    /// torch's `probs_to_logits`: the logits, or `log p - log1p(-p)` of the probs clamped to
+    /// `[eps, 1 - eps]` (finite logits for the families whose formulas need them).
+    pub(crate) fn clamped_logits(&self) -> Tensor {
+        if self.logits {
+            return self.value.shallow_clone();
+        }
+        let e = super::univariate_common::eps(self.value.kind());
+        let p = self.value.clamp(e, 1.0 - e);
+        p.log() - (-&p).log1p()
+    }
+
     /// `log p`: `log_sigmoid(l)` or `log p`.
     pub(crate) fn log_p(&self) -> Tensor {
         if self.logits { self.value.log_sigmoid() } else { self.value.log() }

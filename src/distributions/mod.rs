@@ -45,6 +45,9 @@ mod inverse_gamma;
 mod kumaraswamy;
 mod fisher_snedecor;
 mod generalized_pareto;
+mod von_mises;
+mod continuous_bernoulli;
+mod relaxed_bernoulli;
 
 pub use batch_broadcast::{expand, BatchBroadcast};
 pub use bernoulli::Bernoulli;
@@ -84,6 +87,9 @@ pub use inverse_gamma::InverseGamma;
 pub use kumaraswamy::Kumaraswamy;
 pub use fisher_snedecor::FisherSnedecor;
 pub use generalized_pareto::GeneralizedPareto;
+pub use von_mises::VonMises;
+pub use continuous_bernoulli::ContinuousBernoulli;
+pub use relaxed_bernoulli::RelaxedBernoulli;
 
 use crate::bijectors::Bijector;
 use crate::shape::{fmt_shape, kind_name};

@@ -7,6 +7,7 @@ use super::{
     LogNormal, MultivariateNormalDiag, MultivariateNormalTriL, NegativeBinomial, Normal, Pareto, Poisson, StudentT, Uniform, Weibull,
 };
 use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
+use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -74,6 +75,7 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Binomial::from_probs(total_count, probs) | from_logits),
     entry!(Cauchy::new(loc, scale)),
     entry!(Chi2::new(df)),
+    entry!(ContinuousBernoulli::from_logits(logits) | from_probs),
     entry!(Dirichlet::new(concentration)),
     entry!(Exponential::new(rate)),
     entry!(FisherSnedecor::new(df1, df2)),
@@ -93,8 +95,10 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Normal::new(loc, scale)),
     entry!(Pareto::new(scale, alpha)),
     entry!(Poisson::new(rate)),
+    entry!(RelaxedBernoulli::from_logits(temperature, logits) | from_probs),
     entry!(StudentT::new(df, loc, scale)),
     entry!(Uniform::new(low, high)),
+    entry!(VonMises::new(loc, concentration)),
     entry!(Weibull::new(scale, concentration)),
 ];
 
