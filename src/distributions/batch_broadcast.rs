@@ -6,7 +6,7 @@ use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{anyhow, bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 /// `BatchBroadcast(base, with_shape)` (TFP): the distribution `base` repeated over the batch
 /// shape `broadcast(base.batch_shape, with_shape)` (NumPy rules), each batch element an
@@ -24,6 +24,7 @@ pub struct BatchBroadcast {
     base: Box<dyn Distribution>,
     name: String,
     batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
 }
 
 /// torch's `expand`: `base` with its batch shape broadcast to exactly `batch_shape`. An error
@@ -53,7 +54,8 @@ impl BatchBroadcast {
         }
         let batch_shape = broadcast_shapes(op, &base.batch_shape(), with_shape)?;
         let name = format!("BatchBroadcast{}", base.name());
-        Ok(Self { base, name, batch_shape })
+        let event_shape = base.event_shape();
+        Ok(Self { base, name, batch_shape, event_shape })
     }
 
     /// Sets the name printed by `Display`.
@@ -113,24 +115,7 @@ impl BatchBroadcast {
 }
 
 impl Distribution for BatchBroadcast {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "BatchBroadcast"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        self.base.event_shape()
-    }
-    fn dtype(&self) -> Kind {
-        self.base.dtype()
-    }
-    fn device(&self) -> Device {
-        self.base.device()
-    }
+    super::wrapper_methods!("BatchBroadcast", |s| s.base);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "BatchBroadcast.log_prob";

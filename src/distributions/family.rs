@@ -578,10 +578,12 @@ fn p_shape(params: &[(&'static ParamSpec, Parameter)], name: &str) -> Vec<i64> {
     params.iter().find(|(s, _)| s.name == name).map(|(_, p)| p.shape()).unwrap_or_default()
 }
 
-/// Declares a family with scalar parameters from one table: the struct (its doc comment given
-/// first), its [`FamilySpec`] `SPEC`, the constructor `$ctor(params...)` (checked by
-/// `FamilyCore::new`), an accessor per parameter (doc comments given with the parameter), and
-/// `with_name`, `with_validate_args`, `Display` and `Debug` ([`family_builders`]).
+/// Declares a family from one table: the struct (its doc comment given first), its
+/// [`FamilySpec`] `SPEC`, the constructor `$ctor(params...)` (checked by `FamilyCore::new`), an
+/// accessor per parameter (doc comments given with the parameter; `as name` renames it where the
+/// family keeps the parameter's name for a method of its own), and `with_name`,
+/// `with_validate_args`, `Display` and `Debug` ([`family_builders`]). Vector families add
+/// `; event_ndims: 1` after the support and each parameter's event rank in brackets.
 ///
 /// ```ignore
 /// declare_family! {
@@ -590,6 +592,12 @@ fn p_shape(params: &[(&'static ParamSpec, Parameter)], name: &str) -> Vec<i64> {
 ///     new(/// The location.
 ///         loc: Constraint::Real, /// The scale.
 ///         scale: Constraint::Positive)
+/// }
+/// declare_family! {
+///     /// `MultivariateNormalTriL(loc, scale_tril)`: ...
+///     MultivariateNormalTriL, support: Constraint::RealVector; event_ndims: 1,
+///     new(loc[1]: Constraint::RealVector,
+///         scale_tril[2] as scale_tril_parameter: Constraint::LowerTriangular)
 /// }
 /// ```
 macro_rules! declare_family {

@@ -5,7 +5,7 @@ use crate::bijectors::Bijector;
 use crate::shape::{check_value, check_value_shape, fmt_shape, sum_last};
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 /// `Independent(base, n)`: the rightmost `n` batch dimensions of `base` become event dimensions;
 /// `log_prob` sums the base's `log_prob` over them. With `Normal` this is a multivariate normal
@@ -60,24 +60,7 @@ impl Independent {
 }
 
 impl Distribution for Independent {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Independent"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        self.event_shape.clone()
-    }
-    fn dtype(&self) -> Kind {
-        self.base.dtype()
-    }
-    fn device(&self) -> Device {
-        self.base.device()
-    }
+    super::wrapper_methods!("Independent", |s| s.base);
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Independent.log_prob";
         check_value(op, x, self.dtype(), self.device())?;

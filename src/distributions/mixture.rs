@@ -5,7 +5,7 @@ use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape, kind_name};
 use anyhow::{anyhow, bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// `Mixture(cat, [c_0, ..., c_{K-1}])` (TFP's `tfd.Mixture`; torch has none):
 /// `p(x) = Σ_k π_k p_k(x)`, with `π` from a [`Categorical`] over `K` and `K` component
@@ -124,24 +124,7 @@ impl Mixture {
 }
 
 impl Distribution for Mixture {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Mixture"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        self.event_shape.clone()
-    }
-    fn dtype(&self) -> Kind {
-        self.components[0].dtype()
-    }
-    fn device(&self) -> Device {
-        self.components[0].device()
-    }
+    super::wrapper_methods!("Mixture", |s| s.components[0]);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Mixture.log_prob";

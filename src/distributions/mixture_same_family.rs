@@ -5,7 +5,7 @@ use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// `MixtureSameFamily(mixture, components)`: `p(x) = Σ_k π_k p_k(x)`, with `π` from a
 /// [`Categorical`] over `K` and the `K` components along the last batch dimension of
@@ -77,24 +77,7 @@ impl MixtureSameFamily {
 }
 
 impl Distribution for MixtureSameFamily {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "MixtureSameFamily"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        self.event_shape.clone()
-    }
-    fn dtype(&self) -> Kind {
-        self.components.dtype()
-    }
-    fn device(&self) -> Device {
-        self.components.device()
-    }
+    super::wrapper_methods!("MixtureSameFamily", |s| s.components);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "MixtureSameFamily.log_prob";

@@ -292,6 +292,36 @@ pub fn describe(d: &dyn Distribution) -> String {
     )
 }
 
+/// Inside `impl Distribution for T` of a wrapper of other distributions, with fields `name`,
+/// `batch_shape` and `event_shape`: the trait's `name`, `type_name` (`$type_name`),
+/// `batch_shape`, `event_shape`, and `dtype` and `device` of the wrapped distribution `$inner`
+/// (an expression on `self`, e.g. `self.base`).
+macro_rules! wrapper_methods {
+    ($type_name:literal, |$s:ident| $inner:expr) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn type_name(&self) -> &'static str {
+            $type_name
+        }
+        fn batch_shape(&self) -> Vec<i64> {
+            self.batch_shape.clone()
+        }
+        fn event_shape(&self) -> Vec<i64> {
+            self.event_shape.clone()
+        }
+        fn dtype(&self) -> tch::Kind {
+            let $s = self;
+            $inner.dtype()
+        }
+        fn device(&self) -> tch::Device {
+            let $s = self;
+            $inner.device()
+        }
+    };
+}
+pub(crate) use wrapper_methods;
+
 /// Implements `Display` and `Debug` as [`describe`] for a distribution type.
 macro_rules! display_as_describe {
     ($t:ty) => {

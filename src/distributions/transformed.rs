@@ -5,7 +5,7 @@ use crate::bijectors::{reduce_log_det, Bijector};
 use crate::shape::{check_value, check_value_shape, fmt_shape, sum_last};
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 /// `TransformedDistribution(base, bijector)`: the distribution of `Y = f(X)`, `X ~ base`, for a
 /// bijector `f` (TFP's `TransformedDistribution`).
@@ -85,24 +85,7 @@ impl TransformedDistribution {
 }
 
 impl Distribution for TransformedDistribution {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "TransformedDistribution"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        self.event_shape.clone()
-    }
-    fn dtype(&self) -> Kind {
-        self.base.dtype()
-    }
-    fn device(&self) -> Device {
-        self.base.device()
-    }
+    super::wrapper_methods!("TransformedDistribution", |s| s.base);
 
     fn log_prob(&self, y: &Tensor) -> Result<Tensor> {
         let op = "TransformedDistribution.log_prob";
