@@ -1021,3 +1021,55 @@ fn relaxed_bernoulli_against_quadrature() -> Result<()> {
     assert!(e.contains("RelaxedBernoulli.mean: not implemented"), "{e}");
     Ok(())
 }
+
+/// `log_cdf` in both tails against closed forms evaluated on the host in f64 (where `log(cdf)`
+/// would lose everything: `cdf` rounding to 1, or `1/2 + atan(z)/π` cancelling), relative
+/// tolerance 1e-12; and `exp(log_cdf) = cdf` in the body.
+#[test]
+fn log_cdf_in_both_tails() -> Result<()> {
+    use std::f64::consts::PI;
+    use tch_distributions::distributions::{Cauchy, Exponential, HalfCauchy, HalfNormal, Pareto, Weibull};
+    let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+    let check = |d: &dyn Distribution, x: f64, want: f64| {
+        let got = scalar(&d.log_cdf(&s(x)).unwrap());
+        assert!((got - want).abs() <= 1e-12 * want.abs(), "{}: log_cdf({x}) = {got}, want {want}", d.type_name());
+    };
+    let e = Exponential::new(s(1.5))?;
+    check(&e, 1e-12, (-(-1.5e-12f64).exp_m1()).ln());
+    check(&e, 40.0, (-(-60.0f64).exp()).ln_1p());
+    let w = Weibull::new(s(2.0), s(1.7))?;
+    check(&w, 1e-8, (-(-(0.5e-8f64).powf(1.7)).exp_m1()).ln());
+    check(&w, 30.0, (-(-(15.0f64).powf(1.7)).exp()).ln_1p());
+    let p = Pareto::new(s(1.5), s(6.0))?;
+    let near = 1.5 * (1.0 + 1e-9);
+    check(&p, near, (-(-6.0 * ((near - 1.5) / 1.5).ln_1p()).exp_m1()).ln());
+    check(&p, 1e4, (-(1.5e-4f64).powi(6)).ln_1p());
+    assert_eq!(scalar(&p.log_cdf(&s(1.0))?), f64::NEG_INFINITY);
+    let h = HalfNormal::new(s(0.7))?;
+    // erf(z) = 2z/√π (1 - z²/3 + ...) at z = 1e-10; erfc(z) by its asymptotic series at z = 20.
+    let z = 1e-10 / (0.7 * std::f64::consts::SQRT_2);
+    check(&h, 1e-10, (2.0 * z / PI.sqrt() * (1.0 - z * z / 3.0)).ln());
+    let z = 20.0f64;
+    let series: f64 = (0..7).map(|k| {
+        let double_factorial: f64 = (1..=k).map(|j| (2 * j - 1) as f64).product();
+        (-1.0f64).powi(k) * double_factorial / (2.0 * z * z).powi(k)
+    }).sum();
+    let erfc = (-z * z).exp() / (z * PI.sqrt()) * series;
+    check(&h, z * 0.7 * std::f64::consts::SQRT_2, (-erfc).ln_1p());
+    let c = Cauchy::new(s(0.5), s(2.0))?;
+    let zl = (-1e8f64 - 0.5) / 2.0;
+    check(&c, -1e8, ((-1.0 / zl).atan() / PI).ln());
+    let zu = (1e8f64 - 0.5) / 2.0;
+    check(&c, 1e8, (-(1.0 / zu).atan() / PI).ln_1p());
+    assert!((scalar(&c.cdf(&s(-1e8))?) / ((-1.0 / zl).atan() / PI) - 1.0).abs() < 1e-13, "Cauchy cdf, lower tail");
+    let hc = HalfCauchy::new(s(2.0))?;
+    check(&hc, 1e9, (-(2.0 / PI) * (2e-9f64).atan()).ln_1p());
+    check(&hc, 1e-9, ((2.0 / PI) * (0.5e-9f64).atan()).ln());
+    // The body: exp(log_cdf) = cdf.
+    let x = Tensor::from_slice(&[0.2f64, 0.9, 1.6, 2.5, 4.0]);
+    for d in [&e as &dyn Distribution, &w, &p, &h, &c, &hc] {
+        let diff = (d.log_cdf(&x)?.exp() - d.cdf(&x)?).abs().max();
+        assert!(scalar(&diff) < 1e-15, "{}: exp(log_cdf) vs cdf {diff}", d.type_name());
+    }
+    Ok(())
+}

@@ -41,6 +41,22 @@ impl Cauchy {
     }
 }
 
+/// `(cdf, log cdf)` of the standard Cauchy at `z` from the accurate pieces: `atan(-1/z)/π`
+/// below `-1`, `1/2 + atan(z)/π` in `[-1, 1]`, `1 - atan(1/z)/π` above `1` (the log takes the
+/// upper tail through `log1p`). Each branch sees a safe
+/// input outside its range, so that no NaN reaches the gradient through `where`.
+fn tails(z: &Tensor) -> (Tensor, Tensor) {
+    let (below, above) = (z.lt(-1.0), z.gt(1.0));
+    let zl = z.where_scalarother(&below, -2.0);
+    let zu = z.where_scalarother(&above, 2.0);
+    let middle = z.atan() / PI + 0.5;
+    let lower_tail = (-zl.reciprocal()).atan() / PI;
+    let upper_tail = zu.reciprocal().atan() / PI;
+    let cdf = lower_tail.where_self(&below, &middle.where_self(&above.logical_not(), &(-&upper_tail + 1.0)));
+    let log_cdf = (-upper_tail).log1p().where_self(&above, &cdf.log());
+    (cdf, log_cdf)
+}
+
 impl Distribution for Cauchy {
     family_methods!(support, rsample);
 
@@ -73,8 +89,17 @@ impl Distribution for Cauchy {
     }
 
     /// `atan(z)/π + 1/2`.
+    /// `1/2 + atan(z)/π`, `z = (x - loc)/scale`, written `atan(-1/z)/π` below `z = -1` (the
+    /// lower tail, where the sum cancels).
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.standardize("cdf", x)?.0.atan() / PI + 0.5)
+        let z = self.standardize("cdf", x)?.0;
+        Ok(tails(&z).0)
+    }
+
+    /// `log cdf`, with the upper tail `log1p(-atan(1/z)/π)` above `z = 1`: accurate in both tails.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let z = self.standardize("log_cdf", x)?.0;
+        Ok(tails(&z).1)
     }
 
     /// `loc + scale tan(π (p - 1/2))`.

@@ -1,6 +1,7 @@
 //! The exponential distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
+use super::univariate_common::log1mexp;
 use super::Distribution;
 use anyhow::Result;
 use tch::Tensor;
@@ -60,6 +61,12 @@ impl Distribution for Exponential {
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
         self.core.check_x("Exponential.cdf", x)?;
         Ok(-(-self.core.single("cdf")? * x).expm1())
+    }
+
+    /// `log(1 - e^(-λx))` through `log1mexp`: accurate in both tails.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        self.core.check_x("Exponential.log_cdf", x)?;
+        Ok(log1mexp(&(-self.core.single("log_cdf")? * x)))
     }
 
     /// `-log1p(-p) / λ`.

@@ -67,6 +67,15 @@ impl Distribution for HalfCauchy {
         Ok((x / self.core.single("cdf")?).atan() * (2.0 / PI))
     }
 
+    /// `log(2 atan(x/scale)/π)`, the upper tail `log1p(-2 atan(scale/x)/π)` above `x = scale`.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        self.core.check_x("HalfCauchy.log_cdf", x)?;
+        let z = x / self.core.single("log_cdf")?;
+        let upper = z.gt(1.0);
+        let zu = z.where_scalarother(&upper, 2.0);
+        Ok((-(zu.reciprocal().atan() * (2.0 / PI))).log1p().where_self(&upper, &(z.atan() * (2.0 / PI)).log()))
+    }
+
     /// `scale tan(πp/2)`.
     fn icdf(&self, p: &Tensor) -> Result<Tensor> {
         self.core.check_prob("HalfCauchy.icdf", p)?;

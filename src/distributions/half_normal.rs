@@ -67,6 +67,15 @@ impl Distribution for HalfNormal {
         Ok((x / self.core.single("cdf")? * FRAC_1_SQRT_2).erf())
     }
 
+    /// `log erf(x/(σ√2))`, and `log1p(-erfc(x/(σ√2)))` above `x = σ√2` (the upper tail,
+    /// where `erf` rounds to 1).
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        self.core.check_x("HalfNormal.log_cdf", x)?;
+        let z = x / self.core.single("log_cdf")? * FRAC_1_SQRT_2;
+        let upper = z.gt(1.0);
+        Ok((-z.erfc()).log1p().where_self(&upper, &z.erf().log()))
+    }
+
     /// `σ √2 erfinv(p)`.
     fn icdf(&self, p: &Tensor) -> Result<Tensor> {
         self.core.check_prob("HalfNormal.icdf", p)?;

@@ -1,6 +1,7 @@
 //! The Pareto (type I) distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
+use super::univariate_common::log1mexp;
 use super::Distribution;
 use anyhow::Result;
 use tch::Tensor;
@@ -78,8 +79,20 @@ impl Distribution for Pareto {
         let op = "Pareto.cdf";
         self.core.check_x(op, x)?;
         let [scale, alpha] = self.core.values(op)?;
-        let c = -((scale.log() - x.log()) * &alpha).expm1();
+        let c = -(-((x - &scale) / &scale).log1p() * &alpha).expm1();
         Ok(c.where_scalarother(&x.ge_tensor(&scale), 0.0))
+    }
+
+    /// `log(1 - (m/x)^α)` through `log1mexp`, `log(x/m)` as `log1p((x - m)/m)` (`-inf` below `m`):
+    /// accurate in both tails.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Pareto.log_cdf";
+        self.core.check_x(op, x)?;
+        let [scale, alpha] = self.core.values(op)?;
+        let inside = x.gt_tensor(&scale);
+        // Outside the support the exponent is replaced by a safe -1 (no NaN into the gradient).
+        let t = (-((x - &scale) / &scale).log1p() * &alpha).where_scalarother(&inside, -1.0);
+        Ok(log1mexp(&t).where_scalarother(&inside, f64::NEG_INFINITY))
     }
 
     /// `m (1 - p)^(-1/α)`.

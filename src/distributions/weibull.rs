@@ -1,7 +1,7 @@
 //! The Weibull distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::univariate_common::EULER_GAMMA;
+use super::univariate_common::{log1mexp, EULER_GAMMA};
 use super::Distribution;
 use anyhow::Result;
 use tch::Tensor;
@@ -83,6 +83,11 @@ impl Distribution for Weibull {
     /// `-expm1(-(x/λ)^k)`.
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
         Ok(-(-self.power("cdf", x)?.0).expm1())
+    }
+
+    /// `log(1 - e^(-(x/λ)^k))` through `log1mexp`: accurate in both tails.
+    fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(log1mexp(&(-self.power("log_cdf", x)?.0)))
     }
 
     /// `λ (-log1p(-p))^(1/k)`.
