@@ -2098,12 +2098,30 @@ def main():
     print(f"parity: {len(cases)} cases ({len(cases) - n_dist - n_kl} bijector, {n_dist} distribution, {n_kl} KL), seed {args.seed}; "
           f"moment tests: {n_tests} z-scores against |z| < {crit:.2f} (false-failure rate {FALSE_FAILURE_RATE:g} in all)")
     report.print()
+    print_label_summary(report, cases)
     if report.failures:
         print(f"\nFAILED: {len(report.failures)} mismatch(es)")
         for f in report.failures[:40]:
             print("  " + f)
         sys.exit(1)
     print("\nparity: all checks passed")
+
+
+def print_label_summary(report, cases):
+    """Per case label (a family, a bijector, a KL pair): the number of cases and the largest
+    err/tol over all its checks (both dtypes)."""
+    counts = {}
+    for c in cases:
+        counts[c.get("label", c["kind"])] = counts.get(c.get("label", c["kind"]), 0) + 1
+    worst = {}
+    for name, c in report.checks.items():
+        for label in counts:
+            if name.startswith(label + " float") or name.startswith(f"bijector {label} float"):
+                worst[label] = max(worst.get(label, 0.0), c["ratio"])
+    print(f"\n{'label':48} {'cases':>5} {'max err/tol':>11}")
+    for label in sorted(counts):
+        ratio = worst.get(label)
+        print(f"{label:48} {counts[label]:5d} {ratio:11.3e}" if ratio is not None else f"{label:48} {counts[label]:5d} {'-':>11}")
 
 
 def run_driver(driver, cases, with_x=True):

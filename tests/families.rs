@@ -325,6 +325,9 @@ fn new_continuous_families_against_quadrature() -> Result<()> {
     check_density(&HalfNormal::new(s(0.7))?, 0.0, 12.0, None, true, 1e-8)?;
     check_density(&Gumbel::new(s(-1.0), s(2.0))?, -12.0, 80.0, None, true, 1e-8)?;
     check_density(&Chi2::new(s(5.0))?, 0.0, 120.0, Some(1.0), true, 1e-6)?;
+    // Gamma's and Chi2's cdf (regularized incomplete gamma) against the mass on [0.5, b].
+    check_density(&Chi2::new(s(5.0))?, 0.5, 20.0, None, false, 1e-8)?;
+    check_density(&tch_distributions::distributions::Gamma::new(s(2.5), s(1.5))?, 0.3, 6.0, None, false, 1e-9)?;
     check_density(&Weibull::new(s(2.0), s(1.7))?, 0.0, 30.0, None, true, 1e-6)?;
     // Pareto(1.5, 6): a tail x^-7; the mean and variance beyond 2000 are < 1e-14.
     check_density(&Pareto::new(s(1.5), s(6.0))?, 1.5, 2000.0, None, true, 1e-6)?;

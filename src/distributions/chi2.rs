@@ -1,7 +1,7 @@
 //! The chi-squared distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::gamma::{gamma_entropy, gamma_log_prob};
+use super::gamma::{gamma_cdf, gamma_entropy, gamma_log_prob};
 use super::univariate_common::standard_gamma;
 use super::Distribution;
 use anyhow::Result;
@@ -64,5 +64,12 @@ impl Distribution for Chi2 {
     fn entropy(&self) -> Result<Tensor> {
         let (c, r) = self.gamma_params("entropy")?;
         Ok(self.core.bcast(gamma_entropy(&c, &r)))
+    }
+
+    /// `P(k/2, x/2)` (as Gamma's: no gradient in `k`).
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        self.core.check_x("Chi2.cdf", x)?;
+        let (c, r) = self.gamma_params("cdf")?;
+        Ok(gamma_cdf(&c, &r, x))
     }
 }

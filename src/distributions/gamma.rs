@@ -19,7 +19,8 @@ declare_family! {
     ///   dtype's smallest normal number (as torch). `_standard_gamma` has an implicit
     ///   reparameterization gradient, so `rsample` is differentiable in both `α` and `β`.
     /// * mean `α/β`, variance `α/β²`, mode `max(α - 1, 0)/β` (torch's clamp),
-    ///   entropy `α - log β + lgamma(α) + (1 - α) digamma(α)`.
+    ///   entropy `α - log β + lgamma(α) + (1 - α) digamma(α)`, `cdf(x) = P(α, βx)` (the
+    ///   regularized incomplete gamma function; no gradient in `α`).
     /// * support [`Support::Positive`](super::Support::Positive); `default_event_space_bijector`
     ///   is `Softplus` (TFP).
     Gamma, support: Constraint::NonNegative,
@@ -80,4 +81,19 @@ impl Distribution for Gamma {
         let [c, r] = self.core.values("Gamma.entropy")?;
         Ok(self.core.bcast(gamma_entropy(&c, &r)))
     }
+
+    /// `P(α, βx)`, the regularized lower incomplete gamma function (libtorch's `special_gammainc`,
+    /// torch's `Gamma.cdf`). Gradients flow to `β` and `x`; libtorch has no derivative in `α` (a
+    /// backward pass that reaches a trainable `α` is libtorch's error).
+    fn cdf(&self, x: &Tensor) -> Result<Tensor> {
+        let op = "Gamma.cdf";
+        self.core.check_x(op, x)?;
+        let [c, r] = self.core.values(op)?;
+        Ok(gamma_cdf(&c, &r, x))
+    }
+}
+
+/// `P(α, βx)`, 0 below 0 (shared with Chi2).
+pub(crate) fn gamma_cdf(c: &Tensor, r: &Tensor, x: &Tensor) -> Tensor {
+    c.special_gammainc(&(r * x.clamp_min(0.0)))
 }
