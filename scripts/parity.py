@@ -36,7 +36,11 @@ float64:
   Laplace, Normal, Pareto and Uniform), 3 cases per pair and dtype from a generator of their own,
   with parameters drawn so that both finite and `inf` elements (supports that do not nest) occur;
   there gradients are compared where torch's are finite (torch's are NaN where its discarded
-  branch is, e.g. x log x of a negative bound);
+  branch is, e.g. x log x of a negative bound); then torch's pairs with a ContinuousBernoulli
+  side (3 cases per pair and dtype from a generator of their own, probs at and near 1/2, logits
+  below 1e-3 and of ±30), whose finite pairs' float64 value and gradients (except a Beta's
+  concentrations) come from 40-digit mpmath (cb_kl_mp), as torch's cancel near probs 1/2 and
+  lose digits of log1p(-probs) at large logits;
 * VonMises, ContinuousBernoulli and RelaxedBernoulli, 12 cases each from a third generator of
   their own (κ from 1e-4 to 1e4; probs exactly 1/2, 1/2 ± 1e-6 and 1e-6 from 0 and 1;
   temperatures 0.05 to 5), against torch where it is accurate and otherwise: VonMises's log I0
@@ -1416,7 +1420,9 @@ class ContinuousBernoulliRef(td.ContinuousBernoulli):
     def _moment(self, i, fallback):
         if self.logits.dtype != torch.float64:
             return fallback()
-        return _cb_moments_mp(self.logits)[i]
+        # the 40-digit value with torch's gradient (the KL formulas differentiate the moments)
+        torch_value = fallback()
+        return torch_value + (_cb_moments_mp(self.logits)[i] - torch_value).detach()
 
     @property
     def mean(self):
@@ -1716,10 +1722,10 @@ def kl_spec(rng, family, batch, dtype, other=None, role="p"):
                 "alpha": pos(rng, batch, -0.3, 0.8, dtype, "alpha")}
     if family == "Uniform":
         o = other[0] if other else None
-        if role == "q" and o == "Beta":
+        if role == "q" and o in ("Beta", "ContinuousBernoulli"):
             # around [0, 1] or not: finite and inf
             low, high = rng.uniform(-0.5, 0.2, size=batch), rng.uniform(0.8, 1.5, size=batch)
-        elif role == "p" and o == "Beta":
+        elif role == "p" and o in ("Beta", "ContinuousBernoulli"):
             low = rng.uniform(-0.3, 0.8, size=batch)
             high = low + 10.0 ** rng.uniform(-1.3, -0.3, size=batch)
         elif role == "p" and o in ("Exponential", "Gamma", "Chi2"):
@@ -1747,6 +1753,154 @@ def new_kl_cases(rng):
                 p = kl_spec(rng, pf, batch, dtype, (qf, q), "p")
                 cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": f"KL {pf}-{qf}", "partial_grads": True})
     return cases
+
+
+# torch's KL pairs with a ContinuousBernoulli side (Chi2 through the Gamma rule).
+CB_KL_PAIRS = ([("ContinuousBernoulli", "ContinuousBernoulli"), ("Beta", "ContinuousBernoulli")]
+               + [("ContinuousBernoulli", q) for q in ("Exponential", "Normal", "Pareto", "Uniform")]
+               + [(p, "ContinuousBernoulli") for p in ("Exponential", "Gamma", "Chi2", "Gumbel", "Laplace", "Normal",
+                                                       "Pareto", "Uniform")])
+
+
+def cb_kl_spec(rng, batch, dtype):
+    """A ContinuousBernoulli for the KL cases: probs at and near 1/2 (torch's unstable region and
+    its edges), near 0 and 1, or logits of scale 1e-4 (|λ| < 1e-3), 1, 5 or exactly ±30."""
+    if rng.random() < 0.35:
+        special = np.array([0.5, 0.5 + 1e-6, 0.5 - 1e-6, 0.499, 0.5011, 1e-6, 1 - 1e-6, 0.3, 0.8])
+        probs = rng.choice(special, size=batch) if rng.random() < 0.7 else rng.uniform(0.01, 0.99, size=batch)
+        return {"type": "ContinuousBernoulli", "probs": param_spec(probs, str(rng.choice(["constant", "variable"])), "probs", dtype)}
+    scale = float(rng.choice([1e-4, 1.0, 5.0, 30.0]))
+    if scale == 30.0:
+        return {"type": "ContinuousBernoulli",
+                "logits": param_spec(rng.choice([-30.0, 30.0], size=batch), "variable", "logits", dtype)}
+    return {"type": "ContinuousBernoulli", "logits": real(rng, batch, scale, dtype, "logits")}
+
+
+def cb_kl_cases(rng):
+    """3 cases per pair of CB_KL_PAIRS and dtype, from their own generator; the finite pairs'
+    float64 reference value is cb_kl_mp's (see there), the gradients torch's."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for pf, qf in CB_KL_PAIRS:
+            for _ in range(3):
+                batch = random_shape(rng, 2)
+                q = cb_kl_spec(rng, batch, dtype) if qf == "ContinuousBernoulli" else kl_spec(rng, qf, batch, dtype, (pf, None), "q")
+                p = cb_kl_spec(rng, batch, dtype) if pf == "ContinuousBernoulli" else kl_spec(rng, pf, batch, dtype, (qf, q), "p")
+                finite = (pf, qf) in CB_KL_FINITE
+                cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": f"KL {pf}-{qf}", "partial_grads": True,
+                              "mp_value": finite})
+    return cases
+
+
+CB_KL_FINITE = {("ContinuousBernoulli", "ContinuousBernoulli"), ("Beta", "ContinuousBernoulli"),
+                ("ContinuousBernoulli", "Exponential"), ("ContinuousBernoulli", "Normal"),
+                ("ContinuousBernoulli", "Uniform"), ("Uniform", "ContinuousBernoulli")}
+
+
+def cb_kl_mp(p, q):
+    """The finite ContinuousBernoulli pairs' KL and its derivatives in 40-digit mpmath, on the
+    float64 parameters of torch's p and q (λ = torch's logits, or the logit of its clamped
+    probs), with torch's inf conditions. torch's own float64 values are inaccurate: in and near
+    its unstable region (probs within 1e-3 of 1/2) its mean and log-normalizer cancel (errors
+    ~1e-11), and at large |λ| its log1p(-probs) of a rounded probs loses digits (an error ~1e-3
+    in the value and ~1e-4 relative in the gradient at |λ| = 30).
+
+    Returns the KL (float64, the broadcast shape) and a list of (parameter tensor of torch's
+    distribution, with its graph to the raw variables; the derivative of the KL with respect to
+    it on the broadcast shape, 0 where the KL is inf), for the chain rule to the raw variables.
+    A Beta's concentrations are left out: there torch's gradient stays the reference, as Rust's
+    Beta entropy is differentiated through libtorch's digamma, whose trigamma derivative has a
+    relative error ~1e-9 in float64 (shared by every Beta pair)."""
+    import mpmath
+    mpmath.mp.dps = 40
+    mpf = mpmath.mpf
+
+    def params(d):
+        """(names, tensors) of a side's parameters as torch holds them."""
+        if isinstance(d, td.ContinuousBernoulli):
+            # torch's logits where it was given them, else its clamped probs
+            return (["logits"], [d.logits]) if d._param is d.__dict__.get("logits") else (["probs"], [d.probs])
+        if isinstance(d, td.Beta):
+            return ["a", "b"], [d.concentration1, d.concentration0]
+        if isinstance(d, td.Exponential):
+            return ["rate"], [d.rate]
+        if isinstance(d, td.Normal):
+            return ["loc", "scale"], [d.loc, d.scale]
+        if isinstance(d, td.Uniform):
+            return ["low", "high"], [d.low, d.high]
+        raise ValueError(type(d))
+
+    def cb(side):
+        """(λ, A(λ), mean, variance), A(λ) = log(expm1(λ)/λ) the log-normalizer."""
+        l = side["logits"] if "logits" in side else mpmath.log(side["probs"]) - mpmath.log1p(-side["probs"])
+        if l == 0:
+            return l, mpf(0), mpf(1) / 2, mpf(1) / 12
+        mean = 1 / (1 - mpmath.exp(-l)) - 1 / l
+        var = 1 / l ** 2 - 1 / (4 * mpmath.sinh(l / 2) ** 2)
+        return l, mpmath.log(mpmath.expm1(l) / l), mean, var
+
+    def kl(pp, qq):
+        if isinstance(p, td.ContinuousBernoulli):
+            lp, ap, mp_, vp = cb(pp)
+            neg_h = lp * mp_ - ap  # -H(p) = λ mean - A(λ)
+            if isinstance(q, td.ContinuousBernoulli):
+                lq, aq, _, _ = cb(qq)
+                return neg_h + aq - lq * mp_
+            if isinstance(q, td.Exponential):
+                return neg_h - mpmath.log(qq["rate"]) + qq["rate"] * mp_
+            if isinstance(q, td.Normal):
+                mu, sig = qq["loc"], qq["scale"]
+                return neg_h + mpmath.log(sig) + mpmath.log(2 * mpmath.pi) / 2 + (vp + (mp_ - mu) ** 2) / (2 * sig ** 2)
+            return neg_h + mpmath.log(qq["high"] - qq["low"])  # Uniform
+        lq, aq, _, _ = cb(qq)
+        if isinstance(p, td.Beta):
+            a, b = pp["a"], pp["b"]
+            lbeta = mpmath.loggamma(a) + mpmath.loggamma(b) - mpmath.loggamma(a + b)
+            h = lbeta - (a - 1) * mpmath.digamma(a) - (b - 1) * mpmath.digamma(b) + (a + b - 2) * mpmath.digamma(a + b)
+            return -h + aq - lq * a / (a + b)
+        lo, hi = pp["low"], pp["high"]  # Uniform
+        return -mpmath.log(hi - lo) + aq - lq * (lo + hi) / 2
+
+    def outside(pp, qq):
+        """torch's conditions: bounds exactly at 0 or 1 count as outside."""
+        if isinstance(q, td.Uniform):
+            return qq["low"] >= 0 or qq["high"] <= 1
+        if isinstance(p, td.Uniform):
+            return pp["high"] >= 1 or pp["low"] <= 0
+        return False
+
+    pn, pt = params(p)
+    qn, qt = params(q)
+    names = [("p", n) for n in pn] + [("q", n) for n in qn]
+    grid = torch.broadcast_tensors(*[t.detach() for t in pt + qt])
+    shape = grid[0].shape
+    flat = [g.reshape(-1).tolist() for g in grid]
+    value, derivs = [], [[] for _ in names]
+    for i in range(len(flat[0])):
+        x = [mpf(f[i]) for f in flat]
+
+        def at(xs):
+            sides = {"p": {}, "q": {}}
+            for (side, n), v in zip(names, xs):
+                sides[side][n] = v
+            return sides["p"], sides["q"]
+
+        if outside(*at(x)):
+            value.append(math.inf)
+            for d in derivs:
+                d.append(0.0)
+            continue
+        value.append(float(kl(*at(x))))
+        for j, d in enumerate(derivs):
+            if names[j][1] not in ("a", "b"):
+                # a central difference of step 1e-25 (relative) in 120 digits: the closed forms
+                # near λ = 0 lose as many digits as 1/λ has (1/(1 - e^-λ) - 1/λ), so mpmath.diff's
+                # default step (of the working precision) would leave none
+                with mpmath.workdps(120):
+                    h = mpf("1e-25") * max(1, abs(x[j]))
+                    d.append(float(mpmath.diff(lambda v: kl(*at(x[:j] + [v] + x[j + 1:])), x[j], h=h)))
+    as_t = lambda v: torch.tensor(v, dtype=torch.float64).reshape(shape)
+    return as_t(value), [(t, as_t(d)) for (t, d, (_, n)) in zip(pt + qt, derivs, names) if n not in ("a", "b")]
 
 
 def count_kl_cases(rng):
@@ -1798,8 +1952,26 @@ def check_kl(report, case, res):
         # an all-inf KL (torch's _infinite_like) has no graph: no gradients
         differentiable = raw and kl.requires_grad
         grads = torch.autograd.grad(kl[finite].sum(), list(raw.values()), allow_unused=True) if differentiable else [None] * len(raw)
-        refs[dt] = {"kl": kl.detach(), "grads": dict(zip(raw, grads)), "finite": finite}
+        refs[dt] = {"kl": kl.detach(), "grads": dict(zip(raw, grads)), "finite": finite, "pq": (p, q)}
     k64, k32 = refs[torch.float64]["kl"], refs[torch.float32]["kl"]
+    if case.get("mp_value"):
+        # ContinuousBernoulli's finite pairs: the float64 value and gradients from mpmath, torch's
+        # are inaccurate near probs 1/2 and at large |logits| (see cb_kl_mp); the derivatives
+        # reach the raw variables through torch's parameter transforms (a fresh graph)
+        raw = {k: from_json(v, torch.float64).requires_grad_(True) for k, v in res["variables"].items()}
+        p = torch_distribution(case["p"], raw, torch.float64, "p.")
+        q = torch_distribution(case["q"], raw, torch.float64, "q.")
+        k64, derivs = cb_kl_mp(p, q)
+        k64 = k64.expand_as(refs[torch.float64]["kl"])
+        if raw:
+            ts, ds = zip(*derivs)
+            used = [i for i, t in enumerate(ts) if t.requires_grad]
+            if used:
+                grids = torch.broadcast_tensors(*ts)
+                grads = torch.autograd.grad([grids[i] for i in used], list(raw.values()),
+                                            grad_outputs=[ds[i] for i in used], allow_unused=True)
+                refs[torch.float64]["grads"] = {k: (g if g is not None else refs[torch.float64]["grads"][k])
+                                                for k, g in zip(raw, grads)}
     rust = from_json(res["kl"])
     report.add(f"{tag} value", rust, k64, tolerance(k64, k32, dtype), case["id"])
     # The first KL cases compare gradients where the KL is finite everywhere; the later pairs
@@ -2049,7 +2221,7 @@ def main():
     kl_rng = np.random.default_rng([args.seed, 4])
     cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng, cont1_rng, cont2_rng)
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
-             + count_kl_cases(np.random.default_rng([args.seed, 6])))
+             + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7])))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points

@@ -851,8 +851,8 @@ fn new_pairs_match_scalar_formulas() {
 #[test]
 fn closed_form_pairs_are_exactly_the_pairs_kl_divergence_accepts() {
     use tch_distributions::distributions::{
-        Cauchy, Chi2, Exponential, Geometric, Gumbel, HalfCauchy, HalfNormal, LogNormal, Pareto, Poisson, StudentT,
-        Weibull,
+        Cauchy, Chi2, ContinuousBernoulli, Exponential, Geometric, Gumbel, HalfCauchy, HalfNormal, LogNormal, Pareto,
+        Poisson, StudentT, Weibull,
     };
     use tch_distributions::kl::closed_form_pairs;
     let pairs = closed_form_pairs();
@@ -879,6 +879,7 @@ fn closed_form_pairs_are_exactly_the_pairs_kl_divergence_accepts() {
             bx(LogNormal::new(t(&[0.0, 1.0]), t(&[0.5, 1.0]))),
             bx(HalfCauchy::new(t(&[1.0, 2.0]))),
             bx(Weibull::new(t(&[1.0, 2.0]), t(&[1.5, 0.5]))),
+            bx(ContinuousBernoulli::from_logits(t(&[0.3, -2.0]))),
         ]
     };
     let (ps, qs) = (family(), family());
@@ -891,9 +892,9 @@ fn closed_form_pairs_are_exactly_the_pairs_kl_divergence_accepts() {
             accepted += usize::from(listed);
         }
     }
-    // 14 same-family pairs among these plus Chi2–Chi2, Chi2–Gamma and Gamma–Chi2; torch's 49
-    // cross-family pairs among them; 13 more with Chi2 in place of Gamma (6 as p, 7 as q).
-    assert_eq!(accepted, 14 + 3 + 49 + 13);
+    // 15 same-family pairs among these plus Chi2–Chi2, Chi2–Gamma and Gamma–Chi2; torch's 61
+    // cross-family pairs among them; 14 more with Chi2 in place of Gamma (7 as p, 7 as q).
+    assert_eq!(accepted, 15 + 3 + 61 + 14);
 }
 
 /// Binomial–Binomial against the sum over the support `Σ_k p(k) (log p(k) - log q(k))`; `inf`
@@ -923,4 +924,210 @@ fn binomial_pairs_match_the_sum_over_the_support() -> anyhow::Result<()> {
     let q0 = to_vec(&q.log_prob(&f(&[0.0, 0.0]))?);
     assert!((kl[0] + q0[0]).abs() < 1e-14 && kl[1].is_infinite(), "{kl:?} vs -log q(0) = {}", -q0[0]);
     Ok(())
+}
+
+// ---- ContinuousBernoulli's pairs (torch's registry): quadrature, derivatives, inf. ----
+
+/// `∫ p (log p - log q)` over `[low, high]` (per batch element, `low` and `high` of the batch
+/// shape) by Simpson's rule on `n` intervals, in float64; where `p` is 0 (a Beta density at an
+/// end of `[0, 1]`) the integrand is 0. The last point is `high - 1e-15` (a Uniform's support
+/// excludes `high`).
+fn simpson_kl(p: &dyn Distribution, q: &dyn Distribution, low: &Tensor, high: &Tensor, n: i64) -> Vec<f64> {
+    let k = Tensor::arange(n + 1, F64);
+    let mut shape = vec![n + 1];
+    shape.extend(vec![1; low.dim()]);
+    let k = k.reshape(shape.as_slice());
+    let h = (high - low) / n as f64;
+    // the last point a rounding inside `high` (a Uniform's density is 0 at its `high`)
+    let x = (low + &k * &h).minimum(&(high - 1e-15));
+    let (lp, lq) = (p.log_prob(&x).unwrap(), q.log_prob(&x).unwrap());
+    let f = (lp.exp() * (&lp - &lq)).where_scalarother(&lp.isfinite(), 0.0);
+    // Simpson's weights 1, 4, 2, 4, ..., 2, 4, 1 (times h/3).
+    let w = (k.remainder(2.0) * 2.0 + 2.0).where_scalarother(&(k.gt(0.0).logical_and(&k.lt(n as f64))), 1.0);
+    to_vec(&((f * w).sum_dim_intlist(0, false, Kind::Double) * h / 3.0))
+}
+
+/// `|got - want| <= abs + rel |want|`, elementwise.
+fn close_to(what: &str, got: &[f64], want: &[f64], abs: f64, rel: f64) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= abs + rel * w.abs(), "{what}[{i}]: {g} vs {w} (diff {:e})", g - w);
+    }
+}
+
+/// Logits near 0 (inside the float64 Taylor band `|λ| < 0.2`, on both sides of its edge, and
+/// `|λ| < 1e-3`), moderate, and large (`|λ| = 30`, where torch clamps `probs` in float32).
+const CB_LOGITS_P: [f64; 10] = [0.0, 4e-4, -7e-4, 0.19, 0.21, 1.5, -5.0, 30.0, -30.0, 1e-4];
+const CB_LOGITS_Q: [f64; 10] = [5e-4, -2e-4, 8e-4, 0.21, 0.19, -2.0, 3.0, 29.0, 30.0, -30.0];
+
+/// Each finite ContinuousBernoulli pair against Simpson's rule for `∫ p (log p - log q)` on
+/// 20000 intervals of the support of `p` ([0, 1], or the Uniform's bounds inside it), float64:
+/// within `1e-13 + 1e-10 |KL|` (the quadrature of the smooth integrands is accurate to ~1e-13
+/// relative, even at `λ = 30`, whose density has width 1/30; the Beta's `x^(a-1) log x` end
+/// terms, `a >= 3`, to ~1e-11). KLs near `λ = 0` are as small as 1e-8, so the absolute part
+/// checks the Taylor forms there.
+#[test]
+fn continuous_bernoulli_pairs_match_quadrature() {
+    use tch_distributions::distributions::{ContinuousBernoulli, Exponential};
+    let n = 20_000;
+    let cb = |l: &[f64]| ContinuousBernoulli::from_logits(t(l)).unwrap();
+    let (zeros, ones) = (Tensor::zeros([10], F64), Tensor::ones([10], F64));
+    let (p, q) = (cb(&CB_LOGITS_P), cb(&CB_LOGITS_Q));
+    let kl = to_vec(&kl_divergence(&p, &q).unwrap());
+    close_to("CB–CB", &kl, &simpson_kl(&p, &q, &zeros, &ones, n), 1e-13, 1e-10);
+    // from probs (torch's clamp, then the logit): the same KL as from those logits
+    let pp = ContinuousBernoulli::from_probs(t(&[0.5, 0.5 + 1e-6, 0.499, 0.3, 1e-6, 1.0 - 1e-6, 0.8, 0.5011, 0.9, 0.1]))
+        .unwrap();
+    let kl_pp = to_vec(&kl_divergence(&pp, &q).unwrap());
+    close_to("CB(probs)–CB", &kl_pp, &simpson_kl(&pp, &q, &zeros, &ones, n), 1e-13, 1e-10);
+
+    let exp_q = Exponential::new(t(&[0.5, 1.0, 2.0, 3.0, 0.1, 1.0, 7.0, 0.5, 2.0, 1.0])).unwrap();
+    let kl = to_vec(&kl_divergence(&p, &exp_q).unwrap());
+    close_to("CB–Exponential", &kl, &simpson_kl(&p, &exp_q, &zeros, &ones, n), 1e-13, 1e-10);
+
+    let normal_q = Normal::new(
+        t(&[0.5, 0.0, 1.0, -2.0, 0.3, 0.7, 5.0, 1.0, 0.0, 100.0]),
+        t(&[1.0, 0.1, 2.0, 0.5, 1.0, 0.3, 3.0, 0.05, 1.0, 10.0]),
+    )
+    .unwrap();
+    let kl = to_vec(&kl_divergence(&p, &normal_q).unwrap());
+    close_to("CB–Normal", &kl, &simpson_kl(&p, &normal_q, &zeros, &ones, n), 1e-13, 1e-10);
+
+    let uniform_q = Uniform::new(t(&[-0.5; 10]), t(&[1.5, 2.0, 1.01, 3.0, 1.5, 1.5, 1.5, 1.5, 1.5, 100.0])).unwrap();
+    let kl = to_vec(&kl_divergence(&p, &uniform_q).unwrap());
+    close_to("CB–Uniform", &kl, &simpson_kl(&p, &uniform_q, &zeros, &ones, n), 1e-13, 1e-10);
+
+    let beta_p = Beta::new(
+        t(&[3.5, 3.0, 4.0, 3.5, 5.0, 3.5, 3.0, 10.0, 3.5, 3.0]),
+        t(&[3.5, 3.0, 3.5, 6.0, 5.0, 3.5, 4.0, 3.0, 10.0, 3.0]),
+    )
+    .unwrap();
+    let kl = to_vec(&kl_divergence(&beta_p, &q).unwrap());
+    close_to("Beta–CB", &kl, &simpson_kl(&beta_p, &q, &zeros, &ones, n), 1e-13, 1e-10);
+
+    let (low, high) = (
+        t(&[0.1, 0.2, 0.4, 0.01, 0.3, 0.5, 0.05, 0.9, 0.001, 0.25]),
+        t(&[0.9, 0.6, 0.41, 0.99, 0.7, 0.999, 0.5, 0.95, 0.1, 0.75]),
+    );
+    let uniform_p = Uniform::new(low.shallow_clone(), high.shallow_clone()).unwrap();
+    let kl = to_vec(&kl_divergence(&uniform_p, &q).unwrap());
+    close_to("Uniform–CB", &kl, &simpson_kl(&uniform_p, &q, &low, &high, n), 1e-13, 1e-10);
+}
+
+/// The gradients of the finite ContinuousBernoulli pairs against their derivatives from the
+/// distributions' own mean and variance (`A'(λ) = mean`, `mean'(λ) = Var`, `H'(λ) = -λ Var`,
+/// with `A(λ) = softplus(λ) - log C(λ)`), float64, within 1e-12 (1 + |d|); where no such form
+/// exists (CB–Normal's `∂/∂λ`, which needs the third cumulant) a central difference of the
+/// closed form (step 1e-5, within 1e-7 (1 + |d|)).
+#[test]
+fn continuous_bernoulli_gradients_match_the_derivatives() {
+    use tch_distributions::distributions::{ContinuousBernoulli, Exponential};
+    let leaf = |v: &[f64]| t(v).set_requires_grad(true);
+    let grad_of = |kl: Tensor, x: &Tensor| -> Vec<f64> {
+        x.shallow_clone().zero_grad();
+        kl.sum(Kind::Double).backward();
+        to_vec(&x.grad())
+    };
+    let v = |d: &dyn Distribution, f: &str| -> Tensor {
+        match f {
+            "mean" => d.mean().unwrap().detach(),
+            _ => d.variance().unwrap().detach(),
+        }
+    };
+    let (lp, lq) = (leaf(&CB_LOGITS_P), leaf(&CB_LOGITS_Q));
+    let p = ContinuousBernoulli::from_logits(lp.shallow_clone()).unwrap();
+    let q = ContinuousBernoulli::from_logits(lq.shallow_clone()).unwrap();
+    let (mp, vp, mq) = (v(&p, "mean"), v(&p, "var"), v(&q, "mean"));
+    let tol = 1e-12;
+    // CB–CB: ∂/∂λq = mean_q - mean_p, ∂/∂λp = (λp - λq) Var_p.
+    let g = grad_of(kl_divergence(&p, &q).unwrap(), &lq);
+    close_to("CB–CB d/dλq", &g, &to_vec(&(&mq - &mp)), tol, tol);
+    let g = grad_of(kl_divergence(&p, &q).unwrap(), &lp);
+    close_to("CB–CB d/dλp", &g, &to_vec(&((lp.detach() - lq.detach()) * &vp)), tol, tol);
+
+    // CB–Exponential: ∂/∂λ = (λ + rate) Var, ∂/∂rate = mean - 1/rate.
+    let rate = leaf(&[0.5, 1.0, 2.0, 3.0, 0.1, 1.0, 7.0, 0.5, 2.0, 1.0]);
+    let kl = || kl_divergence(&p, &Exponential::new(rate.shallow_clone()).unwrap()).unwrap();
+    close_to("CB–Exponential d/dλ", &grad_of(kl(), &lp), &to_vec(&((lp.detach() + rate.detach()) * &vp)), tol, tol);
+    close_to("CB–Exponential d/drate", &grad_of(kl(), &rate), &to_vec(&(&mp - rate.detach().reciprocal())), tol, tol);
+
+    // CB–Normal: ∂/∂μ = (μ - mean)/σ², ∂/∂σ = 1/σ - (Var + (mean - μ)²)/σ³; ∂/∂λ by differences.
+    let (mu, sigma) = (leaf(&[0.5, 0.0, 1.0, -2.0, 0.3, 0.7, 5.0, 1.0, 0.0, 100.0]), leaf(&[1.0; 10]));
+    let kl = || kl_divergence(&p, &Normal::new(mu.shallow_clone(), sigma.shallow_clone()).unwrap()).unwrap();
+    let (m, s) = (mu.detach(), sigma.detach());
+    close_to("CB–Normal d/dμ", &grad_of(kl(), &mu), &to_vec(&((&m - &mp) / s.square())), tol, tol);
+    let want = s.reciprocal() - (&vp + (&mp - &m).square()) / s.pow_tensor_scalar(3);
+    close_to("CB–Normal d/dσ", &grad_of(kl(), &sigma), &to_vec(&want), tol, tol);
+    let at = |shift: f64| {
+        let p = ContinuousBernoulli::from_logits(lp.detach() + shift).unwrap();
+        kl_divergence(&p, &Normal::new(m.shallow_clone(), s.shallow_clone()).unwrap()).unwrap()
+    };
+    let fd = to_vec(&((at(1e-5) - at(-1e-5)) / 2e-5));
+    close_to("CB–Normal d/dλ", &grad_of(kl(), &lp), &fd, 1e-7, 1e-7);
+
+    // CB–Uniform: ∂/∂λ = λ Var, ∂/∂low = -1/(high - low), ∂/∂high = 1/(high - low).
+    let (low, high) = (leaf(&[-0.5; 10]), leaf(&[1.5, 2.0, 1.01, 3.0, 1.5, 1.5, 1.5, 1.5, 1.5, 100.0]));
+    let kl = || kl_divergence(&p, &Uniform::new(low.shallow_clone(), high.shallow_clone()).unwrap()).unwrap();
+    let w = high.detach() - low.detach();
+    close_to("CB–Uniform d/dλ", &grad_of(kl(), &lp), &to_vec(&(lp.detach() * &vp)), tol, tol);
+    close_to("CB–Uniform d/dlow", &grad_of(kl(), &low), &to_vec(&-w.reciprocal()), tol, tol);
+    close_to("CB–Uniform d/dhigh", &grad_of(kl(), &high), &to_vec(&w.reciprocal()), tol, tol);
+
+    // Beta–CB: ∂/∂λ = mean_q - mean_Beta.
+    let beta = Beta::new(t(&[2.5, 3.0, 4.0, 2.5, 5.0, 0.5, 2.5, 10.0, 0.3, 3.0]), t(&[2.5; 10])).unwrap();
+    let g = grad_of(kl_divergence(&beta, &q).unwrap(), &lq);
+    close_to("Beta–CB d/dλ", &g, &to_vec(&(&mq - v(&beta, "mean"))), tol, tol);
+
+    // Uniform–CB: ∂/∂λ = mean_q - (l + h)/2, ∂/∂l = 1/(h - l) - λ/2, ∂/∂h = -1/(h - l) - λ/2.
+    let (low, high) = (leaf(&[0.1, 0.2, 0.4, 0.01, 0.3, 0.5, 0.05, 0.9, 0.001, 0.25]), leaf(&[0.95; 10]));
+    let kl = || kl_divergence(&Uniform::new(low.shallow_clone(), high.shallow_clone()).unwrap(), &q).unwrap();
+    let (l, h) = (low.detach(), high.detach());
+    let w = &h - &l;
+    close_to("Uniform–CB d/dλ", &grad_of(kl(), &lq), &to_vec(&(&mq - (&l + &h) * 0.5)), tol, tol);
+    let half = lq.detach() * 0.5;
+    close_to("Uniform–CB d/dlow", &grad_of(kl(), &low), &to_vec(&(w.reciprocal() - &half)), tol, tol);
+    close_to("Uniform–CB d/dhigh", &grad_of(kl(), &high), &to_vec(&(-w.reciprocal() - &half)), tol, tol);
+}
+
+/// torch's all-`inf` ContinuousBernoulli pairs (the support of `p` is never inside that of `q`):
+/// `inf` everywhere, of the broadcast batch shape (`p` batch `[2]`, `q` batch `[3, 1]`), Chi2
+/// through the Gamma rule; and the partly nested CB–Uniform (`inf` where `low >= 0` or `high <=
+/// 1`, torch's condition) and Uniform–CB (`inf` where `low <= 0` or `high >= 1`) with finite
+/// gradients of the finite elements.
+#[test]
+fn continuous_bernoulli_pairs_outside_the_support_are_infinite() {
+    use tch_distributions::distributions::{Chi2, ContinuousBernoulli, Exponential, Gumbel, Pareto};
+    let col = |v: &[f64]| t(v).reshape([3, 1]);
+    let cb_q = ContinuousBernoulli::from_logits(col(&[0.0, -3.0, 30.0])).unwrap();
+    let ps: Vec<Box<dyn Distribution>> = vec![
+        bx(Exponential::new(t(&[0.5, 2.0]))),
+        bx(Gamma::new(t(&[2.0, 0.7]), t(&[1.0, 3.0]))),
+        bx(Chi2::new(t(&[3.0, 0.5]))),
+        bx(Gumbel::new(t(&[1.0, 0.0]), t(&[1.0, 2.0]))),
+        bx(Laplace::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))),
+        bx(Normal::new(t(&[0.5, 2.0]), t(&[1.0, 2.0]))),
+        bx(Pareto::new(t(&[1.0, 2.0]), t(&[3.0, 1.5]))),
+    ];
+    let cb_p = ContinuousBernoulli::from_probs(t(&[0.5, 0.9])).unwrap();
+    let pareto_q = Pareto::new(col(&[0.1, 0.2, 0.3]), col(&[1.0, 2.0, 3.0])).unwrap();
+    let mut pairs: Vec<(&dyn Distribution, &dyn Distribution)> = ps.iter().map(|p| (p.as_ref(), &cb_q as _)).collect();
+    pairs.push((&cb_p, &pareto_q));
+    for (p, q) in pairs {
+        let kl = kl_divergence(p, q).unwrap();
+        assert_eq!(kl.size(), vec![3, 2], "{}||{}", p.type_name(), q.type_name());
+        assert!(to_vec(&kl).iter().all(|v| *v == f64::INFINITY), "{}||{}: {kl:?}", p.type_name(), q.type_name());
+    }
+
+    let leaf = |v: &[f64]| t(v).set_requires_grad(true);
+    let lam = leaf(&[0.3, 1e-4, -30.0, 2.0, 0.0]);
+    let (l, h) = (leaf(&[-0.5, 0.0, -0.5, 0.1, -1e-9]), leaf(&[1.5, 1.5, 1.0, 2.0, 1.0 + 1e-9]));
+    let p = ContinuousBernoulli::from_logits(lam.shallow_clone()).unwrap();
+    let q = Uniform::new(l.shallow_clone(), h.shallow_clone()).unwrap();
+    check_mask(kl_divergence(&p, &q).unwrap(), &[false, true, true, true, false], &[&lam, &l, &h]);
+
+    let lam = leaf(&[0.3, 1e-4, -30.0, 2.0, 30.0]);
+    let (l, h) = (leaf(&[0.2, 0.0, 0.5, -0.1, 1e-9]), leaf(&[0.6, 0.5, 1.0, 0.5, 1.0 - 1e-9]));
+    let p = Uniform::new(l.shallow_clone(), h.shallow_clone()).unwrap();
+    let q = ContinuousBernoulli::from_logits(lam.shallow_clone()).unwrap();
+    check_mask(kl_divergence(&p, &q).unwrap(), &[false, true, true, true, false], &[&lam, &l, &h]);
 }

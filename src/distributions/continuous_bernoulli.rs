@@ -53,6 +53,14 @@ impl ContinuousBernoulli {
         Ok(self.lambda("probs")?.sigmoid())
     }
 
+    /// The exponential-family log-normalizer `A(λ) = log ∫₀¹ e^{λx} dx = softplus(λ) - log C(λ)`
+    /// (`log p(x) = λx - A(λ)`, `A'(λ)` the mean), of the batch shape, with gradient, from the
+    /// accurate forms above (Taylor near `λ = 0`); for the closed-form KL divergences.
+    pub(crate) fn log_partition(&self) -> Result<Tensor> {
+        let l = self.lambda("kl_divergence")?;
+        Ok(self.core.bcast(softplus(&l) - log_norm(&l)))
+    }
+
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
         let l = self.lambda(op.rsplit('.').next().unwrap_or(op))?;

@@ -6,7 +6,8 @@
 use super::{inf_where, tame, GammaLike, EULER};
 use crate::distributions::{
     Binomial,
-    Bernoulli, Beta, Distribution as _, Exponential, Gumbel, Laplace, Normal, Pareto, Poisson, Uniform,
+    Bernoulli, Beta, ContinuousBernoulli, Distribution as _, Exponential, Gumbel, Laplace, Normal, Pareto, Poisson,
+    Uniform,
 };
 use anyhow::Result;
 use std::f64::consts::PI;
@@ -26,6 +27,13 @@ fn normal_cross_entropy(mean: &Tensor, var: &Tensor, q: &Normal) -> Result<Tenso
 /// `α - log β + lgamma(α) + (1 - α) ψ(α)`, the Gamma entropy.
 fn gamma_entropy(a: &Tensor, b: &Tensor) -> Tensor {
     a - b.log() + a.lgamma() + (-a + 1.0) * a.digamma()
+}
+
+/// `E_p[-log q(X)]` for `q = ContinuousBernoulli(λ)`, from `p`'s mean: `A(λ) - λ mean` with
+/// `A(λ) = softplus(λ) - log C(λ)` the log-normalizer (torch's `-mean λ - log(1 - π) - log C(λ)`,
+/// `log(1 - π) = -softplus(λ)` from the logits).
+fn continuous_bernoulli_cross_entropy(mean: &Tensor, q: &ContinuousBernoulli) -> Result<Tensor> {
+    Ok(q.log_partition()? - q.logits()? * mean)
 }
 
 /// `x log x` with `0 log 0 = 0`.
@@ -88,6 +96,30 @@ pub(super) fn beta_normal(p: &Beta, q: &Normal) -> Result<Tensor> {
 pub(super) fn beta_uniform(p: &Beta, q: &Uniform) -> Result<Tensor> {
     let (low, high) = (q.low().value()?, q.high().value()?);
     let outside = low.gt(0.0).logical_or(&high.lt(1.0));
+    Ok(inf_where(-p.entropy()? + (high - low).log(), &outside))
+}
+
+/// `-H(p) + A(λ) - λ a/(a + b)` ([`continuous_bernoulli_cross_entropy`] at the Beta mean).
+pub(super) fn beta_continuous_bernoulli(p: &Beta, q: &ContinuousBernoulli) -> Result<Tensor> {
+    Ok(-p.entropy()? + continuous_bernoulli_cross_entropy(&p.mean()?, q)?)
+}
+
+/// `-H(p) - log λ + λ mean_p` (`λ` the rate).
+pub(super) fn continuous_bernoulli_exponential(p: &ContinuousBernoulli, q: &Exponential) -> Result<Tensor> {
+    let rate = q.rate().value()?;
+    Ok(-p.entropy()? - rate.log() + rate * p.mean()?)
+}
+
+/// `-H(p) + E_p[-log q]` with `p`'s mean and variance.
+pub(super) fn continuous_bernoulli_normal(p: &ContinuousBernoulli, q: &Normal) -> Result<Tensor> {
+    Ok(-p.entropy()? + normal_cross_entropy(&p.mean()?, &p.variance()?, q)?)
+}
+
+/// `-H(p) + log(high - low)`, `inf` where `low >= 0` or `high <= 1` (torch's condition, which
+/// counts bounds exactly at 0 or 1 as outside, unlike Beta–Uniform's).
+pub(super) fn continuous_bernoulli_uniform(p: &ContinuousBernoulli, q: &Uniform) -> Result<Tensor> {
+    let (low, high) = (q.low().value()?, q.high().value()?);
+    let outside = low.ge(0.0).logical_or(&high.le(1.0));
     Ok(inf_where(-p.entropy()? + (high - low).log(), &outside))
 }
 
@@ -222,6 +254,16 @@ pub(super) fn uniform_beta(p: &Uniform, q: &Beta) -> Result<Tensor> {
     let mean_log1m = uniform_mean_log(&(-&h + 1.0), &(-&l + 1.0));
     let lbeta = a.lgamma() + b.lgamma() - (&a + &b).lgamma();
     Ok(inf_where(lbeta - w.log() - (a - 1.0) * mean_log - (b - 1.0) * mean_log1m, &outside))
+}
+
+/// `-log(h - l) + A(λ) - λ(h + l)/2` ([`continuous_bernoulli_cross_entropy`] at the Uniform
+/// mean), `inf` where `h >= 1` or `l <= 0` (torch's condition, which counts bounds exactly at 0
+/// or 1 as outside, unlike Uniform–Beta's).
+pub(super) fn uniform_continuous_bernoulli(p: &Uniform, q: &ContinuousBernoulli) -> Result<Tensor> {
+    let (low, high) = (p.low().value()?, p.high().value()?);
+    let outside = high.ge(1.0).logical_or(&low.le(0.0));
+    let mean = (&high + &low) * 0.5;
+    Ok(inf_where(-(high - low).log() + continuous_bernoulli_cross_entropy(&mean, q)?, &outside))
 }
 
 /// `λ(h + l)/2 - log((h - l)λ)`, `inf` where `l < 0`.

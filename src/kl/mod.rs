@@ -15,9 +15,9 @@ mod gaussian;
 mod same_family;
 
 use crate::distributions::{
-    BatchBroadcast, Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, Dirichlet, Distribution, Exponential, Gamma, Geometric,
-    Gumbel, HalfNormal, Independent, Laplace, LogNormal, MultivariateNormalDiag, Normal, OneHotCategorical, Pareto,
-    Poisson, TransformedDistribution, Uniform,
+    BatchBroadcast, Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, ContinuousBernoulli, Dirichlet, Distribution,
+    Exponential, Gamma, Geometric, Gumbel, HalfNormal, Independent, Laplace, LogNormal, MultivariateNormalDiag, Normal,
+    OneHotCategorical, Pareto, Poisson, TransformedDistribution, Uniform,
 };
 use crate::shape::{broadcast_shapes, fmt_shape, kind_name, sum_last};
 use anyhow::{bail, Result};
@@ -56,6 +56,7 @@ plain_families!(
     Binomial,
     Categorical,
     Cauchy,
+    ContinuousBernoulli,
     Dirichlet,
     Exponential,
     Geometric,
@@ -172,6 +173,7 @@ const RULES: &[Rule] = &[
     rule!(Pareto, Pareto, same::pareto_pareto),
     rule!(Poisson, Poisson, same::poisson_poisson),
     rule!(Binomial, Binomial, same::binomial_binomial),
+    rule!(ContinuousBernoulli, ContinuousBernoulli, same::continuous_bernoulli_continuous_bernoulli),
     // ---- different families (cross_family.rs), grouped by p
     rule!(Bernoulli, Poisson, cross::bernoulli_poisson),
     rule!(Beta, Exponential, cross::beta_exponential),
@@ -179,30 +181,39 @@ const RULES: &[Rule] = &[
     rule!(Beta, Normal, cross::beta_normal),
     rule!(Beta, Pareto, infinite),
     rule!(Beta, Uniform, cross::beta_uniform),
+    rule!(Beta, ContinuousBernoulli, cross::beta_continuous_bernoulli),
+    rule!(ContinuousBernoulli, Exponential, cross::continuous_bernoulli_exponential),
+    rule!(ContinuousBernoulli, Normal, cross::continuous_bernoulli_normal),
+    rule!(ContinuousBernoulli, Pareto, infinite),
+    rule!(ContinuousBernoulli, Uniform, cross::continuous_bernoulli_uniform),
     rule!(Exponential, Beta, infinite),
     rule!(Exponential, Gamma, cross::exponential_gamma),
     rule!(Exponential, Gumbel, cross::exponential_gumbel),
     rule!(Exponential, Normal, cross::exponential_normal),
     rule!(Exponential, Pareto, infinite),
     rule!(Exponential, Uniform, infinite),
+    rule!(Exponential, ContinuousBernoulli, infinite),
     rule!(Gamma, Beta, infinite),
     rule!(Gamma, Exponential, cross::gamma_exponential),
     rule!(Gamma, Gumbel, cross::gamma_gumbel),
     rule!(Gamma, Normal, cross::gamma_normal),
     rule!(Gamma, Pareto, infinite),
     rule!(Gamma, Uniform, infinite),
+    rule!(Gamma, ContinuousBernoulli, infinite),
     rule!(Gumbel, Beta, infinite),
     rule!(Gumbel, Exponential, infinite),
     rule!(Gumbel, Gamma, infinite),
     rule!(Gumbel, Normal, cross::gumbel_normal),
     rule!(Gumbel, Pareto, infinite),
     rule!(Gumbel, Uniform, infinite),
+    rule!(Gumbel, ContinuousBernoulli, infinite),
     rule!(Laplace, Beta, infinite),
     rule!(Laplace, Exponential, infinite),
     rule!(Laplace, Gamma, infinite),
     rule!(Laplace, Normal, cross::laplace_normal),
     rule!(Laplace, Pareto, infinite),
     rule!(Laplace, Uniform, infinite),
+    rule!(Laplace, ContinuousBernoulli, infinite),
     rule!(Normal, Beta, infinite),
     rule!(Normal, Exponential, infinite),
     rule!(Normal, Gamma, infinite),
@@ -210,11 +221,13 @@ const RULES: &[Rule] = &[
     rule!(Normal, Laplace, cross::normal_laplace),
     rule!(Normal, Pareto, infinite),
     rule!(Normal, Uniform, infinite),
+    rule!(Normal, ContinuousBernoulli, infinite),
     rule!(Pareto, Beta, infinite),
     rule!(Pareto, Exponential, cross::pareto_exponential),
     rule!(Pareto, Gamma, cross::pareto_gamma),
     rule!(Pareto, Normal, cross::pareto_normal),
     rule!(Pareto, Uniform, infinite),
+    rule!(Pareto, ContinuousBernoulli, infinite),
     rule!(Poisson, Bernoulli, cross::poisson_bernoulli),
     rule!(Poisson, Binomial, cross::poisson_binomial),
     rule!(Uniform, Beta, cross::uniform_beta),
@@ -223,6 +236,7 @@ const RULES: &[Rule] = &[
     rule!(Uniform, Gumbel, cross::uniform_gumbel),
     rule!(Uniform, Normal, cross::uniform_normal),
     rule!(Uniform, Pareto, cross::uniform_pareto),
+    rule!(Uniform, ContinuousBernoulli, cross::uniform_continuous_bernoulli),
 ];
 
 /// The ordered pairs `(p, q)` of type names that [`kl_divergence`] has a closed form for, in
@@ -250,21 +264,29 @@ pub fn closed_form_pairs() -> Vec<(&'static str, &'static str)> {
 ///
 /// * one family on both sides: Normal, Laplace, Gamma, Beta, Uniform (`inf` where the support
 ///   of `p` is not inside that of `q`), Bernoulli, Cauchy, Exponential, Geometric, Gumbel,
-///   HalfNormal, Pareto (`inf` where `scale_p < scale_q`), Poisson; Categorical,
-///   OneHotCategorical, Dirichlet;
+///   HalfNormal, Pareto (`inf` where `scale_p < scale_q`), Poisson, ContinuousBernoulli;
+///   Categorical, OneHotCategorical, Dirichlet;
 /// * different families (torch's pairs; `inf` where the support of `p` is not inside that of
 ///   `q`, with torch's conventions):
 ///   - Bernoulli–Poisson, Poisson–Bernoulli (`inf`, except a rate of 0: a point mass at 0);
-///   - Beta–{Exponential, Gamma, Normal, Pareto (`inf`), Uniform (`inf` unless
-///     `low <= 0` and `high >= 1`)};
-///   - Exponential–{Gamma, Gumbel, Normal}, Exponential–{Beta, Pareto, Uniform} (`inf`);
-///   - Gamma–{Exponential, Gumbel, Normal}, Gamma–{Beta, Pareto, Uniform} (`inf`);
-///   - Gumbel–Normal, Gumbel–{Beta, Exponential, Gamma, Pareto, Uniform} (`inf`);
-///   - Laplace–Normal, Laplace–{Beta, Exponential, Gamma, Pareto, Uniform} (`inf`);
-///   - Normal–{Gumbel, Laplace}, Normal–{Beta, Exponential, Gamma, Pareto, Uniform} (`inf`);
+///   - Beta–{ContinuousBernoulli, Exponential, Gamma, Normal, Pareto (`inf`), Uniform (`inf`
+///     unless `low <= 0` and `high >= 1`)};
+///   - ContinuousBernoulli–{Exponential, Normal}, ContinuousBernoulli–Pareto (`inf`),
+///     ContinuousBernoulli–Uniform (`inf` unless `low < 0` and `high > 1`: torch's condition);
+///   - Exponential–{Gamma, Gumbel, Normal}, Exponential–{Beta, ContinuousBernoulli, Pareto,
+///     Uniform} (`inf`);
+///   - Gamma–{Exponential, Gumbel, Normal}, Gamma–{Beta, ContinuousBernoulli, Pareto, Uniform}
+///     (`inf`);
+///   - Gumbel–Normal, Gumbel–{Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform}
+///     (`inf`);
+///   - Laplace–Normal, Laplace–{Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform}
+///     (`inf`);
+///   - Normal–{Gumbel, Laplace}, Normal–{Beta, ContinuousBernoulli, Exponential, Gamma, Pareto,
+///     Uniform} (`inf`);
 ///   - Pareto–Exponential and Pareto–Gamma (`inf` where `alpha <= 1`), Pareto–Normal (`inf`
-///     where `alpha <= 2`), Pareto–{Beta, Uniform} (`inf`);
+///     where `alpha <= 2`), Pareto–{Beta, ContinuousBernoulli, Uniform} (`inf`);
 ///   - Uniform–{Gumbel, Normal}, Uniform–Beta (`inf` unless `0 <= low` and `high <= 1`),
+///     Uniform–ContinuousBernoulli (`inf` unless `0 < low` and `high < 1`: torch's condition),
 ///     Uniform–Exponential and Uniform–Gamma (`inf` where `low < 0`), Uniform–Pareto (`inf`
 ///     where `low < scale`);
 /// * Chi2 is `Gamma(df/2, 1/2)` wherever a Gamma rule applies (Chi2–Chi2, Chi2–Gamma,
@@ -280,7 +302,9 @@ pub fn closed_form_pairs() -> Vec<(&'static str, &'static str)> {
 /// `inf`, so the gradients of the finite elements stay finite. Where torch's formula gives NaN
 /// at a boundary (`0 log 0`: a Poisson rate of 0, Uniform bounds exactly at a support's end),
 /// the limit is returned; the Normal-q forms use `Var + (mean - loc)²` instead of torch's
-/// expanded sum, which cancels for large locations. The result has the broadcast of the two
+/// expanded sum, which cancels for large locations. The ContinuousBernoulli forms are computed
+/// from the logits with its accurate mean, variance, entropy and log-normalizer (torch's cancel
+/// near `probs = 1/2` and clamp `probs` for large logits). The result has the broadcast of the two
 /// batch shapes (torch's all-`inf` pairs have `p`'s).
 ///
 /// Any other pair is an error naming it; [`kl_divergence_mc`] estimates any pair.

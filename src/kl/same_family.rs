@@ -4,8 +4,8 @@
 use super::{inf_where, GammaLike, EULER};
 use crate::distributions::{
     Binomial,
-    Bernoulli, Beta, Categorical, Cauchy, Dirichlet, Exponential, Geometric, Gumbel, HalfNormal, Laplace, Normal,
-    OneHotCategorical, Pareto, Poisson, Uniform,
+    Bernoulli, Beta, Categorical, Cauchy, ContinuousBernoulli, Dirichlet, Distribution as _, Exponential, Geometric,
+    Gumbel, HalfNormal, Laplace, Normal, OneHotCategorical, Pareto, Poisson, Uniform,
 };
 use anyhow::{bail, Result};
 use tch::{Kind, Tensor};
@@ -187,4 +187,16 @@ pub(super) fn pareto_pareto(p: &Pareto, q: &Pareto) -> Result<Tensor> {
 pub(super) fn poisson_poisson(p: &Poisson, q: &Poisson) -> Result<Tensor> {
     let (rp, rq) = (p.rate().value()?, q.rate().value()?);
     Ok(rp.special_xlogy(&rp) - rp.special_xlogy(&rq) - rp + rq)
+}
+
+/// With `λ` the logits and `A(λ) = softplus(λ) - log C(λ)` the log-normalizer
+/// (`log p(x) = λx - A(λ)`): `A(λq) - A(λp) - (λq - λp) mean_p`, torch's
+/// `mean_p (λp - λq) + log C(λp) + log(1 - πp) - log C(λq) - log(1 - πq)` with
+/// `log(1 - π) = -softplus(λ)` from the logits (no clamp of `π`) and the accurate log-normalizer
+/// and mean near `λ = 0`.
+pub(super) fn continuous_bernoulli_continuous_bernoulli(
+    p: &ContinuousBernoulli,
+    q: &ContinuousBernoulli,
+) -> Result<Tensor> {
+    Ok(q.log_partition()? - p.log_partition()? - (q.logits()? - p.logits()?) * p.mean()?)
 }
