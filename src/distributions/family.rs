@@ -606,20 +606,11 @@ macro_rules! declare_family {
         $name:ident, support: $support:expr $(; event_ndims: $e:literal)?,
         $ctor:ident($($(#[$pmeta:meta])* $p:ident $([$pe:expr])? $(as $acc:ident)?: $c:expr),+ $(,)?)
     ) => {
-        $(#[$meta])*
-        pub struct $name {
-            core: crate::distributions::family::FamilyCore,
-        }
+        crate::distributions::family::declare_family!(@struct [$(#[$meta])*] $name);
 
         impl $name {
-            /// The declaration of the family's parameters (name, constraint, default bijector:
-            /// TFP's `parameter_properties`, torch's `arg_constraints`) and of its support.
-            pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
-                type_name: stringify!($name),
-                params: &[$(crate::distributions::ParamSpec::new(stringify!($p), 0 $(+ $pe)?, $c)),+],
-                support: $support,
-                event_ndims: 0 $(+ $e)?,
-            };
+            crate::distributions::family::declare_family!(@spec $name, $support, 0 $(+ $e)?,
+                [$(crate::distributions::ParamSpec::new(stringify!($p), 0 $(+ $pe)?, $c)),+]);
 
             #[doc = concat!("Builds `", stringify!($name), "(", stringify!($($p),+), ")`. Errors, naming `",
                 stringify!($name), "::", stringify!($ctor), "` and the parameter, when a parameter is not ",
@@ -635,6 +626,25 @@ macro_rules! declare_family {
         }
 
         crate::distributions::family::family_builders!($name);
+    };
+    // The struct of a declared family: its generic state.
+    (@struct [$(#[$meta:meta])*] $name:ident) => {
+        $(#[$meta])*
+        pub struct $name {
+            core: crate::distributions::family::FamilyCore,
+        }
+    };
+    // The declaration constant, from the parameters' `ParamSpec` expressions.
+    (@spec $name:ident, $support:expr, $event_ndims:expr, [$($param:expr),+ $(,)?]) => {
+        /// The declaration of the family's parameters (name, event rank, constraint, default
+        /// bijector: TFP's `parameter_properties`, torch's `arg_constraints`; a probability as
+        /// `probs` or `logits`) and of its support.
+        pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
+            type_name: stringify!($name),
+            params: &[$($param),+],
+            support: $support,
+            event_ndims: $event_ndims,
+        };
     };
     // The accessor of a parameter: named by the parameter, or by `as name` where the family
     // keeps the parameter's name for a method of its own (`scale_tril()`, the triangle).
@@ -676,21 +686,11 @@ macro_rules! declare_family_with_probability {
         with($($(#[$pmeta:meta])* $p:ident: $c:expr),* $(,)?)
         either $first:ident($fp:ident = $fspec:expr) or $second:ident($sp:ident = $sspec:expr)
     ) => {
-        $(#[$meta])*
-        pub struct $name {
-            core: crate::distributions::family::FamilyCore,
-        }
+        crate::distributions::family::declare_family!(@struct [$(#[$meta])*] $name);
 
         impl $name {
-            /// The declaration of the family's parameters (name, constraint, default bijector:
-            /// TFP's `parameter_properties`, torch's `arg_constraints`; the probability as
-            /// `probs` or `logits`) and of its support.
-            pub const SPEC: crate::distributions::FamilySpec = crate::distributions::FamilySpec {
-                type_name: stringify!($name),
-                params: &[$(crate::distributions::ParamSpec::scalar(stringify!($p), $c),)* $fspec.or(&$sspec)],
-                support: $support,
-                event_ndims: 0,
-            };
+            crate::distributions::family::declare_family!(@spec $name, $support, 0,
+                [$(crate::distributions::ParamSpec::scalar(stringify!($p), $c),)* $fspec.or(&$sspec)]);
 
             #[doc = concat!("Builds `", stringify!($name), "(", $(stringify!($p), ", ",)* stringify!($fp), "=", stringify!($fp),
                 ")`. Errors, naming `", stringify!($name), "::", stringify!($first), "` and the parameter, when a parameter is not ",
