@@ -10,7 +10,8 @@
 //!   forward + log-det on 1e5 raw vectors with d = 32; MM: a [n, n] matmul, for the machine's
 //!   flop rate.
 //!
-//! Usage: `cargo run --release --example bench -- [threads] [quick|memory] [default-malloc]`.
+//! Usage: `cargo run --release --example bench -- [threads] [quick|large|memory] [default-malloc]`
+//! (`large`: only the K = 16, d = 32 sizes with N = 1e4 and 1e5, then W4, W5 and MM).
 
 use anyhow::Result;
 use tch::nn::{self, OptimizerConfig};
@@ -85,9 +86,12 @@ fn main() -> Result<()> {
     }
     let threads: i32 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2);
     let quick = args.iter().any(|a| a == "quick");
+    let large = args.iter().any(|a| a == "large");
     tch::set_num_threads(threads);
     let sizes: Vec<(i64, i64, i64)> = if quick {
         vec![(3, 4, 100), (3, 4, 10_000), (16, 32, 100)]
+    } else if large {
+        vec![(16, 32, 10_000), (16, 32, 100_000)]
     } else {
         vec![(3, 4, 100), (3, 4, 10_000), (3, 4, 1_000_000), (16, 32, 100), (16, 32, 10_000), (16, 32, 100_000)]
     };

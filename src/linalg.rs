@@ -77,8 +77,15 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
         let mut x_shape = lead.to_vec();
         x_shape.extend(std::iter::repeat_n(1, p_len));
         x_shape.push(d);
-        let x_t = if xs == x_shape { x.reshape([m, d]) } else { x.broadcast_to(x_shape.as_slice()).reshape([m, d]) }
-            .transpose(0, 1);
+        let x_rows = if xs == x_shape { x.reshape([m, d]) } else { x.broadcast_to(x_shape.as_slice()).reshape([m, d]) };
+        let p_count: i64 = pb.iter().product();
+        if d >= GEMM_MIN_D && m >= GEMM_MIN_POINTS {
+            let l_p = if ls == l_shape { l.shallow_clone() } else { l.broadcast_to(l_shape.as_slice()) };
+            let loc_p = if cs == c_shape { loc.shallow_clone() } else { loc.broadcast_to(c_shape.as_slice()) };
+            let sq = mahalanobis_sq_gemm(&l_p, &loc_p, &x_rows, p_count, d); // [m, P]
+            return if lead.len() == 1 && pb.len() == 1 { sq } else { sq.reshape(full.as_slice()) };
+        }
+        let x_t = x_rows.transpose(0, 1);
         // (broadcast only where needed: each view is one more autograd node per call)
         let loc_col =
             if cs == c_shape { loc.unsqueeze(-1) } else { loc.broadcast_to(c_shape.as_slice()).unsqueeze(-1) };
@@ -110,6 +117,42 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
         return if lead.len() == 1 { sq } else { sq.reshape(full.as_slice()) };
     }
     solve_lower_vec(l, &(x - loc)).square().sum_dim_intlist(-1, false, None::<tch::Kind>)
+}
+
+/// Event sizes from which [`mahalanobis_sq`] takes the GEMM form (below, the batched triangular
+/// solve is as fast and one kernel fewer).
+const GEMM_MIN_D: i64 = 8;
+
+/// Point counts from which [`mahalanobis_sq`] takes the GEMM form.
+const GEMM_MIN_POINTS: i64 = 256;
+
+/// Points per block of the GEMM form: a `[block, P·d]` product that stays in cache (measured:
+/// 1024 points beat 4096 and 16384 at K = 16, d = 32; see issue 14's note).
+const GEMM_BLOCK: i64 = 1024;
+
+/// `|L_p⁻¹ (x_n - loc_p)|²` as `[m, P]` for points `x` (`[m, d]`) against `P` components
+/// (`l` `[P..., d, d]`, `loc` `[P..., d]`): `L⁻¹` once per component (one triangular solve
+/// against the identity), then per block of points one GEMM of the points against the stacked
+/// `[P·d, d]` inverses with `L⁻¹ loc` subtracted (`addmm`), its squared norm over `d`. The
+/// flops are the GEMM's `2 m P d²`, at the BLAS's matrix-product rate instead of the triangular
+/// solve's.
+fn mahalanobis_sq_gemm(l: &Tensor, loc: &Tensor, x: &Tensor, p: i64, d: i64) -> Tensor {
+    let l = l.reshape([p, d, d]);
+    let eye = Tensor::eye(d, (l.kind(), l.device())).expand([p, d, d], false);
+    let l_inv = Tensor::linalg_solve_triangular(&l, &eye, false, true, false); // [P, d, d]
+    let a_t = l_inv.reshape([p * d, d]).transpose(0, 1); // [d, P·d]
+    let shift = -l_inv.matmul(&loc.reshape([p, d, 1])).reshape([p * d]); // -L⁻¹ loc
+    let m = x.size()[0];
+    let pieces: Vec<Tensor> = (0..m)
+        .step_by(GEMM_BLOCK as usize)
+        .map(|start| {
+            let c = GEMM_BLOCK.min(m - start);
+            let y = shift.addmm(&x.narrow(0, start, c), &a_t).reshape([c, p, d]); // [c, P, d]
+            // The norm reduces in one pass without materialising y² (measured ~20% faster here).
+            y.norm_scalaropt_dim(2.0, [-1i64].as_slice(), false).square() // [c, P]
+        })
+        .collect();
+    if pieces.len() == 1 { pieces.into_iter().next().unwrap() } else { Tensor::cat(&pieces, 0) }
 }
 
 /// `L z` for lower-triangular `L` of shape `[..., d, d]` and vectors `z` of shape `[..., d]`

@@ -663,3 +663,50 @@ fn expand_follows_torch_and_rejects_non_broadcastable_shapes() {
     let cdf = e.cdf(&Tensor::zeros([1], F64)).unwrap();
     assert!(max_abs_diff(&cdf, &Tensor::full([2, 3], 0.5, F64)) < 1e-15);
 }
+
+/// The GEMM form of the Mahalanobis terms (event size >= 8, 256 points or more: `L⁻¹` once per
+/// component, then blocks of points against the stacked inverses) against the batched triangular
+/// solve it replaces (taken for fewer than 256 points): a mixture of K = 5 Gaussians in d = 12
+/// over 3000 points (three GEMM blocks) in float64, log_prob within 1e-10 relative and the
+/// gradients of sum(log_prob) with respect to loc, the triangle and the logits within 1e-8
+/// relative (plus 1e-10); and the float32 result within 2e-4 relative of the float64 one.
+#[test]
+fn mahalanobis_gemm_form_matches_the_triangular_solve() {
+    use tch_distributions::distributions::{Categorical, MixtureSameFamily, MultivariateNormalTriL};
+    let _g = seeded(91);
+    let (k, d, n) = (5i64, 12i64, 3000i64);
+    let loc = Tensor::randn([k, d], F64) * 2.0;
+    // well-conditioned triangles: positive diagonal 0.5..1.5, off-diagonal N(0, 0.2²)
+    let tril = (Tensor::randn([k, d, d], F64) * 0.2).tril(-1) + (Tensor::rand([k, d], F64) + 0.5).diag_embed(0, -2, -1);
+    let logits = Tensor::randn([k], F64);
+    let x = Tensor::randn([n, d], F64) * 2.5;
+    let run = |kind: Kind, chunked: bool| -> (Tensor, Vec<Tensor>) {
+        let vars: Vec<Tensor> =
+            [&loc, &tril, &logits].iter().map(|t| t.to_kind(kind).detach().set_requires_grad(true)).collect();
+        let m = MixtureSameFamily::new(
+            Categorical::new(vars[2].shallow_clone()).unwrap(),
+            MultivariateNormalTriL::new(vars[0].shallow_clone(), vars[1].shallow_clone()).unwrap(),
+        )
+        .unwrap();
+        let xk = x.to_kind(kind);
+        let lp = if chunked {
+            // 100 points per call: below the GEMM form's 256, so the triangular solve
+            let parts: Vec<Tensor> = (0..n).step_by(100).map(|s| m.log_prob(&xk.narrow(0, s, 100)).unwrap()).collect();
+            Tensor::cat(&parts, 0)
+        } else {
+            m.log_prob(&xk).unwrap()
+        };
+        let grads = Tensor::run_backward(&[lp.sum(kind)], &vars.iter().collect::<Vec<_>>(), false, false);
+        (lp.detach().to_kind(Kind::Double), grads.iter().map(|g| g.to_kind(Kind::Double)).collect())
+    };
+    let (lp_gemm, g_gemm) = run(Kind::Double, false);
+    let (lp_solve, g_solve) = run(Kind::Double, true);
+    let rel = |a: &Tensor, b: &Tensor, floor: f64| ((a - b).abs() / (b.abs() + floor)).max().double_value(&[]);
+    assert!(rel(&lp_gemm, &lp_solve, 1.0) < 1e-10, "log_prob: {}", rel(&lp_gemm, &lp_solve, 1.0));
+    for (what, (a, b)) in ["loc", "scale_tril", "logits"].iter().zip(g_gemm.iter().zip(&g_solve)) {
+        let r = rel(a, b, 1e-2 * b.abs().max().double_value(&[]));
+        assert!(r < 1e-8, "d sum(log_prob) / d {what}: relative difference {r}");
+    }
+    let (lp32, _) = run(Kind::Float, false);
+    assert!(rel(&lp32, &lp_gemm, 1.0) < 2e-4, "float32: {}", rel(&lp32, &lp_gemm, 1.0));
+}
