@@ -155,6 +155,31 @@ fn mahalanobis_sq_gemm(l: &Tensor, loc: &Tensor, x: &Tensor, p: i64, d: i64) -> 
     if pieces.len() == 1 { pieces.into_iter().next().unwrap() } else { Tensor::cat(&pieces, 0) }
 }
 
+/// Draws of a mixture of `K` Gaussians: `loc_k + L_k z_n` with `k = idx_n`, for `z` `[N, d]`,
+/// `idx` `[N]` (int64), `l` `[K, d, d]` (lower-triangular) and `loc` `[K, d]`. Per block of
+/// draws, one GEMM of the draws against the stacked `[K·d, d]` factors gives every
+/// component's image (`[block, K, d]`, in cache), and the chosen one is gathered: no draws of the
+/// components not chosen, and no `[N, d, d]` gather of the factors.
+pub(crate) fn mixture_of_gaussians_draws(l: &Tensor, loc: &Tensor, idx: &Tensor, z: &Tensor) -> Tensor {
+    let (k, d) = (l.size()[0], l.size()[2]);
+    let a_t = l.reshape([k * d, d]).transpose(0, 1); // [d, K·d]
+    let n = z.size()[0];
+    // Blocks of about 2^18 images (1 MB in float32), at least GEMM_BLOCK draws: few kernel calls
+    // for small components, a cache-sized product for large ones.
+    let block = ((1i64 << 18) / (k * d).max(1)).max(GEMM_BLOCK);
+    let pieces: Vec<Tensor> = (0..n)
+        .step_by(block as usize)
+        .map(|start| {
+            let c = block.min(n - start);
+            let y = z.narrow(0, start, c).matmul(&a_t).reshape([c, k, d]);
+            let i = idx.narrow(0, start, c);
+            let picked = y.gather(1, &i.reshape([c, 1, 1]).expand([c, 1, d], false), false).squeeze_dim(1);
+            picked + loc.index_select(0, &i)
+        })
+        .collect();
+    if pieces.len() == 1 { pieces.into_iter().next().unwrap() } else { Tensor::cat(&pieces, 0) }
+}
+
 /// `L z` for lower-triangular `L` of shape `[..., d, d]` and vectors `z` of shape `[..., d]`
 /// (batch shapes broadcast), as one batched product (folded as [`folded`] describes: `L` is
 /// never expanded per draw).

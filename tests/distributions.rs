@@ -332,3 +332,38 @@ fn device_placement() {
         assert!(d.log_prob(&x.to_device(Device::Cpu)).is_err());
     }
 }
+
+/// Categorical draws of an unbatched categorical (the inverse-cdf sampler, one uniform per
+/// draw): each category's frequency over 1e6 draws within 5 binomial standard errors of its
+/// probability, a category of probability 0 never drawn, int64 values in range; and a batched
+/// categorical (Gumbel-max) the same, per batch row.
+#[test]
+fn categorical_draws_have_their_probabilities() {
+    use tch_distributions::distributions::Categorical;
+    let _g = common::seeded(93);
+    let probs = [0.5f64, 0.0, 1e-3, 0.3, 0.199];
+    let logits = Tensor::from_slice(&probs).log();
+    let n = 1_000_000i64;
+    let check = |draws: &Tensor, probs: &[f64]| {
+        assert_eq!(draws.kind(), Kind::Int64);
+        let counts = draws.bincount(None::<Tensor>, probs.len() as i64).to_kind(Kind::Double);
+        let m = draws.numel() as f64;
+        for (k, &p) in probs.iter().enumerate() {
+            let c = counts.double_value(&[k as i64]);
+            if p == 0.0 {
+                assert_eq!(c, 0.0, "category {k} has probability 0");
+                continue;
+            }
+            let z = (c - m * p) / (m * p * (1.0 - p)).sqrt();
+            assert!(z.abs() < 5.0, "category {k}: {c} of {m}, p = {p}, z = {z}");
+        }
+    };
+    let single = Categorical::new(logits.shallow_clone()).unwrap();
+    let draws = single.sample(&[n]).unwrap();
+    assert_eq!(draws.size(), vec![n]);
+    check(&draws, &probs);
+    let batched = Categorical::new(logits.unsqueeze(0).expand([2, 5], false).contiguous()).unwrap();
+    let draws = batched.sample(&[n / 2]).unwrap();
+    assert_eq!(draws.size(), vec![n / 2, 2]);
+    check(&draws.select(1, 1), &probs);
+}

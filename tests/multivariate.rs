@@ -710,3 +710,36 @@ fn mahalanobis_gemm_form_matches_the_triangular_solve() {
     let (lp32, _) = run(Kind::Float, false);
     assert!(rel(&lp32, &lp_gemm, 1.0) < 2e-4, "float32: {}", rel(&lp32, &lp_gemm, 1.0));
 }
+
+/// Draws of a mixture of `MultivariateNormalTriL` components (the path that draws only the
+/// chosen component, by GEMM against the stacked factors) have the mixture's mean (z-test, 5
+/// standard errors per coordinate) and its covariance `Σ π_k (L_k L_kᵀ + μ_k μ_kᵀ) - μ μᵀ`
+/// (within 0.03 of entries of size ~1-10 with 200000 draws: standard errors below 0.01).
+#[test]
+fn mixture_of_gaussians_draws_have_the_mixture_moments() {
+    use tch_distributions::distributions::{Categorical, MixtureSameFamily, MultivariateNormalTriL};
+    let _g = seeded(92);
+    let (k, d, n) = (3i64, 5i64, 200_000i64);
+    let loc = Tensor::randn([k, d], F64) * 2.0;
+    let tril = (Tensor::randn([k, d, d], F64) * 0.3).tril(-1) + (Tensor::rand([k, d], F64) + 0.5).diag_embed(0, -2, -1);
+    let logits = Tensor::from_slice(&[0.0f64, 0.7, -0.4]);
+    let m = MixtureSameFamily::new(
+        Categorical::new(logits.shallow_clone()).unwrap(),
+        MultivariateNormalTriL::new(loc.shallow_clone(), tril.shallow_clone()).unwrap(),
+    )
+    .unwrap();
+    let x = m.sample(&[n / 1000, 1000]).unwrap();
+    assert_eq!(x.size(), vec![n / 1000, 1000, d]);
+    let x = x.reshape([n, d]);
+    let pi = logits.softmax(0, Kind::Double);
+    let mean = (pi.unsqueeze(-1) * &loc).sum_dim_intlist(0, false, Kind::Double);
+    let second = (tril.matmul(&tril.transpose(-1, -2)) + loc.unsqueeze(-1) * loc.unsqueeze(-2)) * pi.reshape([k, 1, 1]);
+    let cov = second.sum_dim_intlist(0, false, Kind::Double) - mean.unsqueeze(-1) * mean.unsqueeze(0);
+    let s_mean = x.mean_dim(0, false, Kind::Double);
+    let se = (cov.diagonal(0, 0, 1) / n as f64).sqrt();
+    let z = ((&s_mean - &mean) / se).abs().max().double_value(&[]);
+    assert!(z < 5.0, "sample mean {s_mean} vs {mean}: |z| {z}");
+    let centred = &x - &s_mean;
+    let s_cov = centred.transpose(0, 1).matmul(&centred) / (n - 1) as f64;
+    assert!(max_abs_diff(&s_cov, &cov) < 0.03, "sample covariance {s_cov} vs {cov}");
+}

@@ -135,6 +135,16 @@ impl Distribution for Categorical {
         shape.push(self.num_categories);
         tch::no_grad(|| {
             let logp = self.log_probs()?;
+            if self.batch_shape.is_empty() {
+                // One categorical: the inverse of its cdf, one uniform per draw (the first k with
+                // U < cdf_k, the cdf in float64 so that small probabilities keep their share;
+                // a category of probability 0 is never drawn), against K uniforms and two logs
+                // each for the Gumbel-max below.
+                let cdf = logp.to_kind(Kind::Double).exp().cumsum(0, None::<Kind>);
+                let u = Tensor::rand(&shape[..shape.len() - 1], (Kind::Double, self.device())) * cdf.get(-1);
+                let idx = u.searchsorted(&cdf, false, true, "right", None::<&Tensor>);
+                return Ok(idx.clamp_max(self.num_categories - 1));
+            }
             // U in [tiny, 1): -log(-log U) stays finite.
             let u =
                 Tensor::rand(shape.as_slice(), (logp.kind(), self.device())).clamp_min(f64::from(f32::MIN_POSITIVE));

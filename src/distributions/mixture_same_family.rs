@@ -1,6 +1,6 @@
 //! A mixture of distributions of one family, indexed by the last batch dimension.
 
-use super::{display_as_describe, sample_and_batch, Categorical, Distribution, Support};
+use super::{display_as_describe, sample_and_batch, Categorical, Distribution, MultivariateNormalTriL, Support};
 use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
@@ -76,6 +76,32 @@ impl MixtureSameFamily {
     }
 }
 
+impl MixtureSameFamily {
+    /// Draws of a mixture of `MultivariateNormalTriL` components with an empty batch shape:
+    /// the component index, one standard normal vector per draw, and `loc_k + L_k z` for the
+    /// chosen `k` alone ([`crate::linalg::mixture_of_gaussians_draws`]), instead of a draw of
+    /// every component. `None` for other mixtures.
+    fn sample_gaussians(&self, op: &str, sample_shape: &[i64]) -> Result<Option<Tensor>> {
+        let Some(mvn) = self.components.as_any().downcast_ref::<MultivariateNormalTriL>() else {
+            return Ok(None);
+        };
+        if !self.batch_shape.is_empty() || mvn.batch_shape().len() != 1 {
+            return Ok(None);
+        }
+        let shape = sample_and_batch(op, sample_shape, &[])?;
+        let n: i64 = shape.iter().product();
+        let d = self.event_shape[0];
+        tch::no_grad(|| {
+            let idx = self.mixture.sample(&[n])?;
+            let z = Tensor::randn([n, d], (mvn.dtype(), mvn.device()));
+            let x = crate::linalg::mixture_of_gaussians_draws(&mvn.scale_tril()?, &mvn.loc().value()?, &idx, &z);
+            let mut out = shape.clone();
+            out.push(d);
+            Ok(Some(x.reshape(out.as_slice())))
+        })
+    }
+}
+
 impl Distribution for MixtureSameFamily {
     super::wrapper_methods!("MixtureSameFamily", |s| s.components);
 
@@ -109,6 +135,9 @@ impl Distribution for MixtureSameFamily {
                     fmt_shape(b)
                 ),
             );
+        }
+        if let Some(x) = self.sample_gaussians(op, sample_shape)? {
+            return Ok(x);
         }
         let comp_sample_shape = sample_and_batch(op, sample_shape, &b[..lead])?;
         let all = self.components.sample(&comp_sample_shape)?; // S + B + [K] + E
