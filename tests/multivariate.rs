@@ -664,6 +664,14 @@ fn expand_follows_torch_and_rejects_non_broadcastable_shapes() {
     assert!(max_abs_diff(&cdf, &Tensor::full([2, 3], 0.5, F64)) < 1e-15);
 }
 
+/// `K` random Gaussian components in `d` dimensions: locations N(0, 2²) and well-conditioned
+/// triangles (diagonal uniform in [0.5, 1.5], strictly lower part N(0, off²)).
+fn random_components(k: i64, d: i64, off: f64) -> (Tensor, Tensor) {
+    let loc = Tensor::randn([k, d], F64) * 2.0;
+    let tril = (Tensor::randn([k, d, d], F64) * off).tril(-1) + (Tensor::rand([k, d], F64) + 0.5).diag_embed(0, -2, -1);
+    (loc, tril)
+}
+
 /// The GEMM form of the Mahalanobis terms (event size >= 8, 256 points or more: `L⁻¹` once per
 /// component, then blocks of points against the stacked inverses) against the batched triangular
 /// solve it replaces (taken for fewer than 256 points): a mixture of K = 5 Gaussians in d = 12
@@ -675,9 +683,7 @@ fn mahalanobis_gemm_form_matches_the_triangular_solve() {
     use tch_distributions::distributions::{Categorical, MixtureSameFamily, MultivariateNormalTriL};
     let _g = seeded(91);
     let (k, d, n) = (5i64, 12i64, 3000i64);
-    let loc = Tensor::randn([k, d], F64) * 2.0;
-    // well-conditioned triangles: positive diagonal 0.5..1.5, off-diagonal N(0, 0.2²)
-    let tril = (Tensor::randn([k, d, d], F64) * 0.2).tril(-1) + (Tensor::rand([k, d], F64) + 0.5).diag_embed(0, -2, -1);
+    let (loc, tril) = random_components(k, d, 0.2);
     let logits = Tensor::randn([k], F64);
     let x = Tensor::randn([n, d], F64) * 2.5;
     let run = |kind: Kind, chunked: bool| -> (Tensor, Vec<Tensor>) {
@@ -720,8 +726,7 @@ fn mixture_of_gaussians_draws_have_the_mixture_moments() {
     use tch_distributions::distributions::{Categorical, MixtureSameFamily, MultivariateNormalTriL};
     let _g = seeded(92);
     let (k, d, n) = (3i64, 5i64, 200_000i64);
-    let loc = Tensor::randn([k, d], F64) * 2.0;
-    let tril = (Tensor::randn([k, d, d], F64) * 0.3).tril(-1) + (Tensor::rand([k, d], F64) + 0.5).diag_embed(0, -2, -1);
+    let (loc, tril) = random_components(k, d, 0.3);
     let logits = Tensor::from_slice(&[0.0f64, 0.7, -0.4]);
     let m = MixtureSameFamily::new(
         Categorical::new(logits.shallow_clone()).unwrap(),
