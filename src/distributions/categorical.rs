@@ -132,7 +132,6 @@ impl Distribution for Categorical {
     /// probabilities (libtorch's `multinomial` would).
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
         let mut shape = super::sample_and_batch("Categorical.sample", sample_shape, &self.batch_shape)?;
-        shape.push(self.num_categories);
         tch::no_grad(|| {
             let logp = self.log_probs()?;
             if self.batch_shape.is_empty() {
@@ -141,10 +140,11 @@ impl Distribution for Categorical {
                 // a category of probability 0 is never drawn), against K uniforms and two logs
                 // each for the Gumbel-max below.
                 let cdf = logp.to_kind(Kind::Double).exp().cumsum(0, None::<Kind>);
-                let u = Tensor::rand(&shape[..shape.len() - 1], (Kind::Double, self.device())) * cdf.get(-1);
+                let u = Tensor::rand(shape.as_slice(), (Kind::Double, self.device())) * cdf.get(-1);
                 let idx = u.searchsorted(&cdf, false, true, "right", None::<&Tensor>);
                 return Ok(idx.clamp_max(self.num_categories - 1));
             }
+            shape.push(self.num_categories);
             // U in [tiny, 1): -log(-log U) stays finite.
             let u =
                 Tensor::rand(shape.as_slice(), (logp.kind(), self.device())).clamp_min(f64::from(f32::MIN_POSITIVE));

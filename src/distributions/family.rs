@@ -358,10 +358,14 @@ impl FamilyCore {
         let Some((first, p)) = params.iter().find(|(s, _)| s.event_ndims >= spec.event_ndims) else {
             bail!("{op}: no parameter with {}-dimensional events", spec.event_ndims);
         };
-        let shape = p.shape();
-        let event = shape[shape.len() - first.event_ndims..][..spec.event_ndims].to_vec();
+        let first_shape = p.shape();
+        let event = first_shape[first_shape.len() - first.event_ndims..][..spec.event_ndims].to_vec();
         if event[0] < 1 {
-            bail!("{op}: expected {} of shape [..., d] with d >= 1, got {}", first.name, crate::shape::fmt_shape(&shape));
+            bail!(
+                "{op}: expected {} of shape [..., d] with d >= 1, got {}",
+                first.name,
+                crate::shape::fmt_shape(&first_shape)
+            );
         }
         for (s, p) in params.iter().filter(|(s, _)| s.event_ndims > 0) {
             let shape = p.shape();
@@ -373,7 +377,7 @@ impl FamilyCore {
                     s.name,
                     want.join(", "),
                     first.name,
-                    crate::shape::fmt_shape(&p_shape(params, first.name)),
+                    crate::shape::fmt_shape(&first_shape),
                     crate::shape::fmt_shape(&shape)
                 );
             }
@@ -571,11 +575,6 @@ impl FamilyCore {
         let i = self.specs.iter().position(|s| s.name == name);
         i.map(|i| self.params[i].value()).ok_or_else(|| anyhow!("{op}: no parameter {name:?}"))?
     }
-}
-
-/// The shape of the parameter called `name` among `params`.
-fn p_shape(params: &[(&'static ParamSpec, Parameter)], name: &str) -> Vec<i64> {
-    params.iter().find(|(s, _)| s.name == name).map(|(_, p)| p.shape()).unwrap_or_default()
 }
 
 /// Declares a family from one table: the struct (its doc comment given first), its

@@ -60,6 +60,7 @@ pub use dirichlet::Dirichlet;
 pub use exponential::Exponential;
 pub use family::{Constraint, FamilySpec, ParamSpec, LOGITS, PROBS};
 pub use gamma::Gamma;
+pub(crate) use gamma::gamma_entropy;
 pub use geometric::Geometric;
 pub use gumbel::Gumbel;
 pub use half_cauchy::HalfCauchy;

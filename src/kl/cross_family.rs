@@ -5,16 +5,12 @@
 
 use super::{inf_where, tame, GammaLike, EULER};
 use crate::distributions::{
-    Binomial,
-    Bernoulli, Beta, ContinuousBernoulli, Distribution as _, Exponential, Gumbel, Laplace, Normal, Pareto, Poisson,
-    Uniform,
+    gamma_entropy, Bernoulli, Beta, Binomial, ContinuousBernoulli, Distribution as _, Exponential, Gumbel, Laplace,
+    Normal, Pareto, Poisson, Uniform, HALF_LOG_TWO_PI,
 };
 use anyhow::Result;
 use std::f64::consts::PI;
 use tch::Tensor;
-
-/// `log(2π)/2`.
-const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
 
 /// `E_p[-log q(X)]` for `q = Normal(μ, σ)`, from `p`'s mean and variance:
 /// `log σ + log(2π)/2 + (Var + (mean - μ)²) / (2σ²)` (the accurate form of torch's expanded
@@ -22,11 +18,6 @@ const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
 fn normal_cross_entropy(mean: &Tensor, var: &Tensor, q: &Normal) -> Result<Tensor> {
     let (mu, sigma) = (q.loc().value()?, q.scale().value()?);
     Ok(sigma.log() + HALF_LOG_TWO_PI + (var + (mean - mu).square()) / (sigma.square() * 2.0))
-}
-
-/// `α - log β + lgamma(α) + (1 - α) ψ(α)`, the Gamma entropy.
-fn gamma_entropy(a: &Tensor, b: &Tensor) -> Tensor {
-    a - b.log() + a.lgamma() + (-a + 1.0) * a.digamma()
 }
 
 /// `E_p[-log q(X)]` for `q = ContinuousBernoulli(λ)`, from `p`'s mean: `A(λ) - λ mean` with

@@ -3,9 +3,8 @@
 
 use super::{inf_where, GammaLike, EULER};
 use crate::distributions::{
-    Binomial,
-    Bernoulli, Beta, Categorical, Cauchy, ContinuousBernoulli, Dirichlet, Distribution as _, Exponential, Geometric,
-    Gumbel, HalfNormal, Laplace, Normal, OneHotCategorical, Pareto, Poisson, Uniform,
+    Bernoulli, Beta, Binomial, Categorical, Cauchy, ContinuousBernoulli, Dirichlet, Distribution as _, Exponential,
+    Geometric, Gumbel, HalfNormal, Laplace, Normal, OneHotCategorical, Pareto, Poisson, Uniform,
 };
 use anyhow::{bail, Result};
 use tch::{Kind, Tensor};
