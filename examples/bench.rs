@@ -120,8 +120,8 @@ fn main() -> Result<()> {
             let vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
             let mut adam = Adam::new(&vars, 1e-3)?;
             time("W2 train step", &size, 50, || {
-                let (_, grads) = nll.loss_and_grads(&x)?;
-                adam.step(&grads)
+                let _ = nll.step(&x, &mut adam)?;
+                Ok(())
             })?;
         }
         time("W3 sample", &size, 50, || {
@@ -151,8 +151,7 @@ fn main() -> Result<()> {
         let mut adam = Adam::new(&vars, 1e-3)?;
         time("W4 1000 Adam steps", "K=3 d=4 N=64", 5, || {
             for _ in 0..1000 {
-                let (_, grads) = nll.loss_and_grads(&x)?;
-                adam.step(&grads)?;
+                let _ = nll.step(&x, &mut adam)?;
             }
             Ok(())
         })?;

@@ -1,9 +1,15 @@
 //! Adam over a fixed set of variables held in one flat buffer: one update of a few tensor
-//! operations per step, whatever the number of variables.
+//! operations per step, whatever the number of variables, or one loop on the host for a small
+//! buffer on the CPU.
 
+use crate::host::{self, HostFloat};
 use crate::shape::{fmt_shape, kind_name};
 use anyhow::{bail, Result};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
+
+/// The largest flat buffer (in elements) updated by the host loop on the CPU: below it, one loop
+/// over the buffer costs less than the eight libtorch calls of the tensor update.
+const HOST_MAX: i64 = 1 << 14;
 
 /// Adam as `torch.optim.Adam` (and `tch::nn::Adam`) computes it, without weight decay or
 /// AMSGrad: `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`,
@@ -20,6 +26,8 @@ pub struct Adam {
     m: Tensor,
     v: Tensor,
     steps: i32,
+    /// Whether [`Adam::step`] updates on the host (a CPU buffer of at most `HOST_MAX` elements).
+    host: bool,
     /// Learning rate.
     pub lr: f64,
     /// Decay of the first moment (default 0.9).
@@ -66,7 +74,8 @@ impl Adam {
         }
         let m = flat.zeros_like();
         let v = flat.zeros_like();
-        Ok(Self { vars, shapes, flat, m, v, steps: 0, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 })
+        let host = device == Device::Cpu && offset <= HOST_MAX;
+        Ok(Self { vars, shapes, flat, m, v, steps: 0, host, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 })
     }
 
     /// Steps taken so far.
@@ -94,6 +103,12 @@ impl Adam {
                 );
             }
         }
+        if self.host {
+            let mut g = Vec::with_capacity(self.flat.numel());
+            if grads.iter().all(|t| host::read_into(t, &mut g)) && self.step_host(&g) {
+                return Ok(());
+            }
+        }
         tch::no_grad(|| {
             let g = if grads.len() == 1 {
                 grads[0].reshape(-1)
@@ -103,6 +118,54 @@ impl Adam {
             self.update(&g);
         });
         Ok(())
+    }
+
+    /// Whether `vars` are this optimiser's variables, in its order (the same tensors).
+    pub(crate) fn holds<'t>(&self, vars: impl ExactSizeIterator<Item = &'t Tensor>) -> bool {
+        vars.len() == self.vars.len()
+            && vars.zip(&self.vars).all(|(a, b)| a.data_ptr() == b.data_ptr() && a.size() == b.size())
+    }
+
+    /// Whether [`Adam::step_host`] takes the updates (a small buffer on the CPU).
+    pub(crate) fn updates_on_host(&self) -> bool {
+        self.host
+    }
+
+    /// The update on the host from the flat gradient `g` (the variables' gradients in order);
+    /// `false`, with nothing changed, when this optimiser does not update on the host or `g` has
+    /// the wrong length.
+    pub(crate) fn step_host(&mut self, g: &[f64]) -> bool {
+        if !self.host
+            || g.len() != self.flat.numel()
+            || ![&self.flat, &self.m, &self.v].iter().all(|t| host::accessible(t))
+        {
+            return false;
+        }
+        self.steps += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let step_size = self.lr / (1.0 - b1.powi(self.steps));
+        let bias2_sqrt = (1.0 - b2.powi(self.steps)).sqrt();
+        let eps = self.eps;
+        fn update<T: HostFloat>(adam: &Adam, g: &[f64], b1: f64, b2: f64, step_size: f64, bias2_sqrt: f64, eps: f64) {
+            // SAFETY: flat, m and v are accessible tensors of kind T with their own storages
+            // (m and v are new buffers; the variables are views of flat, not read meanwhile).
+            let (theta, m, v) = unsafe {
+                (host::slice_mut::<T>(&adam.flat), host::slice_mut::<T>(&adam.m), host::slice_mut::<T>(&adam.v))
+            };
+            for (((theta, m), v), &g) in theta.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                let mi = m.to_f64() + (1.0 - b1) * (g - m.to_f64());
+                let vi = v.to_f64() + (1.0 - b2) * (g * g - v.to_f64());
+                *m = T::from_f64(mi);
+                *v = T::from_f64(vi);
+                *theta = T::from_f64(theta.to_f64() - step_size * mi / (vi.sqrt() / bias2_sqrt + eps));
+            }
+        }
+        if self.flat.kind() == Kind::Float {
+            update::<f32>(self, g, b1, b2, step_size, bias2_sqrt, eps);
+        } else {
+            update::<f64>(self, g, b1, b2, step_size, bias2_sqrt, eps);
+        }
+        true
     }
 
     fn update(&mut self, g: &Tensor) {

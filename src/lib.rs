@@ -52,6 +52,7 @@ pub mod bijectors;
 pub mod checkpoint;
 pub mod distributions;
 pub mod flow_models;
+mod host;
 pub mod kl;
 mod linalg;
 pub mod mixture_nll;

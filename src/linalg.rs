@@ -82,7 +82,7 @@ pub(crate) fn mahalanobis_sq(l: &Tensor, x: &Tensor, loc: &Tensor) -> Tensor {
         // (broadcast only where needed: each view is one more autograd node per call)
         let l_p = if ls == l_shape { l.shallow_clone() } else { l.broadcast_to(l_shape.as_slice()) };
         let loc_p = if cs == c_shape { loc.shallow_clone() } else { loc.broadcast_to(c_shape.as_slice()) };
-        if d >= GEMM_MIN_D && m >= GEMM_MIN_POINTS {
+        if gemm_form(d, m) {
             let sq = mahalanobis_sq_gemm(&l_p, &loc_p, &x_rows, p_count, d); // [m, P]
             return if lead.len() == 1 && pb.len() == 1 { sq } else { sq.reshape(full.as_slice()) };
         }
@@ -121,23 +121,35 @@ const GEMM_MIN_POINTS: i64 = 256;
 
 /// Points per block of the GEMM form: a `[block, P·d]` product that stays in cache (measured:
 /// 1024 points beat 4096 and 16384 at K = 16, d = 32; see issue 14's note).
-const GEMM_BLOCK: i64 = 1024;
+pub(crate) const GEMM_BLOCK: i64 = 1024;
 
-/// `|L_p⁻¹ (x_n - loc_p)|²` as `[m, P]` for points `x` (`[m, d]`) against `P` components
-/// (`l` `[P..., d, d]`, `loc` `[P..., d]`): `L⁻¹` once per component (one triangular solve
-/// against the identity), then per block of points one GEMM of the points against the stacked
-/// `[P·d, d]` inverses with `L⁻¹ loc` subtracted (`addmm`), its squared norm over `d`. The
-/// flops are the GEMM's `2 m P d²`, at the BLAS's matrix-product rate instead of the triangular
-/// solve's.
-fn mahalanobis_sq_gemm(l: &Tensor, loc: &Tensor, x: &Tensor, p: i64, d: i64) -> Tensor {
-    let l = l.reshape([p, d, d]);
+/// Whether `m` points in `d` dimensions take the GEMM form ([`whitening_gemm`]).
+pub(crate) fn gemm_form(d: i64, m: i64) -> bool {
+    d >= GEMM_MIN_D && m >= GEMM_MIN_POINTS
+}
+
+/// `x ↦ [L_p⁻¹ (x_n - loc_p)]` as `[m, P·d]` for points `x` `[m, d]`, against `P` components
+/// (`l` `[P, d, d]` lower-triangular, `loc` `[P, d]`): `L⁻¹` once per component (one triangular
+/// solve against the identity), then for each call one GEMM of the points against the stacked
+/// `[P·d, d]` inverses with `L⁻¹ loc` subtracted (`addmm`): `2 m P d²` flops at the BLAS's
+/// matrix-product rate instead of the triangular solve's.
+pub(crate) fn whitening_gemm(l: &Tensor, loc: &Tensor) -> impl Fn(&Tensor) -> Tensor {
+    let (p, d) = (l.size()[0], l.size()[2]);
     let eye = Tensor::eye(d, (l.kind(), l.device())).expand([p, d, d], false);
-    let l_inv = Tensor::linalg_solve_triangular(&l, &eye, false, true, false); // [P, d, d]
+    let l_inv = Tensor::linalg_solve_triangular(l, &eye, false, true, false); // [P, d, d]
     let a_t = l_inv.reshape([p * d, d]).transpose(0, 1); // [d, P·d]
     let shift = -l_inv.matmul(&loc.reshape([p, d, 1])).reshape([p * d]); // -L⁻¹ loc
+    move |x: &Tensor| shift.addmm(x, &a_t)
+}
+
+/// `|L_p⁻¹ (x_n - loc_p)|²` as `[m, P]` for points `x` (`[m, d]`) against `P` components
+/// (`l` `[P..., d, d]`, `loc` `[P..., d]`), by [`whitening_gemm`] per block of points and the
+/// squared norm over `d`.
+fn mahalanobis_sq_gemm(l: &Tensor, loc: &Tensor, x: &Tensor, p: i64, d: i64) -> Tensor {
+    let z_of = whitening_gemm(&l.reshape([p, d, d]), &loc.reshape([p, d]));
     by_blocks(x.size()[0], GEMM_BLOCK, 0, |start, c| {
         // The norm reduces in one pass without materialising y² (measured ~20% faster here).
-        let y = shift.addmm(&x.narrow(0, start, c), &a_t).reshape([c, p, d]); // [c, P, d]
+        let y = z_of(&x.narrow(0, start, c)).reshape([c, p, d]); // [c, P, d]
         y.norm_scalaropt_dim(2.0, [-1i64].as_slice(), false).square() // [c, P]
     })
 }

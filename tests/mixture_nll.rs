@@ -180,10 +180,16 @@ fn refuses_what_it_does_not_cover() {
 #[test]
 fn adam_equals_libtorch_adam() {
     let _g = common::seeded(13);
-    for (kind, tol) in [(Kind::Double, 1e-12), (Kind::Float, 1e-5)] {
+    // A buffer of 13 elements takes the host loop, one of 20013 the tensor update.
+    for ((kind, tol), big) in
+        [(Kind::Double, 1e-12), (Kind::Float, 1e-5)].into_iter().flat_map(|t| [(t, false), (t, true)])
+    {
         let vs_ref = nn::VarStore::new(Device::Cpu);
         let vs = nn::VarStore::new(Device::Cpu);
-        let init = [Tensor::randn([3], (kind, Device::Cpu)), Tensor::randn([2, 5], (kind, Device::Cpu))];
+        let init = [
+            Tensor::randn([3], (kind, Device::Cpu)),
+            Tensor::randn([2, if big { 10_005 } else { 5 }], (kind, Device::Cpu)),
+        ];
         let refs: Vec<Tensor> =
             init.iter().enumerate().map(|(i, t)| vs_ref.root().var_copy(&format!("v{i}"), t)).collect();
         let ours: Vec<Tensor> = init.iter().enumerate().map(|(i, t)| vs.root().var_copy(&format!("v{i}"), t)).collect();
@@ -224,6 +230,104 @@ fn adam_equals_libtorch_adam() {
         let (a, b) = (&ours[0], &refs[0]);
         assert!(excess(a, b, tol, tol) < 1.0);
     }
+}
+
+/// The host loop (small problems on the CPU) against the libtorch path of the closed form, for
+/// every seed model, in float64 (to 1e-12) and float32 (to float32 rounding), and
+/// `MixtureNll::step` against `loss_and_grads` then `Adam::step` on the libtorch path over 30
+/// steps (so that errors compound).
+#[test]
+fn host_loop_equals_the_libtorch_path() {
+    let _g = common::seeded(17);
+    let mut covered = 0;
+    for name in seed_models::NAMES {
+        for (kind, atol, rtol) in [(Kind::Double, 1e-13, 1e-12), (Kind::Float, 1e-6, 2e-5)] {
+            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 7), (4, 6, 300)] {
+                let (vs_host, mut vs_torch) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
+                let (dist_host, dist_torch) = (build(&vs_host, name, k, d, kind), build(&vs_torch, name, k, d, kind));
+                let Ok(host) = MixtureNll::new(dist_host.as_ref()) else { continue };
+                let torch = MixtureNll::new(dist_torch.as_ref()).unwrap().host_kernel(false);
+                perturb(&vs_host, 0.3);
+                tch::no_grad(|| vs_torch.copy(&vs_host)).unwrap();
+                let x = Tensor::randn([n, d], (kind, Device::Cpu)) * 2.0;
+                let ((l_host, g_host), (l_torch, g_torch)) =
+                    (host.loss_and_grads(&x).unwrap(), torch.loss_and_grads(&x).unwrap());
+                assert!(l_host.size().is_empty() && l_host.kind() == kind && !l_host.requires_grad());
+                assert!(excess(&l_host, &l_torch, atol, rtol) < 1.0, "{name} {kind:?}: {l_host} vs {l_torch}");
+                for ((var, a), b) in host.variables().iter().zip(&g_host).zip(&g_torch) {
+                    assert_eq!((a.size(), a.kind()), (b.size(), b.kind()), "{name} {}", var.0);
+                    let e = excess(a, b, atol * 10.0, rtol * 10.0);
+                    assert!(e < 1.0, "{name} {kind:?} K={k} d={d} {}: excess {e}\n{a}\n{b}", var.0);
+                }
+                let tensors =
+                    |nll: &MixtureNll| nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect::<Vec<_>>();
+                let (mut adam_host, mut adam_torch) =
+                    (Adam::new(&tensors(&host), 0.05).unwrap(), Adam::new(&tensors(&torch), 0.05).unwrap());
+                for step in 0..30 {
+                    let loss = host.step(&x, &mut adam_host).unwrap();
+                    let (want, grads) = torch.loss_and_grads(&x).unwrap();
+                    adam_torch.step(&grads).unwrap();
+                    assert!(
+                        excess(&loss, &want, atol * 10.0, rtol * 10.0) < 1.0,
+                        "{name} step {step}: {loss} vs {want}"
+                    );
+                }
+                for ((var, a), (_, b)) in host.variables().iter().zip(torch.variables()) {
+                    let e = excess(a, b, atol * 100.0, rtol * 100.0);
+                    assert!(e < 1.0, "{name} {kind:?} K={k} d={d} {} after 30 steps: excess {e}", var);
+                }
+                covered += 1;
+            }
+        }
+    }
+    assert_eq!(covered, seed_models::NAMES.len() * 6, "every seed model at every size and dtype");
+}
+
+/// `log_prob` of the seed mixtures when no graph is needed (under `no_grad`: the host loop for
+/// small problems on the CPU) against the same call with the graph (the libtorch path), for
+/// points of shapes `[N, d]`, `[2, 3, d]`, `[d]` and `[0, d]`.
+#[test]
+fn log_prob_without_a_graph_equals_the_libtorch_path() {
+    let _g = common::seeded(19);
+    let mut covered = 0;
+    for name in seed_models::NAMES {
+        for (kind, atol, rtol) in [(Kind::Double, 1e-13, 1e-12), (Kind::Float, 1e-5, 1e-5)] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let (k, d) = (3i64, 4i64);
+            let dist = build(&vs, name, k, d, kind);
+            if !dist.type_name().starts_with("MixtureSameFamily") {
+                continue;
+            }
+            perturb(&vs, 0.3);
+            for shape in [vec![100, d], vec![2, 3, d], vec![d], vec![0, d]] {
+                let x = Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0;
+                let with_graph = dist.log_prob(&x).unwrap();
+                assert!(with_graph.requires_grad() || shape[0] == 0, "{name}: the graph path records a graph");
+                let without = tch::no_grad(|| dist.log_prob(&x)).unwrap();
+                assert_eq!((without.size(), without.kind()), (with_graph.size(), kind), "{name} {shape:?}");
+                assert!(!without.requires_grad());
+                if without.numel() > 0 {
+                    let e = excess(&without, &with_graph.detach(), atol, rtol);
+                    assert!(e < 1.0, "{name} {kind:?} {shape:?}: excess {e}");
+                }
+            }
+            covered += 1;
+        }
+    }
+    assert!(covered >= 4, "the seed's mixtures in both dtypes, got {covered}");
+}
+
+#[test]
+fn step_refuses_an_adam_of_other_variables() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let dist = build(&vs, "learnable_mix_mvntril", 3, 2, Kind::Float);
+    let nll = MixtureNll::new(dist.as_ref()).unwrap();
+    let x = Tensor::randn([10, 2], (Kind::Float, Device::Cpu));
+    let mut vars: Vec<Tensor> = nll.variables().iter().map(|(_, t)| t.shallow_clone()).collect();
+    vars.reverse();
+    let mut adam = Adam::new(&vars, 0.1).unwrap();
+    let e = nll.step(&x, &mut adam).err().unwrap().to_string();
+    assert!(e.starts_with("MixtureNll.step: expected the Adam of this model's variables"), "{e}");
 }
 
 #[test]

@@ -804,6 +804,12 @@ macro_rules! family_builders {
                 self.core.validate_args = on;
                 self
             }
+
+            /// Whether the methods check their parameters and values (`with_validate_args`).
+            #[allow(dead_code)]
+            pub(crate) fn validates_args(&self) -> bool {
+                self.core.validate_args
+            }
         }
         crate::distributions::display_as_describe!($t);
     };

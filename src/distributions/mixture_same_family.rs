@@ -109,6 +109,9 @@ impl Distribution for MixtureSameFamily {
         let op = "MixtureSameFamily.log_prob";
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
+        if let Some(lp) = crate::mixture_nll::host_log_prob(self, x) {
+            return Ok(lp);
+        }
         // [..., B, E] -> [..., B, 1, E]: each point against all K components.
         let xk = x.unsqueeze(-1 - self.event_shape.len() as i64);
         let comp = self.components.log_prob(&xk)?;

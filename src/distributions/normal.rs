@@ -39,11 +39,6 @@ impl Normal {
         let [loc, scale] = self.core.values(op)?;
         Ok((x - loc) / scale)
     }
-
-    /// Whether `log_prob` checks its value and scale (`with_validate_args`).
-    pub(crate) fn validates_args(&self) -> bool {
-        self.core.validate_args
-    }
 }
 
 impl Distribution for Normal {

@@ -23,6 +23,17 @@
 //! bookkeeping) for `log_prob` + `backward`. The gradients are checked against autograd in
 //! `tests/mixture_nll.rs`.
 //!
+//! Three layouts of the same formulas, chosen per call:
+//! * **the host loop** (`host.rs`) for small problems on the CPU (`N·K·d(d+1)` up to 2^17): one
+//!   pass over the parameters' and points' memory in `f64`, no libtorch call, the gradients
+//!   handed to [`Adam`]'s host update directly by [`MixtureNll::step`]. Fifty libtorch calls
+//!   cost about 100 us; the loop costs a few at the seed's sizes. It also serves
+//!   `MixtureSameFamily::log_prob` when no graph is needed (under `no_grad`);
+//! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points: `z` for a
+//!   block of points by one GEMM against the stacked `L⁻¹` ([`crate::linalg`]), and
+//!   `Σ w z zᵀ` by one batched product over the block;
+//! * **the batched triangular solve** otherwise (and always on CUDA for small `d`).
+//!
 //! Parameters read through `FillScaleTriL` (diagonal `Softplus` or `Exp`), `Softplus` or `Exp`
 //! get their chain rule in closed form too; a parameter read through any other bijector gets it from autograd on that
 //! bijector alone (a vector-Jacobian product). Everything stays on the parameters' device, with
@@ -50,6 +61,9 @@
 //! # }
 //! ```
 
+mod host;
+
+use crate::adam::Adam;
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
 use crate::distributions::{
     Distribution, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal, HALF_LOG_TWO_PI,
@@ -57,9 +71,15 @@ use crate::distributions::{
 use crate::shape::{check_value, fmt_shape};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
+use host::Positive;
 use tch::{Device, Kind, Tensor};
 
 const OP: &str = "MixtureNll";
+
+/// The most work (`N·K·d(d+1)`, about the multiply-adds of a call) done by the host loop
+/// ([`MixtureNll::host_kernel`]) on the CPU; above it, libtorch's kernels (vectorised, on every
+/// thread) are faster.
+const HOST_MAX_WORK: usize = 1 << 17;
 
 /// How one parameter is read, and how its gradient reaches its variable.
 enum Read<'a> {
@@ -69,10 +89,10 @@ enum Read<'a> {
     Plain(Tensor),
     /// A raw variable through `FillScaleTriL` with a `Softplus` or `Exp` diagonal: the value by
     /// the bijector, the chain rule in closed form.
-    ScaleTriL { raw: Tensor, bijector: &'a FillScaleTriL, idx: FillIndex },
+    ScaleTriL { raw: Tensor, bijector: &'a FillScaleTriL, diag: Positive, idx: FillIndex },
     /// A raw variable through `Softplus` or `Exp` (elementwise, increasing): value and chain
     /// rule in closed form.
-    Elementwise { raw: Tensor, bijector: &'a dyn Bijector },
+    Elementwise { raw: Tensor, bijector: &'a dyn Bijector, positive: Positive },
     /// A variable through any other bijector: value and vector-Jacobian product by autograd.
     Autograd(&'a TransformedVariable),
 }
@@ -88,18 +108,31 @@ enum Scale {
 /// Where `FillScaleTriL`'s entries land, for its chain rule (`d x d` matrices from
 /// `m = d(d+1)/2` entries, TFP's order).
 struct FillIndex {
-    /// `[m]`: the matrix position (row-major) of each entry (`FillTriangular`'s cached gather).
-    inverse: Tensor,
-    /// `[m]`: whether the entry lands on the diagonal.
-    on_diagonal: Tensor,
+    d: i64,
+    device: Device,
+    /// `[m]`: the matrix position (row-major) of each entry (`FillTriangular`'s cached gather)
+    /// and whether it lands on the diagonal; made at the first libtorch-path call.
+    tensors: std::cell::OnceCell<(Tensor, Tensor)>,
+    /// The same positions on the host, for the host loop.
+    host_inverse: Vec<usize>,
 }
 
 impl FillIndex {
     fn new(d: i64, device: Device) -> Self {
-        let (_, inverse) = crate::bijectors::fill_triangular::index_tensors(d, false, device);
-        let diagonal = crate::bijectors::fill_triangular::lower_diagonal_positions(d, device);
-        let on_diagonal = Tensor::zeros([d * (d + 1) / 2], (Kind::Bool, device)).index_fill(0, &diagonal, 1);
-        Self { inverse, on_diagonal }
+        let (_, host) = crate::bijectors::fill_triangular::fill_indices(d as usize, false);
+        let host_inverse = host.into_iter().map(|p| p as usize).collect();
+        Self { d, device, tensors: std::cell::OnceCell::new(), host_inverse }
+    }
+
+    /// `(inverse, on_diagonal)` as tensors on the device.
+    fn tensors(&self) -> &(Tensor, Tensor) {
+        self.tensors.get_or_init(|| {
+            let (d, device) = (self.d, self.device);
+            let (_, inverse) = crate::bijectors::fill_triangular::index_tensors(d, false, device);
+            let diagonal = crate::bijectors::fill_triangular::lower_diagonal_positions(d, device);
+            let on_diagonal = Tensor::zeros([d * (d + 1) / 2], (Kind::Bool, device)).index_fill(0, &diagonal, 1);
+            (inverse, on_diagonal)
+        })
     }
 }
 
@@ -132,6 +165,40 @@ pub struct MixtureNll<'a> {
     kind: Kind,
     device: Device,
     variables: Vec<(String, Tensor)>,
+    /// Whether small problems on the CPU take the host loop (see [`MixtureNll::host_kernel`]).
+    host_kernel: bool,
+    /// Whether the components check their values (`with_validate_args`): `log_prob` then
+    /// keeps the libtorch path, which checks.
+    validates: bool,
+}
+
+/// `model.log_prob(x)` by the host loop, for a model [`MixtureNll`] covers, when the result needs
+/// no graph (grad mode off, or neither `x` nor any variable behind the model requires a
+/// gradient), nothing validates and the problem is small on the CPU (as in
+/// [`MixtureNll::host_kernel`]); `None` otherwise, and the caller takes the libtorch path. `x` is
+/// `[..., d]`, already checked; the result is `[...]`.
+pub(crate) fn host_log_prob(model: &dyn Distribution, x: &Tensor) -> Option<Tensor> {
+    if x.device() != Device::Cpu || x.requires_grad() {
+        return None;
+    }
+    let nll = MixtureNll::new(model).ok()?;
+    if nll.validates || (crate::host::grad_enabled() && nll.variables.iter().any(|(_, v)| v.requires_grad())) {
+        return None;
+    }
+    let shape = x.size();
+    let points: Vec<i64> = shape[..shape.len() - 1].to_vec();
+    let n = points.iter().product::<i64>() as usize;
+    let (loc, scale, x) = nll.host_inputs(x, n)?;
+    let logits = nll.host_value(&nll.logits, &[], false)?;
+    let p = host::Params {
+        logits: &logits,
+        loc: &loc,
+        scale: &scale,
+        diagonal: nll.diagonal,
+        k: nll.k as usize,
+        d: nll.d as usize,
+    };
+    Some(crate::host::tensor(&host::log_prob(&p, &x), &points, nll.kind))
 }
 
 impl<'a> MixtureNll<'a> {
@@ -169,11 +236,13 @@ impl<'a> MixtureNll<'a> {
         if let Some(logits) = logits_p {
             want(logits, "logits", &[k])?;
         }
+        let mut validates = false;
         let (loc_p, scale_p, diagonal) = if let Some(mvn) = components.as_any().downcast_ref::<MultivariateNormalTriL>()
         {
             let (loc, scale) = (mvn.loc(), mvn.scale_tril_parameter());
             want(loc, "loc", &shaped(&[d]))?;
             want(scale, "scale_tril", &shaped(&[d, d]))?;
+            validates = mvn.validates_args();
             (loc, scale, false)
         } else if let Some(normal) = components
             .as_any()
@@ -226,7 +295,16 @@ impl<'a> MixtureNll<'a> {
                 variables.push((name, t));
             }
         }
-        Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables })
+        Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, validates, host_kernel: true })
+    }
+
+    /// Whether a small problem on the CPU (`N·K·d(d+1)` up to 2^17, float32 or float64, every
+    /// parameter read in closed form) is computed by one loop on the host (`f64` arithmetic, no
+    /// libtorch call; the default) instead of libtorch's kernels. Both give the same values to
+    /// rounding; off, every call takes the libtorch path, whose float32 rounding is libtorch's.
+    pub fn host_kernel(mut self, on: bool) -> Self {
+        self.host_kernel = on;
+        self
     }
 
     fn read(p: &'a Parameter, what: &str, d: i64, device: Device) -> Result<Read<'a>> {
@@ -240,22 +318,32 @@ impl<'a> MixtureNll<'a> {
             Parameter::Variable { tensor, .. } => Read::Plain(tensor.shallow_clone()),
             Parameter::Transformed(v) => {
                 let b = v.bijector().as_ref();
-                match b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>()) {
-                    Some(f) if Self::closed_form_diagonal(f.diag_bijector.as_ref()) => {
-                        Read::ScaleTriL { raw: v.raw().shallow_clone(), bijector: f, idx: FillIndex::new(d, device) }
-                    }
-                    _ if Self::closed_form_diagonal(b) => {
-                        Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b }
-                    }
+                let fill = b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>());
+                match (fill, fill.and_then(|f| Self::positive(f.diag_bijector.as_ref())), Self::positive(b)) {
+                    (Some(f), Some(diag), _) => Read::ScaleTriL {
+                        raw: v.raw().shallow_clone(),
+                        bijector: f,
+                        diag,
+                        idx: FillIndex::new(d, device),
+                    },
+                    (_, _, Some(positive)) => Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b, positive },
                     _ => Read::Autograd(v),
                 }
             }
         })
     }
 
-    /// Diagonal bijectors whose derivative is `exp(forward_log_det_jacobian)` (increasing).
-    fn closed_form_diagonal(b: &dyn Bijector) -> bool {
-        b.as_any().is_some_and(|a| a.is::<Softplus>() || a.is::<Exp>())
+    /// The elementwise bijectors read in closed form (`Softplus`, `Exp`: increasing, with the
+    /// derivative `exp(forward_log_det_jacobian)`).
+    fn positive(b: &dyn Bijector) -> Option<Positive> {
+        let a = b.as_any()?;
+        if a.is::<Softplus>() {
+            Some(Positive::Softplus)
+        } else if a.is::<Exp>() {
+            Some(Positive::Exp)
+        } else {
+            None
+        }
     }
 
     /// The trainable variables behind the parameters, with their `VarStore` names, in the order
@@ -271,7 +359,7 @@ impl<'a> MixtureNll<'a> {
             Read::ScaleTriL { raw, bijector, .. } => {
                 Value { value: tch::no_grad(|| bijector.forward(raw))?, graph: None }
             }
-            Read::Elementwise { raw, bijector } => {
+            Read::Elementwise { raw, bijector, .. } => {
                 Value { value: tch::no_grad(|| bijector.forward(raw))?, graph: None }
             }
             Read::Autograd(tv) => {
@@ -287,12 +375,13 @@ impl<'a> MixtureNll<'a> {
         Ok(match read {
             Read::Fixed(_) => None,
             Read::Plain(_) => Some(g),
-            Read::ScaleTriL { raw, bijector, idx } => Some(tch::no_grad(|| -> Result<Tensor> {
-                let entries = g.reshape([self.k, self.d * self.d]).index_select(-1, &idx.inverse);
+            Read::ScaleTriL { raw, bijector, idx, .. } => Some(tch::no_grad(|| -> Result<Tensor> {
+                let (inverse, on_diagonal) = idx.tensors();
+                let entries = g.reshape([self.k, self.d * self.d]).index_select(-1, inverse);
                 let slope = bijector.diag_bijector.forward_log_det_jacobian(raw)?.reshape(entries.size()).exp();
-                Ok((&entries * slope).where_self(&idx.on_diagonal, &entries).reshape(raw.size()))
+                Ok((&entries * slope).where_self(on_diagonal, &entries).reshape(raw.size()))
             })?),
-            Read::Elementwise { raw, bijector } => {
+            Read::Elementwise { raw, bijector, .. } => {
                 Some(tch::no_grad(|| -> Result<Tensor> { Ok(g * bijector.forward_log_det_jacobian(raw)?.exp()) })?)
             }
             Read::Autograd(tv) => {
@@ -309,11 +398,16 @@ impl<'a> MixtureNll<'a> {
     /// [`MixtureNll::variables`], for points `x` of shape `[N, d]`, `N >= 1`, in the model's dtype
     /// and device.
     pub fn loss_and_grads(&self, x: &Tensor) -> Result<(Tensor, Vec<Tensor>)> {
-        let op = "MixtureNll.loss_and_grads";
-        check_value(op, x, self.kind, self.device)?;
-        let xs = x.size();
-        if xs.len() != 2 || xs[1] != self.d || xs[0] < 1 {
-            bail!("{op}: expected points of shape [N, {}] with N >= 1, got {}", self.d, fmt_shape(&xs));
+        self.check_points("MixtureNll.loss_and_grads", x)?;
+        if let Some((loss, flat)) = self.host_loss_and_grads(x) {
+            let mut at = 0;
+            let grads = self.variables.iter().map(|(_, v)| {
+                let (shape, n) = (v.size(), v.numel());
+                at += n;
+                crate::host::tensor(&flat[at - n..at], &shape, self.kind)
+            });
+            let grads = grads.collect();
+            return Ok((crate::host::tensor(&[loss], &[], self.kind), grads));
         }
         let (a, mu, l) = (self.value(&self.logits)?, self.value(&self.loc)?, self.value(&self.scale)?);
         let (loc_shape, scale_shape) = (self.shapes.0.as_slice(), self.shapes.1.as_slice());
@@ -339,6 +433,117 @@ impl<'a> MixtureNll<'a> {
         Ok((loss, grads))
     }
 
+    /// One training step: the loss and gradients of [`MixtureNll::loss_and_grads`], applied by
+    /// `adam`, which must hold [`MixtureNll::variables`] in their order (`Adam::new` of the
+    /// tensors of `variables()`); returns the loss. For a small problem on the CPU the host loop's
+    /// gradients go to Adam's host update directly: the loss is the only tensor made.
+    pub fn step(&self, x: &Tensor, adam: &mut Adam) -> Result<Tensor> {
+        let op = "MixtureNll.step";
+        if !adam.holds(self.variables.iter().map(|(_, t)| t)) {
+            bail!("{op}: expected the Adam of this model's variables (MixtureNll::variables, in order), got one of other variables");
+        }
+        self.check_points(op, x)?;
+        if adam.updates_on_host() {
+            if let Some((loss, g)) = self.host_loss_and_grads(x) {
+                if adam.step_host(&g) {
+                    return Ok(crate::host::tensor(&[loss], &[], self.kind));
+                }
+            }
+        }
+        let (loss, grads) = self.loss_and_grads(x)?;
+        adam.step(&grads)?;
+        Ok(loss)
+    }
+
+    /// Points `[N, d]`, `N >= 1`, in the model's dtype and device.
+    fn check_points(&self, op: &str, x: &Tensor) -> Result<()> {
+        check_value(op, x, self.kind, self.device)?;
+        let xs = x.size();
+        if xs.len() != 2 || xs[1] != self.d || xs[0] < 1 {
+            bail!("{op}: expected points of shape [N, {}] with N >= 1, got {}", self.d, fmt_shape(&xs));
+        }
+        Ok(())
+    }
+
+    /// The loss and the gradients (flat, in the order of [`MixtureNll::variables`]) by the host
+    /// loop, or `None` when the problem is not one it takes: too large, not on the CPU, a
+    /// parameter read by autograd, or a tensor not contiguous float32/float64.
+    fn host_loss_and_grads(&self, x: &Tensor) -> Option<(f64, Vec<f64>)> {
+        let (k, d) = (self.k as usize, self.d as usize);
+        let (loc, scale, x) = self.host_inputs(x, x.size()[0] as usize)?;
+        let (loc_shape, scale_shape) = (self.shapes.0.as_slice(), self.shapes.1.as_slice());
+        let logits = self.host_value(&self.logits, &[], false)?;
+        let p = host::Params { logits: &logits, loc: &loc, scale: &scale, diagonal: self.diagonal, k, d };
+        let g = host::loss_and_grads(&p, &x);
+        let mut flat = Vec::with_capacity(self.variables.iter().map(|(_, v)| v.numel()).sum());
+        self.host_pull_back(&self.logits, &g.logits, &[], false, &mut flat)?;
+        self.host_pull_back(&self.loc, &g.loc, loc_shape, self.diagonal, &mut flat)?;
+        self.host_pull_back(&self.scale, &g.scale, scale_shape, self.diagonal, &mut flat)?;
+        Some((g.loss, flat))
+    }
+
+    /// The host loop's loc, scale and points (`n` of them), when it takes the problem.
+    fn host_inputs(&self, x: &Tensor, n: usize) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let (k, d) = (self.k as usize, self.d as usize);
+        if !self.host_kernel || self.device != Device::Cpu || n == 0 || n * k * d * (d + 1) > HOST_MAX_WORK {
+            return None;
+        }
+        // The diagonal components' loc and scale broadcast to [K, d]; the others are exact.
+        let loc = self.host_value(&self.loc, &self.shapes.0, self.diagonal)?;
+        let scale = self.host_value(&self.scale, &self.shapes.1, self.diagonal)?;
+        Some((loc, scale, crate::host::read(x)?))
+    }
+
+    /// The constrained value behind `read` on the host, in the closed form's layout (`[K, d]`
+    /// broadcast from `shape` when `broadcast`), or `None` when it cannot be read there.
+    fn host_value(&self, read: &Read, shape: &[i64], broadcast: bool) -> Option<Vec<f64>> {
+        let (k, d) = (self.k as usize, self.d as usize);
+        let values = match read {
+            Read::Fixed(t) | Read::Plain(t) => crate::host::read(t)?,
+            Read::Elementwise { raw, positive, .. } => {
+                crate::host::read(raw)?.into_iter().map(|r| positive.value(r)).collect()
+            }
+            Read::ScaleTriL { raw, bijector, diag, idx } => {
+                let (r, m) = (crate::host::read(raw)?, d * (d + 1) / 2);
+                let mut l = vec![0.0; k * d * d];
+                for (lk, rk) in l.chunks_exact_mut(d * d).zip(r.chunks_exact(m)) {
+                    for (&p, &v) in idx.host_inverse.iter().zip(rk) {
+                        lk[p] = if p % (d + 1) == 0 { diag.value(v) + bijector.diag_shift } else { v };
+                    }
+                }
+                l
+            }
+            Read::Autograd(_) => return None,
+        };
+        Some(if broadcast { host::broadcast(&values, shape, k, d) } else { values })
+    }
+
+    /// Appends to `out` the gradient with respect to the variable behind `read` (nothing for a
+    /// constant), from `g` with respect to its value in the closed form's layout: the host
+    /// version of `pull_back`.
+    fn host_pull_back(&self, read: &Read, g: &[f64], shape: &[i64], broadcast: bool, out: &mut Vec<f64>) -> Option<()> {
+        let d = self.d as usize;
+        let g = if broadcast { host::sum_to(g, shape, d) } else { g.to_vec() };
+        match read {
+            Read::Fixed(_) => {}
+            Read::Plain(_) => out.extend(g),
+            Read::Elementwise { raw, positive, .. } => {
+                let r = crate::host::read(raw)?;
+                out.extend(g.iter().zip(&r).map(|(g, &r)| g * positive.slope(r)));
+            }
+            Read::ScaleTriL { raw, diag, idx, .. } => {
+                let (r, m) = (crate::host::read(raw)?, d * (d + 1) / 2);
+                for (gk, rk) in g.chunks_exact(d * d).zip(r.chunks_exact(m)) {
+                    for (&p, &v) in idx.host_inverse.iter().zip(rk) {
+                        out.push(if p % (d + 1) == 0 { gk[p] * diag.slope(v) } else { gk[p] });
+                    }
+                }
+            }
+            Read::Autograd(_) => return None,
+        }
+        Some(())
+    }
+
     /// The loss and the gradients with respect to the constrained values: logits `[K]`, loc
     /// `[K, d]`, and the lower triangle of `scale_tril` `[K, d, d]` or the standard deviations
     /// `[K, d]`.
@@ -355,6 +560,12 @@ impl<'a> MixtureNll<'a> {
         .sum_dim_intlist(-1, false, None::<Kind>); // [K]
         let log_pi = a.log_softmax(-1, None::<Kind>);
         let c = (&log_pi - log_det - HALF_LOG_TWO_PI * d as f64).unsqueeze(-1); // [K, 1]
+        if let Scale::TriL(l) = scale {
+            if crate::linalg::gemm_form(d, n) {
+                let [lse_sum, w_sum, s, m] = Self::sums_gemm(x, l, mu, &c.squeeze_dim(-1), n);
+                return Self::finish_tril(l, lse_sum, w_sum, s, m, &log_pi, n, d);
+            }
+        }
         let mu_col = mu.unsqueeze(-1); // [K, d, 1]
         let chunk = ((1i64 << 20) / (k * d).max(1)).max(256);
         // Sums over the points: the log-likelihood, W' = -W/N [K], S' = Σ w' z [K, d, 1], and
@@ -392,21 +603,73 @@ impl<'a> MixtureNll<'a> {
             }
         }
         let [lse_sum, w_sum, s, m] = sums.expect("N >= 1 is checked by the caller");
-        let loss = lse_sum * (-1.0 / n as f64);
-        let g_a = log_pi.exp() + &w_sum;
         match scale {
-            Scale::TriL(l) => {
-                let _ = m.diagonal(0, -2, -1).g_sub_(&w_sum.unsqueeze(-1)); // M' - W' I
-                let rhs = Tensor::cat(&[s, m], -1);
-                let sol = Tensor::linalg_solve_triangular(&l.transpose(-2, -1), &rhs, true, true, false);
-                (loss, g_a, sol.select(-1, 0), sol.narrow(-1, 1, d).tril(0))
-            }
+            Scale::TriL(l) => Self::finish_tril(l, lse_sum, w_sum, s, m, &log_pi, n, d),
             Scale::Diag(sigma) => {
+                let loss = lse_sum * (-1.0 / n as f64);
+                let g_a = log_pi.exp() + &w_sum;
                 let g_mu = s.squeeze_dim(-1) / sigma;
                 let g_sigma = (m - w_sum.unsqueeze(-1)) / sigma;
                 (loss, g_a, g_mu, g_sigma)
             }
         }
+    }
+
+    /// The loss and gradients of triangular components from the sums over the points (the
+    /// log-likelihood, `W'` `[K]`, `S'` `[K, d, 1]`, `M'` `[K, d, d]`): `L⁻ᵀ [S' | M' - W' I]` by
+    /// one triangular solve.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_tril(
+        l: &Tensor,
+        lse_sum: Tensor,
+        w_sum: Tensor,
+        s: Tensor,
+        m: Tensor,
+        log_pi: &Tensor,
+        n: i64,
+        d: i64,
+    ) -> (Tensor, Tensor, Tensor, Tensor) {
+        let loss = lse_sum * (-1.0 / n as f64);
+        let g_a = log_pi.exp() + &w_sum;
+        let _ = m.diagonal(0, -2, -1).g_sub_(&w_sum.unsqueeze(-1)); // M' - W' I
+        let rhs = Tensor::cat(&[s, m], -1);
+        let sol = Tensor::linalg_solve_triangular(&l.transpose(-2, -1), &rhs, true, true, false);
+        (loss, g_a, sol.select(-1, 0), sol.narrow(-1, 1, d).tril(0))
+    }
+
+    /// The sums over the points of [`MixtureNll::closed_form`] for triangular components in the
+    /// GEMM layout of [`crate::linalg::mahalanobis_sq`]: per block of points, `z` `[c, K, d]` by
+    /// one GEMM against the stacked inverses, and `M' = Σ w' z zᵀ` by one batched product over
+    /// the block (`[K, d, c]` against `[K, c, d]`, strided views of `z`, no copy). `c0` is the
+    /// constant of each component's log-density `[K]`.
+    fn sums_gemm(x: &Tensor, l: &Tensor, mu: &Tensor, c0: &Tensor, n: i64) -> [Tensor; 4] {
+        let (k, d) = (l.size()[0], l.size()[2]);
+        let z_of = crate::linalg::whitening_gemm(l, mu);
+        let mut sums: Option<[Tensor; 4]> = None;
+        for start in (0..n).step_by(crate::linalg::GEMM_BLOCK as usize) {
+            let c = crate::linalg::GEMM_BLOCK.min(n - start);
+            let z = z_of(&x.narrow(0, start, c)).reshape([c, k, d]); // [c, K, d]
+            let q = z.norm_scalaropt_dim(2.0, [-1i64].as_slice(), false).square(); // [c, K]
+            let comp = c0 - q * 0.5;
+            let lse = comp.logsumexp([1i64].as_slice(), true); // [c, 1]
+            let w = (comp - &lse).exp() * (-1.0 / n as f64); // w' = -w/N, [c, K]
+            let zw = &z * w.unsqueeze(-1); // [c, K, d]
+            let part = [
+                lse.sum(lse.kind()),
+                w.sum_dim_intlist(0, false, None::<Kind>),
+                zw.sum_dim_intlist(0, false, None::<Kind>).unsqueeze(-1), // [K, d, 1]
+                zw.permute([1, 2, 0]).bmm(&z.permute([1, 0, 2])),         // [K, d, d]
+            ];
+            match &mut sums {
+                None => sums = Some(part),
+                Some(acc) => {
+                    for (a, p) in acc.iter_mut().zip(&part) {
+                        *a += p;
+                    }
+                }
+            }
+        }
+        sums.expect("N >= 1 is checked by the caller")
     }
 
     /// As autograd's `(-log_prob(x).mean()).backward()`: accumulates the gradients into the

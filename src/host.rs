@@ -1,0 +1,102 @@
+//! Direct access to the memory of small CPU tensors, for the fused host kernels of
+//! [`crate::mixture_nll`] and [`crate::adam`]: a problem small enough to sit in cache costs less
+//! as one loop in Rust than as dozens of libtorch calls (about 2 us each, `examples/op_costs.rs`).
+//!
+//! Only contiguous float32 and float64 tensors on the CPU are read or written ([`accessible`]);
+//! the callers take the libtorch path for anything else. Values go through `f64`, so a float32
+//! result differs from libtorch's float32 kernels by rounding only.
+//!
+//! Writes bypass autograd's version counter, as an optimiser's update of its own variables does
+//! in effect: a graph recorded before the write is not warned about.
+
+use tch::{Device, Kind, Tensor};
+
+/// The element types the host kernels read and write.
+pub(crate) trait HostFloat: Copy {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl HostFloat for f32 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl HostFloat for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+/// Whether autograd records operations now (not inside `tch::no_grad`).
+pub(crate) fn grad_enabled() -> bool {
+    // SAFETY: sets the thread's grad mode and puts it back; no tensor is involved.
+    unsafe {
+        let previous = torch_sys::at_grad_set_enabled(0);
+        torch_sys::at_grad_set_enabled(previous);
+        previous != 0
+    }
+}
+
+/// Whether `t` is a contiguous float32 or float64 CPU tensor, which the functions below accept.
+pub(crate) fn accessible(t: &Tensor) -> bool {
+    t.defined() && t.device() == Device::Cpu && matches!(t.kind(), Kind::Float | Kind::Double) && t.is_contiguous()
+}
+
+/// The elements of `t` as a mutable slice of `T`.
+///
+/// # Safety
+/// `t` must be [`accessible`] with elements of type `T`, and no other slice of its memory may be
+/// alive while this one is. `t` keeps the storage alive for the slice's lifetime.
+// The memory belongs to libtorch's storage, not to the `Tensor` handle, so `&Tensor` is what
+// there is to borrow; exclusivity is the caller's promise above.
+#[allow(clippy::mut_from_ref)]
+pub(crate) unsafe fn slice_mut<T: HostFloat>(t: &Tensor) -> &mut [T] {
+    std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel())
+}
+
+/// The elements of `t` in memory order, as `f64`, appended to `out`; `false` (nothing appended)
+/// when `t` is not [`accessible`].
+pub(crate) fn read_into(t: &Tensor, out: &mut Vec<f64>) -> bool {
+    fn copy<T: HostFloat>(t: &Tensor, out: &mut Vec<f64>) {
+        // SAFETY: checked accessible, of kind T; the slice is dropped at once.
+        out.extend(unsafe { slice_mut::<T>(t) }.iter().map(|v| v.to_f64()))
+    }
+    match accessible(t).then(|| t.kind()) {
+        Some(Kind::Float) => copy::<f32>(t, out),
+        Some(_) => copy::<f64>(t, out),
+        None => return false,
+    }
+    true
+}
+
+/// The elements of `t` as `f64` (see [`read_into`]).
+pub(crate) fn read(t: &Tensor) -> Option<Vec<f64>> {
+    let mut out = Vec::new();
+    read_into(t, &mut out).then_some(out)
+}
+
+/// A new CPU tensor of `shape` and `kind` (float32, else float64) holding `values`, in one
+/// libtorch call.
+pub(crate) fn tensor(values: &[f64], shape: &[i64], kind: Kind) -> Tensor {
+    fn bytes<T: HostFloat>(values: &[f64]) -> Vec<u8> {
+        let size = std::mem::size_of::<T>();
+        let mut out = vec![0u8; values.len() * size];
+        for (chunk, &v) in out.chunks_exact_mut(size).zip(values) {
+            // SAFETY: `chunk` holds exactly one T; the write is unaligned-safe.
+            unsafe { std::ptr::write_unaligned(chunk.as_mut_ptr() as *mut T, T::from_f64(v)) }
+        }
+        out
+    }
+    match kind {
+        Kind::Float => Tensor::from_data_size(&bytes::<f32>(values), shape, Kind::Float),
+        _ => Tensor::from_data_size(&bytes::<f64>(values), shape, Kind::Double),
+    }
+}

@@ -1,0 +1,247 @@
+//! The closed form of [`super::MixtureNll`] as one loop on the host, for small problems on the
+//! CPU: the formulas of the module documentation, in `f64`, over the points one at a time (for
+//! each, `z_k` by forward substitution, the log-sum-exp over the components, then the weighted
+//! sums), with no libtorch call. [`super::MixtureNll`] reads the parameters' memory, runs this,
+//! and writes the gradients (or hands them to [`crate::adam::Adam`] directly).
+
+use crate::distributions::HALF_LOG_TWO_PI;
+
+/// A positive elementwise bijector with a closed-form value and derivative.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Positive {
+    Softplus,
+    Exp,
+}
+
+impl Positive {
+    pub(super) fn value(self, x: f64) -> f64 {
+        match self {
+            // log1p(exp(x)), without overflow for large x
+            Positive::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Positive::Exp => x.exp(),
+        }
+    }
+
+    pub(super) fn slope(self, x: f64) -> f64 {
+        match self {
+            Positive::Softplus => 1.0 / (1.0 + (-x).exp()),
+            Positive::Exp => x.exp(),
+        }
+    }
+}
+
+/// The constrained parameters: logits `[K]`, loc `[K, d]` and the scale, `[K, d, d]` (lower
+/// triangles, row-major; entries above the diagonal are ignored) or `[K, d]` (standard
+/// deviations), all row-major.
+pub(super) struct Params<'a> {
+    pub logits: &'a [f64],
+    pub loc: &'a [f64],
+    pub scale: &'a [f64],
+    pub diagonal: bool,
+    pub k: usize,
+    pub d: usize,
+}
+
+/// The loss and its gradients with respect to [`Params`], in the same layouts (the gradient
+/// of a triangular scale is zero above the diagonal).
+pub(super) struct Gradients {
+    pub loss: f64,
+    pub logits: Vec<f64>,
+    pub loc: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+/// The pass over the points that the log-density and the gradients share. Everything per point
+/// is laid out point-last (`[K, d, N]`, `[K, N]`, `[N]`), so each inner loop runs over the
+/// points and vectorises.
+struct Forward {
+    n: usize,
+    log_pi: Vec<f64>,
+    /// `1 / L_ii` or `1 / σ_i`, `[K, d]`.
+    inv_diag: Vec<f64>,
+    /// `z_nk`, `[K, d, N]`.
+    z: Vec<f64>,
+    /// `exp(c_nk - top_n)`, `[K, N]`, with `top_n = max_k c_nk` and `total_n = Σ_k` of them.
+    e: Vec<f64>,
+    top: Vec<f64>,
+    total: Vec<f64>,
+}
+
+impl Forward {
+    fn new(p: &Params, x: &[f64]) -> Self {
+        let (k, d) = (p.k, p.d);
+        let n = x.len() / d;
+        // log softmax of the logits
+        let top = p.logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = p.logits.iter().map(|a| (a - top).exp()).sum::<f64>().ln() + top;
+        let log_pi: Vec<f64> = p.logits.iter().map(|a| a - lse).collect();
+        // Per component: 1 / the diagonal (of L or σ) and the constant of the log-density.
+        let diag = |kk: usize, i: usize| if p.diagonal { p.scale[kk * d + i] } else { p.scale[(kk * d + i) * d + i] };
+        let inv_diag: Vec<f64> = (0..k * d).map(|j| 1.0 / diag(j / d, j % d)).collect();
+        let constant = (0..k).map(|kk| {
+            // log|L_ii| for a triangle; log σ (NaN for σ <= 0, as Normal.log_prob) for the diagonal
+            let log_det: f64 = (0..d).map(|i| if p.diagonal { diag(kk, i).ln() } else { diag(kk, i).abs().ln() }).sum();
+            log_pi[kk] - log_det - HALF_LOG_TWO_PI * d as f64
+        });
+        let mut xt = vec![0.0; d * n];
+        for (t, xn) in x.chunks_exact(d).enumerate() {
+            for (i, &v) in xn.iter().enumerate() {
+                xt[i * n + t] = v;
+            }
+        }
+        let (mut z, mut e) = (vec![0.0; k * d * n], vec![0.0; k * n]);
+        for (((zk, ck), kk), c) in z.chunks_exact_mut(d * n).zip(e.chunks_exact_mut(n)).zip(0..).zip(constant) {
+            ck.fill(c);
+            for i in 0..d {
+                // z_i = (x_i - μ_i - Σ_{j<i} L_ij z_j) / L_ii, then the term's -z_i²/2
+                let (done, rest) = zk.split_at_mut(i * n);
+                let zi = &mut rest[..n];
+                let mu = p.loc[kk * d + i];
+                zi.iter_mut().zip(&xt[i * n..(i + 1) * n]).for_each(|(z, x)| *z = x - mu);
+                if !p.diagonal {
+                    for (j, zj) in done.chunks_exact(n).enumerate() {
+                        let l = p.scale[(kk * d + i) * d + j];
+                        zi.iter_mut().zip(zj).for_each(|(z, zj)| *z -= l * zj);
+                    }
+                }
+                let inv = inv_diag[kk * d + i];
+                zi.iter_mut().zip(ck.iter_mut()).for_each(|(z, c)| {
+                    *z *= inv;
+                    *c -= 0.5 * *z * *z;
+                });
+            }
+        }
+        // The log-sum-exp over the components.
+        let mut top = vec![f64::NEG_INFINITY; n];
+        for ck in e.chunks_exact(n) {
+            top.iter_mut().zip(ck).for_each(|(t, &c)| *t = t.max(c));
+        }
+        let mut total = vec![0.0; n];
+        for ck in e.chunks_exact_mut(n) {
+            ck.iter_mut().zip(&top).zip(total.iter_mut()).for_each(|((c, t), s)| {
+                *c = (*c - t).exp();
+                *s += *c;
+            });
+        }
+        Self { n, log_pi, inv_diag, z, e, top, total }
+    }
+
+    /// `log p(x_n) = log Σ_k exp(c_nk)`.
+    fn log_prob(&self, t: usize) -> f64 {
+        self.total[t].ln() + self.top[t]
+    }
+}
+
+/// The log-density of each of the points `x` (`[N, d]` row-major).
+pub(super) fn log_prob(p: &Params, x: &[f64]) -> Vec<f64> {
+    let f = Forward::new(p, x);
+    (0..f.n).map(|t| f.log_prob(t)).collect()
+}
+
+/// The mean negative log-likelihood of the points `x` (`[N, d]` row-major) and its gradients.
+pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
+    let (k, d) = (p.k, p.d);
+    let f = Forward::new(p, x);
+    let n = f.n;
+    let lse_sum: f64 = (0..n).map(|t| f.log_prob(t)).sum();
+    let Forward { log_pi, inv_diag, z, e: mut w, total, .. } = f;
+    // The responsibilities w_nk = e_nk / total_n, in place.
+    for wk in w.chunks_exact_mut(n) {
+        wk.iter_mut().zip(&total).for_each(|(w, s)| *w /= s);
+    }
+    let second_len = if p.diagonal { d } else { d * d };
+    // W = Σ w, S = Σ w z and the lower triangle of M = Σ w z zᵀ (or its diagonal)
+    let w_sum: Vec<f64> = w.chunks_exact(n).map(|w| w.iter().sum()).collect();
+    let (mut s, mut m, mut wz) = (vec![0.0; k * d], vec![0.0; k * second_len], vec![0.0; n]);
+    for (kk, (zk, w)) in z.chunks_exact(d * n).zip(w.chunks_exact(n)).enumerate() {
+        for i in 0..d {
+            let zi = &zk[i * n..(i + 1) * n];
+            wz.iter_mut().zip(w).zip(zi).for_each(|((o, w), z)| *o = w * z);
+            s[kk * d + i] = wz.iter().sum();
+            if p.diagonal {
+                m[kk * d + i] = dot(&wz, zi);
+            } else {
+                for j in 0..=i {
+                    m[(kk * d + i) * d + j] = dot(&wz, &zk[j * n..(j + 1) * n]);
+                }
+            }
+        }
+    }
+    let scale_n = -1.0 / n as f64; // w' = -w/N, as in the libtorch path
+    let logits: Vec<f64> = (0..k).map(|kk| log_pi[kk].exp() + scale_n * w_sum[kk]).collect();
+    let (mut loc, mut scale) = (vec![0.0; k * d], vec![0.0; k * second_len]);
+    for kk in 0..k {
+        let (sk, mk) = (&s[kk * d..(kk + 1) * d], &m[kk * second_len..(kk + 1) * second_len]);
+        let w_term = scale_n * w_sum[kk];
+        if p.diagonal {
+            for i in 0..d {
+                let inv = inv_diag[kk * d + i];
+                loc[kk * d + i] = scale_n * sk[i] * inv;
+                scale[kk * d + i] = (scale_n * mk[i] - w_term) * inv;
+            }
+            continue;
+        }
+        let l = &p.scale[kk * d * d..(kk + 1) * d * d];
+        // ∂/∂μ = L⁻ᵀ S' and ∂/∂L = tril(L⁻ᵀ (M' - W' I)): back substitution with Lᵀ (upper).
+        let back_substitute = |rhs: &dyn Fn(usize) -> f64, out: &mut [f64], stride: usize| {
+            for i in (0..d).rev() {
+                let mut acc = rhs(i);
+                for j in i + 1..d {
+                    acc -= l[j * d + i] * out[j * stride];
+                }
+                out[i * stride] = acc * inv_diag[kk * d + i];
+            }
+        };
+        back_substitute(&|i| scale_n * sk[i], &mut loc[kk * d..(kk + 1) * d], 1);
+        let sym = |i: usize, j: usize| if j <= i { mk[i * d + j] } else { mk[j * d + i] };
+        let mut y = vec![0.0; d * d];
+        for col in 0..d {
+            let rhs = |i: usize| scale_n * sym(i, col) - if i == col { w_term } else { 0.0 };
+            back_substitute(&rhs, &mut y[col..], d);
+        }
+        for i in 0..d {
+            for j in 0..=i {
+                scale[kk * d * d + i * d + j] = y[i * d + j];
+            }
+        }
+    }
+    Gradients { loss: scale_n * lse_sum, logits, loc, scale }
+}
+
+/// `Σ a_i b_i` with four running sums (which the compiler vectorises).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0.0; 4];
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// The `[k, d]` broadcast of `values` of `shape` (at most two dimensions, right-aligned, each of
+/// size 1 or of its full size), row-major.
+pub(super) fn broadcast(values: &[f64], shape: &[i64], k: usize, d: usize) -> Vec<f64> {
+    let index = broadcast_index(shape);
+    (0..k * d).map(|j| values[index(j / d, j % d)]).collect()
+}
+
+/// The sum of `g` (`[k, d]`, row-major) over the dimensions where `shape` broadcasts: the
+/// gradient of a parameter of that shape.
+pub(super) fn sum_to(g: &[f64], shape: &[i64], d: usize) -> Vec<f64> {
+    let index = broadcast_index(shape);
+    let mut out = vec![0.0; shape.iter().product::<i64>() as usize];
+    for (j, v) in g.iter().enumerate() {
+        out[index(j / d, j % d)] += v;
+    }
+    out
+}
+
+/// The position in a tensor of `shape` of the element that broadcasts to `[kk, i]`.
+fn broadcast_index(shape: &[i64]) -> impl Fn(usize, usize) -> usize {
+    let dim = |back: usize| if shape.len() >= back { shape[shape.len() - back] as usize } else { 1 };
+    let (rows, cols) = (dim(2), dim(1));
+    move |kk, i| (if rows == 1 { 0 } else { kk }) * cols + if cols == 1 { 0 } else { i }
+}
