@@ -12,7 +12,7 @@
 use tch::{Device, Kind, Tensor};
 
 /// The element types the host kernels read and write.
-pub(crate) trait HostFloat: Copy {
+pub(crate) trait HostFloat: Copy + Send + Sync {
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }
@@ -60,6 +60,16 @@ pub(crate) fn accessible(t: &Tensor) -> bool {
 #[allow(clippy::mut_from_ref)]
 pub(crate) unsafe fn slice_mut<T: HostFloat>(t: &Tensor) -> &mut [T] {
     std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel())
+}
+
+/// The elements of `t` as a slice of `T`, or `None` when `t` is not [`accessible`] with elements
+/// of type `T`.
+///
+/// # Safety
+/// Nothing may write to `t`'s memory while the slice is alive.
+pub(crate) unsafe fn slice<T: HostFloat>(t: &Tensor) -> Option<&[T]> {
+    let kind = if std::mem::size_of::<T>() == 4 { Kind::Float } else { Kind::Double };
+    (accessible(t) && t.kind() == kind).then(|| std::slice::from_raw_parts(t.data_ptr() as *const T, t.numel()))
 }
 
 /// The elements of `t` in memory order, as `f64`, appended to `out`; `false` (nothing appended)

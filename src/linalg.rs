@@ -1,5 +1,6 @@
 //! Linear algebra shared by the Gaussian families and bijectors.
 
+use crate::host::HostFloat;
 use tch::Tensor;
 
 /// The broadcast of batch shapes (NumPy rules; callers have checked that they broadcast): each
@@ -172,6 +173,32 @@ pub(crate) fn mixture_of_gaussians_draws(l: &Tensor, loc: &Tensor, idx: &Tensor,
         let picked = y.gather(1, &i.reshape([c, 1, 1]).expand([c, 1, d], false), false).squeeze_dim(1);
         picked + loc.index_select(0, &i)
     })
+}
+
+/// The host loop of [`mixture_of_gaussians_draws`] with the categorical draw folded in, for CPU
+/// tensors: for each draw, the component `k`, the first with `u_n < cdf_k` (the last when none:
+/// `searchsorted(cdf, u, right)` clamped, as `Categorical.sample`), then `loc_k + L_k z_n`, written
+/// to `out`. `cdf` `[K]` (float64, non-decreasing), `u` `[N]` (uniforms times the cdf's last
+/// value), `l` `[K, d, d]` (lower triangles, row-major), `loc` `[K, d]`, `z` and `out` `[N, d]`.
+/// One pass over the draws, the `d(d+1)/2` multiply-adds of the chosen component only (faster
+/// than the GEMM form for small `d`; one thread).
+pub(crate) fn mixture_of_gaussians_draws_host<T: HostFloat>(
+    cdf: &[f64],
+    l: &[f64],
+    loc: &[f64],
+    u: &[f64],
+    z: &[T],
+    out: &mut [T],
+) {
+    let (k, d) = (cdf.len(), loc.len() / cdf.len());
+    for ((&u, z), o) in u.iter().zip(z.chunks_exact(d)).zip(out.chunks_exact_mut(d)) {
+        let c = cdf.partition_point(|&c| c <= u).min(k - 1);
+        let (lc, mc) = (&l[c * d * d..(c + 1) * d * d], &loc[c * d..(c + 1) * d]);
+        for (i, o) in o.iter_mut().enumerate() {
+            let row = &lc[i * d..i * d + i + 1];
+            *o = T::from_f64(mc[i] + row.iter().zip(z).map(|(a, b)| a * b.to_f64()).sum::<f64>());
+        }
+    }
 }
 
 /// `f(start, count)` for consecutive blocks of `block` of `n` items, concatenated along `dim`

@@ -5,7 +5,7 @@ use crate::bijectors::Bijector;
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// `MixtureSameFamily(mixture, components)`: `p(x) = Σ_k π_k p_k(x)`, with `π` from a
 /// [`Categorical`] over `K` and the `K` components along the last batch dimension of
@@ -92,15 +92,62 @@ impl MixtureSameFamily {
         let n: i64 = shape.iter().product();
         let d = self.event_shape[0];
         tch::no_grad(|| {
+            let mut out = shape.clone();
+            out.push(d);
+            if let Some(x) = self.host_gaussian_draws(mvn, n, d)? {
+                return Ok(Some(x.reshape(out.as_slice())));
+            }
             let idx = self.mixture.sample(&[n])?;
             let z = Tensor::randn([n, d], (mvn.dtype(), mvn.device()));
             let x = crate::linalg::mixture_of_gaussians_draws(&mvn.scale_tril()?, &mvn.loc().value()?, &idx, &z);
-            let mut out = shape.clone();
-            out.push(d);
             Ok(Some(x.reshape(out.as_slice())))
         })
     }
+
+    /// The same draws by one host loop on the CPU (float32 or float64, `d <= HOST_MAX_D`,
+    /// [`crate::linalg::mixture_of_gaussians_draws_host`]): the same random numbers in the same
+    /// order (the categorical's float64 uniforms, then the standard normals), so the same draws
+    /// to rounding; `None` on other devices and dtypes.
+    fn host_gaussian_draws(&self, mvn: &MultivariateNormalTriL, n: i64, d: i64) -> Result<Option<Tensor>> {
+        let kind = mvn.dtype();
+        if mvn.device() != Device::Cpu || !matches!(kind, Kind::Float | Kind::Double) || n == 0 || d > HOST_MAX_D {
+            return Ok(None);
+        }
+        let params = (self.mixture.log_probs()?, mvn.scale_tril()?, mvn.loc().value()?);
+        let read = |t: &Tensor| crate::host::read(&t.contiguous());
+        let (Some(logp), Some(l), Some(loc)) = (read(&params.0), read(&params.1), read(&params.2)) else {
+            return Ok(None);
+        };
+        // The cdf in float64, as Categorical.sample's inverse-cdf draw.
+        let cdf: Vec<f64> = logp
+            .iter()
+            .scan(0.0, |acc, lp| {
+                *acc += lp.exp();
+                Some(*acc)
+            })
+            .collect();
+        let u = Tensor::rand([n], (Kind::Double, Device::Cpu)) * cdf[cdf.len() - 1];
+        let z = Tensor::randn([n, d], (kind, Device::Cpu));
+        let x = z.empty_like();
+        // SAFETY: u, z and x are this call's own contiguous CPU tensors of the kinds read; x is
+        // written through one slice only, while u and z are only read.
+        unsafe {
+            let u = crate::host::slice::<f64>(&u).expect("a fresh float64 CPU tensor");
+            if kind == Kind::Float {
+                let (z, x) = (crate::host::slice::<f32>(&z).expect("fresh"), crate::host::slice_mut::<f32>(&x));
+                crate::linalg::mixture_of_gaussians_draws_host(&cdf, &l, &loc, u, z, x);
+            } else {
+                let (z, x) = (crate::host::slice::<f64>(&z).expect("fresh"), crate::host::slice_mut::<f64>(&x));
+                crate::linalg::mixture_of_gaussians_draws_host(&cdf, &l, &loc, u, z, x);
+            }
+        }
+        Ok(Some(x))
+    }
 }
+
+/// The largest event size drawn by the host loop (`host_gaussian_draws`, one thread): faster
+/// than the GEMM form at d = 4, slower at d = 32 (issue 14's note has the measurements).
+const HOST_MAX_D: i64 = 8;
 
 impl Distribution for MixtureSameFamily {
     super::wrapper_methods!("MixtureSameFamily", |s| s.components);

@@ -24,13 +24,13 @@
 //! `tests/mixture_nll.rs`.
 //!
 //! Three layouts of the same formulas, chosen per call:
-//! * **the host loop** (`host.rs`) for small problems on the CPU (`N·K·d(d+1)` up to 2^17): one
+//! * **the host loop** (`host.rs`) for small problems on the CPU (`N·K·d(d+1)` up to 2^19): one
 //!   pass over the parameters' and points' memory in `f64`, no libtorch call, the gradients
 //!   handed to [`Adam`]'s host update directly by [`MixtureNll::step`]. Fifty libtorch calls
 //!   cost about 100 us; the loop costs a few at the seed's sizes. It also serves
 //!   `MixtureSameFamily::log_prob` when no graph is needed (under `no_grad`);
 //! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points: `z` for a
-//!   block of points by one GEMM against the stacked `L⁻¹` ([`crate::linalg`]), and
+//!   block of points by one GEMM against the stacked `L⁻¹` (`src/linalg.rs`), and
 //!   `Σ w z zᵀ` by one batched product over the block;
 //! * **the batched triangular solve** otherwise (and always on CUDA for small `d`).
 //!
@@ -78,8 +78,12 @@ const OP: &str = "MixtureNll";
 
 /// The most work (`N·K·d(d+1)`, about the multiply-adds of a call) done by the host loop
 /// ([`MixtureNll::host_kernel`]) on the CPU; above it, libtorch's kernels (vectorised, on every
-/// thread) are faster.
-const HOST_MAX_WORK: usize = 1 << 17;
+/// thread) are as fast or faster (measured at K=3, d=4: the loop 0.24 against 0.41 ms at
+/// N=3000, 1.08 against 1.12 ms at N=1e4, 2.9 against 1.9 ms at N=3e4; minimum of 300
+/// alternating calls of `loss_and_grads`, 2 threads). The loop runs on one thread: libtorch's
+/// OpenMP workers spin-wait after each parallel operation, and a thread of our own beside them
+/// on a 2-core machine made the draws 2-4x slower.
+const HOST_MAX_WORK: usize = 1 << 19;
 
 /// How one parameter is read, and how its gradient reaches its variable.
 enum Read<'a> {
@@ -298,7 +302,7 @@ impl<'a> MixtureNll<'a> {
         Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, validates, host_kernel: true })
     }
 
-    /// Whether a small problem on the CPU (`N·K·d(d+1)` up to 2^17, float32 or float64, every
+    /// Whether a small problem on the CPU (`N·K·d(d+1)` up to 2^19, float32 or float64, every
     /// parameter read in closed form) is computed by one loop on the host (`f64` arithmetic, no
     /// libtorch call; the default) instead of libtorch's kernels. Both give the same values to
     /// rounding; off, every call takes the libtorch path, whose float32 rounding is libtorch's.
