@@ -110,3 +110,78 @@ pub(crate) fn tensor(values: &[f64], shape: &[i64], kind: Kind) -> Tensor {
         _ => Tensor::from_data_size(&bytes::<f64>(values), shape, Kind::Double),
     }
 }
+
+extern "C" {
+    /// `csrc/parallel.cpp`: `f(ctx, begin, end)` on consecutive ranges of `[0, n)` on libtorch's
+    /// OpenMP threads (`at::parallel_for`).
+    fn tchd_parallel_for(
+        n: i64,
+        grain: i64,
+        f: extern "C" fn(*mut std::ffi::c_void, i64, i64),
+        ctx: *mut std::ffi::c_void,
+    );
+}
+
+/// Work (about the multiply-adds) per thread from which [`parallel_map`] splits a host loop over
+/// libtorch's threads.
+const WORK_PER_THREAD: usize = 1 << 15;
+
+/// `f` of consecutive ranges of `0..n` (items of about `work` multiply-adds each), run on
+/// libtorch's intra-op threads (`at::parallel_for`, `tch::set_num_threads`) with at least
+/// [`WORK_PER_THREAD`] of work per range; the results in the ranges' order. libtorch's pool is
+/// used rather than threads of our own, which would compete with its spin-waiting workers.
+pub(crate) fn parallel_map<R: Send>(n: usize, work: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
+    let grain = (WORK_PER_THREAD / work.max(1)).max(1);
+    if n <= grain {
+        return vec![f(0..n)];
+    }
+    let results = std::sync::Mutex::new(Vec::new());
+    let run = |r: std::ops::Range<usize>| {
+        let start = r.start;
+        let value = f(r);
+        results.lock().unwrap_or_else(|e| e.into_inner()).push((start, value));
+    };
+    extern "C" fn call<G: Fn(std::ops::Range<usize>) + Sync>(ctx: *mut std::ffi::c_void, begin: i64, end: i64) {
+        // SAFETY: ctx is the `&G` passed below, alive for the whole parallel_for call.
+        let g = unsafe { &*(ctx as *const G) };
+        // Unwinding into C++ is undefined: a panic aborts instead.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g(begin as usize..end as usize))).is_err() {
+            std::process::abort();
+        }
+    }
+    fn launch<G: Fn(std::ops::Range<usize>) + Sync>(n: usize, grain: usize, g: &G) {
+        // SAFETY: the callback only reads `g` through the pointer, during this call.
+        unsafe { tchd_parallel_for(n as i64, grain as i64, call::<G>, g as *const G as *mut std::ffi::c_void) }
+    }
+    launch(n, grain, &run);
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(start, _)| *start);
+    results.into_iter().map(|(_, v)| v).collect()
+}
+
+/// A mutable slice whose disjoint parts the ranges of [`parallel_map`] write, each its own.
+pub(crate) struct Disjoint<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _slice: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: the parts handed out never overlap (see `part`), so threads never share an element.
+unsafe impl<T: Send> Send for Disjoint<'_, T> {}
+unsafe impl<T: Send> Sync for Disjoint<'_, T> {}
+
+impl<'a, T> Disjoint<'a, T> {
+    pub(crate) fn new(slice: &'a mut [T]) -> Self {
+        Self { ptr: slice.as_mut_ptr(), len: slice.len(), _slice: std::marker::PhantomData }
+    }
+
+    /// Elements `range` of the slice.
+    ///
+    /// # Safety
+    /// No two live parts may overlap (the ranges of one [`parallel_map`] call do not).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn part(&self, range: std::ops::Range<usize>) -> &mut [T] {
+        assert!(range.start <= range.end && range.end <= self.len, "a part inside the slice");
+        std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.end - range.start)
+    }
+}

@@ -180,8 +180,8 @@ pub(crate) fn mixture_of_gaussians_draws(l: &Tensor, loc: &Tensor, idx: &Tensor,
 /// `searchsorted(cdf, u, right)` clamped, as `Categorical.sample`), then `loc_k + L_k z_n`, written
 /// to `out`. `cdf` `[K]` (float64, non-decreasing), `u` `[N]` (uniforms times the cdf's last
 /// value), `l` `[K, d, d]` (lower triangles, row-major), `loc` `[K, d]`, `z` and `out` `[N, d]`.
-/// One pass over the draws, the `d(d+1)/2` multiply-adds of the chosen component only (faster
-/// than the GEMM form for small `d`; one thread).
+/// One pass over the draws on libtorch's threads, the `d(d+1)/2` multiply-adds of the chosen
+/// component only (faster than the GEMM form for small `d`).
 pub(crate) fn mixture_of_gaussians_draws_host<T: HostFloat>(
     cdf: &[f64],
     l: &[f64],
@@ -191,14 +191,21 @@ pub(crate) fn mixture_of_gaussians_draws_host<T: HostFloat>(
     out: &mut [T],
 ) {
     let (k, d) = (cdf.len(), loc.len() / cdf.len());
-    for ((&u, z), o) in u.iter().zip(z.chunks_exact(d)).zip(out.chunks_exact_mut(d)) {
-        let c = cdf.partition_point(|&c| c <= u).min(k - 1);
-        let (lc, mc) = (&l[c * d * d..(c + 1) * d * d], &loc[c * d..(c + 1) * d]);
-        for (i, o) in o.iter_mut().enumerate() {
-            let row = &lc[i * d..i * d + i + 1];
-            *o = T::from_f64(mc[i] + row.iter().zip(z).map(|(a, b)| a * b.to_f64()).sum::<f64>());
+    let out = crate::host::Disjoint::new(out);
+    crate::host::parallel_map(u.len(), d * (d + 1) / 2 + k, |r| {
+        // SAFETY: parallel_map's ranges are disjoint.
+        let out = unsafe { out.part(r.start * d..r.end * d) };
+        for ((&u, z), o) in
+            u[r.clone()].iter().zip(z[r.start * d..r.end * d].chunks_exact(d)).zip(out.chunks_exact_mut(d))
+        {
+            let c = cdf.partition_point(|&c| c <= u).min(k - 1);
+            let (lc, mc) = (&l[c * d * d..(c + 1) * d * d], &loc[c * d..(c + 1) * d]);
+            for (i, o) in o.iter_mut().enumerate() {
+                let row = &lc[i * d..i * d + i + 1];
+                *o = T::from_f64(mc[i] + row.iter().zip(z).map(|(a, b)| a * b.to_f64()).sum::<f64>());
+            }
         }
-    }
+    });
 }
 
 /// `f(start, count)` for consecutive blocks of `block` of `n` items, concatenated along `dim`

@@ -145,8 +145,8 @@ impl MixtureSameFamily {
     }
 }
 
-/// The largest event size drawn by the host loop (`host_gaussian_draws`, one thread): faster
-/// than the GEMM form at d = 4, slower at d = 32 (issue 14's note has the measurements).
+/// The largest event size drawn by the host loop (`host_gaussian_draws`): faster than the GEMM
+/// form at d = 4, slower at d = 32 on one thread (issue 14's note has the measurements).
 const HOST_MAX_D: i64 = 8;
 
 impl Distribution for MixtureSameFamily {

@@ -147,8 +147,12 @@ impl Forward {
 
 /// The log-density of each of the points `x` (`[N, d]` row-major).
 pub(super) fn log_prob(p: &Params, x: &[f64]) -> Vec<f64> {
-    let f = Forward::new(p, &Constants::new(p), x);
-    (0..f.n).map(|t| f.log_prob(t)).collect()
+    let (c, d) = (Constants::new(p), p.d);
+    let blocks = crate::host::parallel_map(x.len() / d, p.k * d * (d + 1), |r| {
+        let f = Forward::new(p, &c, &x[r.start * d..r.end * d]);
+        (0..f.n).map(|t| f.log_prob(t)).collect::<Vec<f64>>()
+    });
+    blocks.concat()
 }
 
 /// The sums over points that the gradients need: `Σ_n log p(x_n)`, `W = Σ w` `[K]`,
@@ -190,13 +194,23 @@ impl Sums {
         }
         Self { lse, w: w_sum, s, m }
     }
+
+    /// The sums over two blocks of points.
+    fn add(mut self, other: Sums) -> Self {
+        self.lse += other.lse;
+        for (a, b) in [(&mut self.w, &other.w), (&mut self.s, &other.s), (&mut self.m, &other.m)] {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+        self
+    }
 }
 
 /// The mean negative log-likelihood of the points `x` (`[N, d]` row-major) and its gradients.
 pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
     let (k, d, n) = (p.k, p.d, x.len() / p.d);
     let c = Constants::new(p);
-    let Sums { lse: lse_sum, w: w_sum, s, m } = Sums::new(p, &c, x);
+    let blocks = crate::host::parallel_map(n, k * d * (d + 1), |r| Sums::new(p, &c, &x[r.start * d..r.end * d]));
+    let Sums { lse: lse_sum, w: w_sum, s, m } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
     let Constants { log_pi, inv_diag, .. } = c;
     let second_len = if p.diagonal { d } else { d * d };
     let scale_n = -1.0 / n as f64; // w' = -w/N, as in the libtorch path

@@ -24,8 +24,9 @@
 //! `tests/mixture_nll.rs`.
 //!
 //! Three layouts of the same formulas, chosen per call:
-//! * **the host loop** (`host.rs`) for small problems on the CPU (`N·K·d(d+1)` up to 2^19): one
-//!   pass over the parameters' and points' memory in `f64`, no libtorch call, the gradients
+//! * **the host loop** (`host.rs`) for small problems on the CPU (`d <= 8`, `N·K·d(d+1)` up to
+//!   2^22): one pass over the parameters' and points' memory in `f64` on libtorch's threads
+//!   (`at::parallel_for`, `csrc/parallel.cpp`), no libtorch tensor operation, the gradients
 //!   handed to [`Adam`]'s host update directly by [`MixtureNll::step`]. Fifty libtorch calls
 //!   cost about 100 us; the loop costs a few at the seed's sizes. It also serves
 //!   `MixtureSameFamily::log_prob` when no graph is needed (under `no_grad`);
@@ -77,13 +78,12 @@ use tch::{Device, Kind, Tensor};
 const OP: &str = "MixtureNll";
 
 /// The most work (`N·K·d(d+1)`, about the multiply-adds of a call) done by the host loop
-/// ([`MixtureNll::host_kernel`]) on the CPU; above it, libtorch's kernels (vectorised, on every
-/// thread) are as fast or faster (measured at K=3, d=4: the loop 0.24 against 0.41 ms at
-/// N=3000, 1.08 against 1.12 ms at N=1e4, 2.9 against 1.9 ms at N=3e4; minimum of 300
-/// alternating calls of `loss_and_grads`, 2 threads). The loop runs on one thread: libtorch's
-/// OpenMP workers spin-wait after each parallel operation, and a thread of our own beside them
-/// on a 2-core machine made the draws 2-4x slower.
-const HOST_MAX_WORK: usize = 1 << 19;
+/// ([`MixtureNll::host_kernel`]) on the CPU, and the largest event size. Measured at 2 threads
+/// (minimum of 300 alternating calls of `loss_and_grads`, the loop on libtorch's threads): at
+/// K=3, d=4 the loop took 0.17 against 0.50 ms at N=3000, 0.44 against 0.83 ms at N=1e4, 6.6
+/// against 6.8 ms at N=1e5 (work 6e6); at K=16, d=32, N=100 1.22 against 0.78 ms.
+const HOST_MAX_WORK: usize = 1 << 22;
+const HOST_MAX_D: usize = 8;
 
 /// How one parameter is read, and how its gradient reaches its variable.
 enum Read<'a> {
@@ -302,9 +302,9 @@ impl<'a> MixtureNll<'a> {
         Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, validates, host_kernel: true })
     }
 
-    /// Whether a small problem on the CPU (`N·K·d(d+1)` up to 2^19, float32 or float64, every
-    /// parameter read in closed form) is computed by one loop on the host (`f64` arithmetic, no
-    /// libtorch call; the default) instead of libtorch's kernels. Both give the same values to
+    /// Whether a small problem on the CPU (`d <= 8`, `N·K·d(d+1)` up to 2^22, float32 or
+    /// float64, every parameter read in closed form) is computed by one loop on the host (`f64`
+    /// arithmetic, no libtorch tensor operation; the default) instead of libtorch's kernels. Both give the same values to
     /// rounding; off, every call takes the libtorch path, whose float32 rounding is libtorch's.
     pub fn host_kernel(mut self, on: bool) -> Self {
         self.host_kernel = on;
@@ -489,7 +489,12 @@ impl<'a> MixtureNll<'a> {
     /// The host loop's loc, scale and points (`n` of them), when it takes the problem.
     fn host_inputs(&self, x: &Tensor, n: usize) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
         let (k, d) = (self.k as usize, self.d as usize);
-        if !self.host_kernel || self.device != Device::Cpu || n == 0 || n * k * d * (d + 1) > HOST_MAX_WORK {
+        if !self.host_kernel
+            || self.device != Device::Cpu
+            || n == 0
+            || d > HOST_MAX_D
+            || n * k * d * (d + 1) > HOST_MAX_WORK
+        {
             return None;
         }
         // The diagonal components' loc and scale broadcast to [K, d]; the others are exact.
