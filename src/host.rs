@@ -13,11 +13,14 @@ use tch::{Device, Kind, Tensor};
 
 /// The element types the host kernels read and write.
 pub(crate) trait HostFloat: Copy + Send + Sync {
+    /// The tensor kind holding this type.
+    const KIND: Kind;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }
 
 impl HostFloat for f32 {
+    const KIND: Kind = Kind::Float;
     fn to_f64(self) -> f64 {
         self as f64
     }
@@ -27,6 +30,7 @@ impl HostFloat for f32 {
 }
 
 impl HostFloat for f64 {
+    const KIND: Kind = Kind::Double;
     fn to_f64(self) -> f64 {
         self
     }
@@ -68,23 +72,17 @@ pub(crate) unsafe fn slice_mut<T: HostFloat>(t: &Tensor) -> &mut [T] {
 /// # Safety
 /// Nothing may write to `t`'s memory while the slice is alive.
 pub(crate) unsafe fn slice<T: HostFloat>(t: &Tensor) -> Option<&[T]> {
-    let kind = if std::mem::size_of::<T>() == 4 { Kind::Float } else { Kind::Double };
-    (accessible(t) && t.kind() == kind).then(|| std::slice::from_raw_parts(t.data_ptr() as *const T, t.numel()))
+    (accessible(t) && t.kind() == T::KIND).then(|| std::slice::from_raw_parts(t.data_ptr() as *const T, t.numel()))
 }
 
 /// The elements of `t` in memory order, as `f64`, appended to `out`; `false` (nothing appended)
 /// when `t` is not [`accessible`].
 pub(crate) fn read_into(t: &Tensor, out: &mut Vec<f64>) -> bool {
-    fn copy<T: HostFloat>(t: &Tensor, out: &mut Vec<f64>) {
-        // SAFETY: checked accessible, of kind T; the slice is dropped at once.
-        out.extend(unsafe { slice_mut::<T>(t) }.iter().map(|v| v.to_f64()))
+    fn copy<T: HostFloat>(t: &Tensor, out: &mut Vec<f64>) -> bool {
+        // SAFETY: the slice is read and dropped at once; nothing writes meanwhile.
+        unsafe { slice::<T>(t) }.map(|s| out.extend(s.iter().map(|v| v.to_f64()))).is_some()
     }
-    match accessible(t).then(|| t.kind()) {
-        Some(Kind::Float) => copy::<f32>(t, out),
-        Some(_) => copy::<f64>(t, out),
-        None => return false,
-    }
-    true
+    copy::<f32>(t, out) || copy::<f64>(t, out)
 }
 
 /// The elements of `t` as `f64` (see [`read_into`]).

@@ -1,7 +1,7 @@
 //! The closed form of [`super::MixtureNll`] as one loop on the host, for small problems on the
-//! CPU: the formulas of the module documentation, in `f64`, over the points one at a time (for
-//! each, `z_k` by forward substitution, the log-sum-exp over the components, then the weighted
-//! sums), with no libtorch call. [`super::MixtureNll`] reads the parameters' memory, runs this,
+//! CPU: the formulas of the module documentation, in `f64`, over blocks of points laid out
+//! points-last (`z` by forward substitution, the log-sum-exp over the components, then the
+//! weighted sums), on libtorch's threads, with no libtorch tensor operation. [`super::MixtureNll`] reads the parameters' memory, runs this,
 //! and writes the gradients (or hands them to [`crate::adam::Adam`] directly).
 
 use crate::distributions::HALF_LOG_TWO_PI;
@@ -258,11 +258,11 @@ pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
 /// `exp`: `x = k ln 2 + r` with `|r| <= ln 2 / 2` (Cody-Waite, fdlibm's split of ln 2), `e^r` by
 /// its Taylor series to `r^13` (truncation below 1e-17 relative), times `2^k` built in the
 /// exponent bits. Within two units in the last place of `f64::exp` down to -708 (tested below:
-/// 2.2e-16 relative at worst over 2e6 points); below it,
-/// where `e^x` is subnormal, 0.
+/// 2.2e-16 relative at worst over 2e6 points); below it, where `e^x` is subnormal, 0.
 fn exp_neg(x: f64) -> f64 {
-    const MAGIC: f64 = 6755399441055744.0; // 1.5·2^52: adding it rounds to an integer
-                                           // ln 2 = LN2_HI + LN2_LO, LN2_HI with 11 trailing zero bits so that k·LN2_HI is exact
+    // 1.5·2^52: adding it rounds to an integer
+    const MAGIC: f64 = 6755399441055744.0;
+    // ln 2 = LN2_HI + LN2_LO, LN2_HI with 11 trailing zero bits so that k·LN2_HI is exact
     const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
     const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
     let t = x * std::f64::consts::LOG2_E + MAGIC;

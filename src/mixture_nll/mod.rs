@@ -185,24 +185,43 @@ pub(crate) fn host_log_prob(model: &dyn Distribution, x: &Tensor) -> Option<Tens
     if x.device() != Device::Cpu || x.requires_grad() {
         return None;
     }
+    // (cheap checks first: this runs at every log_prob of every mixture)
+    let shape = x.size();
+    if shape.last().is_none_or(|&d| d as usize > HOST_MAX_D) || !model.batch_shape().is_empty() {
+        return None;
+    }
     let nll = MixtureNll::new(model).ok()?;
     if nll.validates || (crate::host::grad_enabled() && nll.variables.iter().any(|(_, v)| v.requires_grad())) {
         return None;
     }
-    let shape = x.size();
     let points: Vec<i64> = shape[..shape.len() - 1].to_vec();
-    let n = points.iter().product::<i64>() as usize;
-    let (loc, scale, x) = nll.host_inputs(x, n)?;
-    let logits = nll.host_value(&nll.logits, &[], false)?;
-    let p = host::Params {
-        logits: &logits,
-        loc: &loc,
-        scale: &scale,
-        diagonal: nll.diagonal,
-        k: nll.k as usize,
-        d: nll.d as usize,
-    };
-    Some(crate::host::tensor(&host::log_prob(&p, &x), &points, nll.kind))
+    let inputs = nll.host_inputs(x, points.iter().product::<i64>() as usize)?;
+    Some(crate::host::tensor(&host::log_prob(&inputs.params(), &inputs.x), &points, nll.kind))
+}
+
+/// What the host loop reads for one call: the constrained parameters in the closed form's
+/// layout and the points.
+struct HostInputs {
+    logits: Vec<f64>,
+    loc: Vec<f64>,
+    scale: Vec<f64>,
+    x: Vec<f64>,
+    diagonal: bool,
+    k: usize,
+    d: usize,
+}
+
+impl HostInputs {
+    fn params(&self) -> host::Params<'_> {
+        host::Params {
+            logits: &self.logits,
+            loc: &self.loc,
+            scale: &self.scale,
+            diagonal: self.diagonal,
+            k: self.k,
+            d: self.d,
+        }
+    }
 }
 
 impl<'a> MixtureNll<'a> {
@@ -473,12 +492,9 @@ impl<'a> MixtureNll<'a> {
     /// loop, or `None` when the problem is not one it takes: too large, not on the CPU, a
     /// parameter read by autograd, or a tensor not contiguous float32/float64.
     fn host_loss_and_grads(&self, x: &Tensor) -> Option<(f64, Vec<f64>)> {
-        let (k, d) = (self.k as usize, self.d as usize);
-        let (loc, scale, x) = self.host_inputs(x, x.size()[0] as usize)?;
+        let inputs = self.host_inputs(x, x.size()[0] as usize)?;
         let (loc_shape, scale_shape) = (self.shapes.0.as_slice(), self.shapes.1.as_slice());
-        let logits = self.host_value(&self.logits, &[], false)?;
-        let p = host::Params { logits: &logits, loc: &loc, scale: &scale, diagonal: self.diagonal, k, d };
-        let g = host::loss_and_grads(&p, &x);
+        let g = host::loss_and_grads(&inputs.params(), &inputs.x);
         let mut flat = Vec::with_capacity(self.variables.iter().map(|(_, v)| v.numel()).sum());
         self.host_pull_back(&self.logits, &g.logits, &[], false, &mut flat)?;
         self.host_pull_back(&self.loc, &g.loc, loc_shape, self.diagonal, &mut flat)?;
@@ -486,8 +502,8 @@ impl<'a> MixtureNll<'a> {
         Some((g.loss, flat))
     }
 
-    /// The host loop's loc, scale and points (`n` of them), when it takes the problem.
-    fn host_inputs(&self, x: &Tensor, n: usize) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    /// The host loop's parameters and points (`n` of them), when it takes the problem.
+    fn host_inputs(&self, x: &Tensor, n: usize) -> Option<HostInputs> {
         let (k, d) = (self.k as usize, self.d as usize);
         if !self.host_kernel
             || self.device != Device::Cpu
@@ -498,9 +514,15 @@ impl<'a> MixtureNll<'a> {
             return None;
         }
         // The diagonal components' loc and scale broadcast to [K, d]; the others are exact.
-        let loc = self.host_value(&self.loc, &self.shapes.0, self.diagonal)?;
-        let scale = self.host_value(&self.scale, &self.shapes.1, self.diagonal)?;
-        Some((loc, scale, crate::host::read(x)?))
+        Some(HostInputs {
+            logits: self.host_value(&self.logits, &[], false)?,
+            loc: self.host_value(&self.loc, &self.shapes.0, self.diagonal)?,
+            scale: self.host_value(&self.scale, &self.shapes.1, self.diagonal)?,
+            x: crate::host::read(x)?,
+            diagonal: self.diagonal,
+            k,
+            d,
+        })
     }
 
     /// The constrained value behind `read` on the host, in the closed form's layout (`[K, d]`
