@@ -6,7 +6,7 @@
 //! Link arguments do not reach crates that depend on this one, so the folder is also passed on
 //! as `libtorch_lib` (`links = "tch_distributions"`): their build scripts read it as
 //! `DEP_TCH_DISTRIBUTIONS_LIBTORCH_LIB` and print the same two arguments (README, "Use it in your
-//! crate"). It also compiles `csrc/parallel.cpp` (see `compile_parallel`). With the `doc-only`
+//! crate"). It also compiles the C++ files of `csrc/` (see `compile_csrc`). With the `doc-only`
 //! feature torch-sys finds no libtorch and reports no folder: nothing is printed or compiled.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -16,22 +16,25 @@ fn main() {
         if std::path::Path::new(&lib).join("libtorch_cuda.so").exists() {
             println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
         }
-        compile_parallel(std::path::Path::new(&lib));
+        compile_csrc(std::path::Path::new(&lib));
     }
 }
 
-/// `csrc/parallel.cpp` (libtorch's `at::parallel_for` for the host loops) against libtorch's
+/// `csrc/parallel.cpp` (libtorch's `at::parallel_for` for the host loops) and
+/// `csrc/host_function.cpp` (an autograd node running Rust functions) against libtorch's
 /// headers with torch-sys's flags: C++17, the CXX11 ABI (`LIBTORCH_CXX11_ABI`, default 1, as
 /// torch-sys), OpenMP (libtorch's pool; `-lgomp` is linked by torch-sys, and resolves to the
 /// wheel's own libgomp through the run path).
-fn compile_parallel(lib: &std::path::Path) {
+fn compile_csrc(lib: &std::path::Path) {
     println!("cargo:rerun-if-changed=csrc/parallel.cpp");
+    println!("cargo:rerun-if-changed=csrc/host_function.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let include = lib.parent().map(|p| p.join("include")).unwrap_or_default();
     let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
     cc::Build::new()
         .cpp(true)
         .file("csrc/parallel.cpp")
+        .file("csrc/host_function.cpp")
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++17")
@@ -39,5 +42,5 @@ fn compile_parallel(lib: &std::path::Path) {
         .flag("-fopenmp")
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .warnings(false)
-        .compile("tchd_parallel");
+        .compile("tchd_csrc");
 }

@@ -183,3 +183,36 @@ impl<'a, T> Disjoint<'a, T> {
         std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.end - range.start)
     }
 }
+
+/// `pub(crate) fn $name(args) -> ret` running `$fast` compiled for AVX-512 (F, DQ) or for AVX2
+/// with FMA when the CPU has them (checked at run time, once), else `$fallback` compiled for the
+/// baseline x86-64 (SSE2) the crate is built for. `$fast` is inlined into each version, so the
+/// compiler vectorises its loops for that version's registers; without `mul_add` (which only the
+/// FMA versions make fast) the versions do the same arithmetic.
+macro_rules! simd_dispatch {
+    ($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $fast:expr, $fallback:expr) => {
+        pub(super) fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    $fast
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $fast
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                    // SAFETY: the CPU has the features the function is compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $fallback
+        }
+    };
+}
+pub(crate) use simd_dispatch;

@@ -53,6 +53,7 @@ pub mod checkpoint;
 pub mod distributions;
 pub mod flow_models;
 mod host;
+mod host_function;
 pub mod kl;
 mod linalg;
 pub mod mixture_nll;

@@ -31,9 +31,24 @@ fn excess(a: &Tensor, b: &Tensor, atol: f64, rtol: f64) -> f64 {
     ((&a - &b).abs() / (b.abs() * rtol + atol)).max().double_value(&[])
 }
 
-/// Autograd's loss and gradients of `-mean(log_prob(x))` for the given variables.
+/// `dist.log_prob(x)` in libtorch operations: for a mixture, `logsumexp_k(log π_k +
+/// components.log_prob(x)_k)` written out here, since the library's own `log_prob` takes the
+/// host loop (as a node with a graph) for small CPU problems.
+fn reference_log_prob(dist: &dyn Distribution, x: &Tensor) -> Tensor {
+    use tch_distributions::distributions::MixtureSameFamily;
+    match dist.as_any().downcast_ref::<MixtureSameFamily>() {
+        Some(m) => {
+            let comp = m.components().log_prob(&x.unsqueeze(-2)).unwrap();
+            (comp + m.mixture().log_probs().unwrap()).logsumexp(-1, false)
+        }
+        None => dist.log_prob(x).unwrap(),
+    }
+}
+
+/// Autograd's loss and gradients of `-mean(log_prob(x))` (in libtorch operations,
+/// [`reference_log_prob`]) for the given variables.
 fn autograd(dist: &dyn Distribution, x: &Tensor, vars: &[(String, Tensor)]) -> (Tensor, Vec<Tensor>) {
-    let loss = -dist.log_prob(x).unwrap().mean(x.kind());
+    let loss = -reference_log_prob(dist, x).mean(x.kind());
     let inputs: Vec<Tensor> = vars.iter().map(|(_, t)| t.shallow_clone()).collect();
     let grads = Tensor::run_backward(&[&loss], &inputs, false, false);
     (loss.detach(), grads)
@@ -287,7 +302,7 @@ fn host_loop_equals_the_libtorch_path() {
 /// small problems on the CPU) against the same call with the graph (the libtorch path), for
 /// points of shapes `[N, d]`, `[2, 3, d]`, `[d]` and `[0, d]`.
 #[test]
-fn log_prob_without_a_graph_equals_the_libtorch_path() {
+fn log_prob_with_and_without_a_graph_equals_the_libtorch_path() {
     let _g = common::seeded(19);
     let mut covered = 0;
     for name in seed_models::NAMES {
@@ -301,20 +316,138 @@ fn log_prob_without_a_graph_equals_the_libtorch_path() {
             perturb(&vs, 0.3);
             for shape in [vec![100, d], vec![2, 3, d], vec![d], vec![0, d]] {
                 let x = Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0;
+                let want = reference_log_prob(dist.as_ref(), &x).detach();
                 let with_graph = dist.log_prob(&x).unwrap();
                 assert!(with_graph.requires_grad() || shape[0] == 0, "{name}: the graph path records a graph");
                 let without = tch::no_grad(|| dist.log_prob(&x)).unwrap();
-                assert_eq!((without.size(), without.kind()), (with_graph.size(), kind), "{name} {shape:?}");
+                for got in [&without, &with_graph] {
+                    assert_eq!((got.size(), got.kind()), (want.size(), kind), "{name} {shape:?}");
+                    if got.numel() > 0 {
+                        let e = excess(&got.detach(), &want, atol, rtol);
+                        assert!(e < 1.0, "{name} {kind:?} {shape:?}: excess {e}");
+                    }
+                }
                 assert!(!without.requires_grad());
-                if without.numel() > 0 {
-                    let e = excess(&without, &with_graph.detach(), atol, rtol);
-                    assert!(e < 1.0, "{name} {kind:?} {shape:?}: excess {e}");
+            }
+            covered += 1;
+        }
+    }
+    assert!(covered >= 4, "the seed's mixtures in both dtypes, got {covered}");
+}
+
+/// The gradients (and gradients of gradients) of `Σ_n g_n log p(x_n)` with respect to `inputs`,
+/// by `log_prob` (`reference`: the libtorch formula): `(first, second)`, `second` being
+/// `∂(Σ first·v)/∂inputs` for a fixed direction `v`. `first` comes from a backward without
+/// `create_graph` (the node's host backward), `second` from one with it (its graph fallback).
+fn first_and_second(
+    dist: &dyn Distribution,
+    x: &Tensor,
+    g: &Tensor,
+    inputs: &[Tensor],
+    reference: bool,
+) -> (Vec<Tensor>, Vec<Tensor>) {
+    let total = || {
+        let lp = if reference { reference_log_prob(dist, x) } else { dist.log_prob(x).unwrap() };
+        (lp * g).sum(x.kind())
+    };
+    let first = Tensor::run_backward(&[&total()], inputs, true, false);
+    let with_graph = Tensor::run_backward(&[&total()], inputs, true, true);
+    let dot = with_graph.iter().map(|f| (f * f.ones_like().cumsum(-1, None::<Kind>)).sum(x.kind())).fold(
+        Tensor::zeros([], (x.kind(), Device::Cpu)),
+        |a, b| a + b,
+    );
+    let second = Tensor::run_backward(&[&dot], inputs, true, false);
+    (first, second)
+}
+
+#[test]
+fn log_prob_node_gradients_equal_autograd() {
+    use tch_distributions::distributions::MixtureSameFamily;
+    let _g = common::seeded(23);
+    let mut covered = 0;
+    for name in seed_models::NAMES {
+        for (kind, atol, rtol) in [(Kind::Double, 1e-11, 1e-9), (Kind::Float, 2e-4, 2e-4)] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let (k, d) = (3i64, 4i64);
+            let dist = build(&vs, name, k, d, kind);
+            if dist.as_any().downcast_ref::<MixtureSameFamily>().is_none() {
+                continue;
+            }
+            perturb(&vs, 0.3);
+            for shape in [vec![50, d], vec![2, 3, d]] {
+                let x = (Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0).set_requires_grad(true);
+                // Weights of each point, as a loss other than the mean gives (sum's backward
+                // hands the node an expanded, non-contiguous gradient: the first case).
+                let g = if shape[0] == 50 {
+                    Tensor::ones(&shape[..shape.len() - 1], (kind, Device::Cpu))
+                } else {
+                    Tensor::randn(&shape[..shape.len() - 1], (kind, Device::Cpu))
+                };
+                let mut inputs: Vec<Tensor> = vs.trainable_variables();
+                inputs.push(x.shallow_clone());
+                let (first, second) = first_and_second(dist.as_ref(), &x, &g, &inputs, false);
+                let (want_first, want_second) = first_and_second(dist.as_ref(), &x, &g, &inputs, true);
+                for (i, (a, b)) in first.iter().zip(&want_first).chain(second.iter().zip(&want_second)).enumerate() {
+                    assert_eq!(a.size(), b.size(), "{name} {i}");
+                    let e = excess(a, b, atol, rtol);
+                    assert!(e < 1.0, "{name} {kind:?} {shape:?} gradient {i}: excess {e}");
                 }
             }
             covered += 1;
         }
     }
     assert!(covered >= 4, "the seed's mixtures in both dtypes, got {covered}");
+}
+
+#[test]
+fn log_prob_node_takes_parameters_with_their_own_graph() {
+    use tch_distributions::distributions::{Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+    use tch_distributions::Parameter;
+    let _g = common::seeded(29);
+    let f64s = (Kind::Double, Device::Cpu);
+    let (k, d) = (3i64, 2i64);
+    // A "network": the parameters are functions of one input vector h.
+    let h = Tensor::randn([5], f64s).set_requires_grad(true);
+    let w = Tensor::randn([5, k + k * d + k * d * d], f64s) * 0.3;
+    let out = h.matmul(&w);
+    let logits = out.narrow(0, 0, k);
+    let loc = out.narrow(0, k, k * d).reshape([k, d]);
+    let raw = out.narrow(0, k + k * d, k * d * d).reshape([k, d, d]);
+    let scale_tril = raw.tril(-1) + (raw.diagonal(0, -2, -1).exp() + 0.5).diag_embed(0, -2, -1);
+    let cat = || Categorical::new(Parameter::constant(&logits).unwrap()).unwrap();
+    let models: Vec<Box<dyn Distribution>> = vec![
+        Box::new(
+            MixtureSameFamily::new(
+                cat(),
+                MultivariateNormalTriL::new(Parameter::constant(&loc).unwrap(), Parameter::constant(&scale_tril).unwrap())
+                    .unwrap(),
+            )
+            .unwrap(),
+        ),
+        Box::new(
+            MixtureSameFamily::new(
+                cat(),
+                Independent::new(
+                    Normal::new(
+                        Parameter::constant(&loc).unwrap(),
+                        Parameter::constant(&(scale_tril.diagonal(0, -2, -1).narrow(1, 0, 1))).unwrap(),
+                    )
+                    .unwrap(),
+                    1,
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        ),
+    ];
+    for model in &models {
+        let x = Tensor::randn([40, d], f64s);
+        let g = Tensor::randn([40], f64s);
+        let (first, second) = first_and_second(model.as_ref(), &x, &g, &[h.shallow_clone()], false);
+        let (want_first, want_second) = first_and_second(model.as_ref(), &x, &g, &[h.shallow_clone()], true);
+        assert!(excess(&first[0], &want_first[0], 1e-11, 1e-9) < 1.0, "{}", model.type_name());
+        assert!(excess(&second[0], &want_second[0], 1e-11, 1e-9) < 1.0, "{}", model.type_name());
+    }
 }
 
 #[test]
@@ -406,5 +539,123 @@ fn cuda_closed_form_equals_cpu() {
     assert!(excess(&gpu.0, &cpu.0, 1e-10, 1e-9) < 1.0, "losses {} vs {}", gpu.0, cpu.0);
     for (g, c) in gpu.1.iter().zip(&cpu.1) {
         assert!(excess(g, c, 1e-9, 1e-8) < 1.0);
+    }
+}
+
+#[test]
+fn log_prob_node_reads_every_parameterisation() {
+    use std::sync::Arc;
+    use tch_distributions::bijectors::{Exp, FillScaleTriL, Sigmoid, Softplus};
+    use tch_distributions::distributions::{Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+    use tch_distributions::{Parameter, TransformedVariable};
+    let _g = common::seeded(31);
+    let f64s = (Kind::Double, Device::Cpu);
+    let (k, d) = (4i64, 3i64);
+    let mut covered = 0;
+    for case in 0..4 {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let p = vs.root();
+        let logits = Categorical::new(Parameter::variable(&p, "logits", &Tensor::randn([k], f64s)).unwrap()).unwrap();
+        fn tv(p: &nn::Path, name: &str, init: &Tensor, b: impl tch_distributions::bijectors::Bijector + 'static) -> Parameter {
+            Parameter::Transformed(TransformedVariable::new(p, name, init, b).unwrap())
+        }
+        let model = match case {
+            // Diagonal: a constant loc shared by the components, one Exp scale per component.
+            0 => MixtureSameFamily::new(
+                logits,
+                Independent::new(
+                    Normal::new(
+                        Parameter::constant(&Tensor::randn([d], f64s)).unwrap(),
+                        tv(&p, "scale", &(Tensor::rand([k, 1], f64s) + 0.5), Exp),
+                    )
+                    .unwrap(),
+                    1,
+                )
+                .unwrap(),
+            ),
+            // Diagonal: a Softplus scale shared by the components, a Sigmoid one read by autograd.
+            1 | 2 => MixtureSameFamily::new(
+                logits,
+                Independent::new(
+                    Normal::new(
+                        Parameter::variable(&p, "loc", &Tensor::randn([k, d], f64s)).unwrap(),
+                        if case == 1 {
+                            tv(&p, "scale", &(Tensor::rand([d], f64s) + 0.5), Softplus)
+                        } else {
+                            tv(&p, "scale", &(Tensor::rand([k, d], f64s) * 0.5 + 0.3), Sigmoid::new())
+                        },
+                    )
+                    .unwrap(),
+                    1,
+                )
+                .unwrap(),
+            ),
+            // Triangular, FillScaleTriL with an Exp diagonal.
+            _ => {
+                let tril = Tensor::eye(d, f64s).expand([k, d, d], false) * 1.5 + Tensor::randn([k, d, d], f64s).tril(-1) * 0.3;
+                MixtureSameFamily::new(
+                    logits,
+                    MultivariateNormalTriL::new(
+                        Parameter::variable(&p, "loc", &Tensor::randn([k, d], f64s)).unwrap(),
+                        tv(&p, "scale_tril", &tril, FillScaleTriL::new(Arc::new(Exp), 1e-3)),
+                    )
+                    .unwrap(),
+                )
+            }
+        }
+        .unwrap();
+        perturb(&vs, 0.2);
+        let x = (Tensor::randn([30, d], f64s) * 1.5).set_requires_grad(true);
+        let g = Tensor::randn([30], f64s);
+        let mut inputs = vs.trainable_variables();
+        inputs.push(x.shallow_clone());
+        let (first, second) = first_and_second(&model, &x, &g, &inputs, false);
+        let (want_first, want_second) = first_and_second(&model, &x, &g, &inputs, true);
+        for (i, (a, b)) in first.iter().zip(&want_first).chain(second.iter().zip(&want_second)).enumerate() {
+            assert_eq!(a.size(), b.size(), "case {case} gradient {i}");
+            let e = excess(a, b, 1e-11, 1e-9);
+            assert!(e < 1.0, "case {case} gradient {i}: excess {e}");
+        }
+        covered += 1;
+    }
+    assert_eq!(covered, 4);
+}
+
+#[test]
+fn wide_log_prob_equals_the_libtorch_path() {
+    use tch_distributions::bijectors::FillScaleTriL;
+    use tch_distributions::distributions::{Categorical, MixtureSameFamily, MultivariateNormalTriL};
+    use tch_distributions::{Parameter, TransformedVariable};
+    let _g = common::seeded(37);
+    for (kind, atol, rtol) in [(Kind::Double, 1e-12, 1e-12), (Kind::Float, 2e-5, 2e-5)] {
+        for (k, d) in [(1i64, 9i64), (5, 32), (3, 13), (3, 4)] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let p = vs.root();
+            let opts = (kind, Device::Cpu);
+            let tril = Tensor::eye(d, opts).expand([k, d, d], false) * 1.3 + Tensor::randn([k, d, d], opts).tril(-1) * 0.2;
+            let model = MixtureSameFamily::new(
+                Categorical::new(Parameter::variable(&p, "logits", &Tensor::randn([k], opts)).unwrap()).unwrap(),
+                MultivariateNormalTriL::new(
+                    Parameter::variable(&p, "loc", &Tensor::randn([k, d], opts)).unwrap(),
+                    Parameter::Transformed(
+                        TransformedVariable::new(&p, "scale_tril", &tril, FillScaleTriL::default()).unwrap(),
+                    ),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            // Sizes around the loop's blocks of points (64 in float64, 128 in float32), and a
+            // batch of points with two dimensions; at d = 4, more points than the small loop
+            // takes (N·K·d(d+1) above 2^22).
+            let shapes = if d == 4 { vec![vec![80_000, d]] } else { vec![vec![1, d], vec![127, d], vec![300, d], vec![3, 50, d]] };
+            for shape in shapes {
+                let x = Tensor::randn(shape.as_slice(), opts) * 1.5;
+                let got = tch::no_grad(|| model.log_prob(&x)).unwrap();
+                let want = tch::no_grad(|| reference_log_prob(&model, &x));
+                assert_eq!((got.size(), got.kind()), (want.size(), kind));
+                let e = excess(&got, &want, atol, rtol);
+                assert!(e < 1.0, "{kind:?} K={k} d={d} {shape:?}: excess {e}");
+            }
+        }
     }
 }

@@ -156,7 +156,7 @@ impl Distribution for MixtureSameFamily {
         let op = "MixtureSameFamily.log_prob";
         check_value(op, x, self.dtype(), self.device())?;
         check_value_shape(op, x, &self.batch_shape, &self.event_shape)?;
-        if let Some(lp) = crate::mixture_nll::host_log_prob(self, x) {
+        if let Some(lp) = crate::mixture_nll::host_log_prob(self, x)? {
             return Ok(lp);
         }
         // [..., B, E] -> [..., B, 1, E]: each point against all K components.

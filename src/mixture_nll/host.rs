@@ -1,8 +1,10 @@
 //! The closed form of [`super::MixtureNll`] as one loop on the host, for small problems on the
 //! CPU: the formulas of the module documentation, in `f64`, over blocks of points laid out
 //! points-last (`z` by forward substitution, the log-sum-exp over the components, then the
-//! weighted sums), on libtorch's threads, with no libtorch tensor operation. [`super::MixtureNll`] reads the parameters' memory, runs this,
-//! and writes the gradients (or hands them to [`crate::adam::Adam`] directly).
+//! weighted sums), on libtorch's threads, with no libtorch tensor operation. The points may
+//! carry weights of their own ([`Weights`]: the vector-Jacobian product of `log_prob`'s node).
+//! [`super::MixtureNll`] reads the parameters' memory, runs this, and writes the gradients (or
+//! hands them to [`crate::adam::Adam`] directly).
 
 use crate::distributions::HALF_LOG_TWO_PI;
 
@@ -30,6 +32,52 @@ impl Positive {
     }
 }
 
+/// How a parameter's constrained value comes from the tensor the host loop reads: as it is,
+/// through `Softplus` or `Exp` elementwise, or through `FillScaleTriL` with such a diagonal
+/// (`inverse`: the matrix position, row-major, of each of the `d(d+1)/2` entries, TFP's order).
+#[derive(Clone, Debug)]
+pub(super) enum Through {
+    Value,
+    Positive(Positive),
+    ScaleTriL { diag: Positive, shift: f64, inverse: Vec<usize> },
+}
+
+impl Through {
+    /// The constrained values of the read ones (`[K, d(d+1)/2]` -> `[K, d, d]` for `ScaleTriL`).
+    pub(super) fn value(&self, raw: Vec<f64>, d: usize) -> Vec<f64> {
+        match self {
+            Through::Value => raw,
+            Through::Positive(p) => raw.into_iter().map(|r| p.value(r)).collect(),
+            Through::ScaleTriL { diag, shift, inverse } => {
+                let m = d * (d + 1) / 2;
+                let mut l = vec![0.0; raw.len() / m * d * d];
+                for (lk, rk) in l.chunks_exact_mut(d * d).zip(raw.chunks_exact(m)) {
+                    for (&p, &v) in inverse.iter().zip(rk) {
+                        lk[p] = if p % (d + 1) == 0 { diag.value(v) + shift } else { v };
+                    }
+                }
+                l
+            }
+        }
+    }
+
+    /// Appends the gradient with respect to the read values `raw`, from `g`, the gradient with
+    /// respect to the constrained ones.
+    pub(super) fn pull_back(&self, g: &[f64], raw: &[f64], d: usize, out: &mut Vec<f64>) {
+        match self {
+            Through::Value => out.extend_from_slice(g),
+            Through::Positive(p) => out.extend(g.iter().zip(raw).map(|(g, &r)| g * p.slope(r))),
+            Through::ScaleTriL { diag, inverse, .. } => {
+                for (gk, rk) in g.chunks_exact(d * d).zip(raw.chunks_exact(d * (d + 1) / 2)) {
+                    for (&p, &v) in inverse.iter().zip(rk) {
+                        out.push(if p % (d + 1) == 0 { gk[p] * diag.slope(v) } else { gk[p] });
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The constrained parameters: logits `[K]`, loc `[K, d]` and the scale, `[K, d, d]` (lower
 /// triangles, row-major; entries above the diagonal are ignored) or `[K, d]` (standard
 /// deviations), all row-major.
@@ -43,24 +91,26 @@ pub(super) struct Params<'a> {
 }
 
 /// The loss and its gradients with respect to [`Params`], in the same layouts (the gradient
-/// of a triangular scale is zero above the diagonal).
+/// of a triangular scale is zero above the diagonal), and with respect to the points (`[N, d]`;
+/// empty unless asked for).
 pub(super) struct Gradients {
     pub loss: f64,
     pub logits: Vec<f64>,
     pub loc: Vec<f64>,
     pub scale: Vec<f64>,
+    pub x: Vec<f64>,
 }
 
 /// What the components contribute to every point: `log softmax(a)`, `1 / L_ii` or `1 / σ_i`
 /// (`[K, d]`) and each component's constant `log π_k - Σ_i log|L_ii| - d log(2π)/2`.
-struct Constants {
+pub(super) struct Constants {
     log_pi: Vec<f64>,
-    inv_diag: Vec<f64>,
-    constant: Vec<f64>,
+    pub inv_diag: Vec<f64>,
+    pub constant: Vec<f64>,
 }
 
 impl Constants {
-    fn new(p: &Params) -> Self {
+    pub(super) fn new(p: &Params) -> Self {
         let (k, d) = (p.k, p.d);
         let top = p.logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = p.logits.iter().map(|a| (a - top).exp()).sum::<f64>().ln() + top;
@@ -93,6 +143,7 @@ struct Forward {
 }
 
 impl Forward {
+    #[inline(always)]
     fn new(p: &Params, c: &Constants, x: &[f64]) -> Self {
         let (k, d) = (p.k, p.d);
         let n = x.len() / d;
@@ -149,86 +200,156 @@ impl Forward {
 pub(super) fn log_prob(p: &Params, x: &[f64]) -> Vec<f64> {
     let (c, d) = (Constants::new(p), p.d);
     let blocks = crate::host::parallel_map(x.len() / d, p.k * d * (d + 1), |r| {
-        let f = Forward::new(p, &c, &x[r.start * d..r.end * d]);
+        let f = simd::forward(p, &c, &x[r.start * d..r.end * d]);
         (0..f.n).map(|t| f.log_prob(t)).collect::<Vec<f64>>()
     });
     blocks.concat()
 }
 
-/// The sums over points that the gradients need: `Σ_n log p(x_n)`, `W = Σ w` `[K]`,
-/// `S = Σ w z` `[K, d]`, and `M = Σ w z zᵀ` (lower triangle, `[K, d, d]`) or `Σ w z²` `[K, d]`.
+/// The weights `g_n` of the points' log-densities in `Σ_n g_n log p(x_n)`, whose gradients
+/// [`weighted`] computes: one for all, or each point's own (a vector-Jacobian product).
+#[derive(Clone, Copy)]
+pub(super) enum Weights<'a> {
+    Same(f64),
+    Each(&'a [f64]),
+}
+
+impl<'a> Weights<'a> {
+    /// The weights of the points `range`.
+    fn part(self, range: std::ops::Range<usize>) -> Self {
+        match self {
+            Weights::Same(g) => Weights::Same(g),
+            Weights::Each(g) => Weights::Each(&g[range]),
+        }
+    }
+
+    fn at(self, t: usize) -> f64 {
+        match self {
+            Weights::Same(g) => g,
+            Weights::Each(g) => g[t],
+        }
+    }
+}
+
+/// The sums over points that the gradients need, with the weighted responsibilities
+/// `w_nk = g_n softmax_k(c_nk)`: `Σ_n g_n log p(x_n)`, `G = Σ g`, `W = Σ w` `[K]`,
+/// `S = Σ w z` `[K, d]`, and `M = Σ w z zᵀ` (lower triangle, `[K, d, d]`) or `Σ w z²` `[K, d]`;
+/// and, when asked, each point's `∂/∂x_n = -Σ_k L_k⁻ᵀ w_nk z_nk` (`[n, d]`, in order).
 struct Sums {
     lse: f64,
+    g: f64,
     w: Vec<f64>,
     s: Vec<f64>,
     m: Vec<f64>,
+    x: Vec<f64>,
 }
 
 impl Sums {
-    fn new(p: &Params, c: &Constants, x: &[f64]) -> Self {
+    #[inline(always)]
+    fn new(p: &Params, c: &Constants, x: &[f64], g: Weights, points: bool) -> Self {
         let (k, d) = (p.k, p.d);
         let f = Forward::new(p, c, x);
         let n = f.n;
-        let lse: f64 = (0..n).map(|t| f.log_prob(t)).sum();
+        let lse: f64 = (0..n).map(|t| g.at(t) * f.log_prob(t)).sum();
+        let g_sum = (0..n).map(|t| g.at(t)).sum();
         let Forward { z, e: mut w, total, .. } = f;
-        // The responsibilities w_nk = e_nk / total_n, in place.
+        // The weighted responsibilities w_nk = g_n e_nk / total_n, in place.
         for wk in w.chunks_exact_mut(n) {
-            wk.iter_mut().zip(&total).for_each(|(w, s)| *w /= s);
+            wk.iter_mut().zip(&total).enumerate().for_each(|(t, (w, s))| *w *= g.at(t) / s);
         }
         let second_len = if p.diagonal { d } else { d * d };
         let w_sum: Vec<f64> = w.chunks_exact(n).map(|w| w.iter().sum()).collect();
-        let (mut s, mut m, mut wz) = (vec![0.0; k * d], vec![0.0; k * second_len], vec![0.0; n]);
+        let (mut s, mut m) = (vec![0.0; k * d], vec![0.0; k * second_len]);
+        // wz: w z_i for every i ([d, n]), then, for the points' gradient, L⁻ᵀ of it in place.
+        let (mut wz, mut dx) = (vec![0.0; d * n], vec![0.0; if points { d * n } else { 0 }]);
         for (kk, (zk, w)) in z.chunks_exact(d * n).zip(w.chunks_exact(n)).enumerate() {
             for i in 0..d {
                 let zi = &zk[i * n..(i + 1) * n];
-                wz.iter_mut().zip(w).zip(zi).for_each(|((o, w), z)| *o = w * z);
-                s[kk * d + i] = wz.iter().sum();
+                let wzi = &mut wz[i * n..(i + 1) * n];
+                wzi.iter_mut().zip(w).zip(zi).for_each(|((o, w), z)| *o = w * z);
+                s[kk * d + i] = wzi.iter().sum();
                 if p.diagonal {
-                    m[kk * d + i] = dot(&wz, zi);
+                    m[kk * d + i] = dot(wzi, zi);
                 } else {
                     for j in 0..=i {
-                        m[(kk * d + i) * d + j] = dot(&wz, &zk[j * n..(j + 1) * n]);
+                        m[(kk * d + i) * d + j] = dot(wzi, &zk[j * n..(j + 1) * n]);
                     }
                 }
             }
+            if points {
+                // v = L⁻ᵀ (w z) by back substitution (v_i = (u_i - Σ_{j>i} L_ji v_j) / L_ii), then
+                // dx -= v
+                for i in (0..d).rev() {
+                    let (head, done) = wz.split_at_mut((i + 1) * n);
+                    let vi = &mut head[i * n..];
+                    if !p.diagonal {
+                        for (j, vj) in done.chunks_exact(n).enumerate() {
+                            let l = p.scale[(kk * d + i + 1 + j) * d + i];
+                            vi.iter_mut().zip(vj).for_each(|(v, vj)| *v -= l * vj);
+                        }
+                    }
+                    let inv = c.inv_diag[kk * d + i];
+                    vi.iter_mut().zip(&mut dx[i * n..(i + 1) * n]).for_each(|(v, o)| {
+                        *v *= inv;
+                        *o -= *v;
+                    });
+                }
+            }
         }
-        Self { lse, w: w_sum, s, m }
+        // [d, n] -> [n, d]
+        let mut x_grad = vec![0.0; dx.len()];
+        for (i, row) in dx.chunks_exact(n.max(1)).enumerate() {
+            for (t, &v) in row.iter().enumerate() {
+                x_grad[t * d + i] = v;
+            }
+        }
+        Self { lse, g: g_sum, w: w_sum, s, m, x: x_grad }
     }
 
-    /// The sums over two blocks of points.
+    /// The sums over two consecutive blocks of points.
     fn add(mut self, other: Sums) -> Self {
         self.lse += other.lse;
+        self.g += other.g;
         for (a, b) in [(&mut self.w, &other.w), (&mut self.s, &other.s), (&mut self.m, &other.m)] {
             a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         }
+        self.x.extend(other.x);
         self
     }
 }
 
 /// The mean negative log-likelihood of the points `x` (`[N, d]` row-major) and its gradients.
 pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
+    weighted(p, x, Weights::Same(-1.0 / (x.len() / p.d) as f64), false)
+}
+
+/// `Σ_n g_n log p(x_n)` over the points `x` (`[N, d]` row-major) and its gradients, with respect
+/// to the points too (`[N, d]`) when `points`.
+pub(super) fn weighted(p: &Params, x: &[f64], g: Weights, points: bool) -> Gradients {
     let (k, d, n) = (p.k, p.d, x.len() / p.d);
     let c = Constants::new(p);
-    let blocks = crate::host::parallel_map(n, k * d * (d + 1), |r| Sums::new(p, &c, &x[r.start * d..r.end * d]));
-    let Sums { lse: lse_sum, w: w_sum, s, m } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
+    let blocks = crate::host::parallel_map(n, k * d * (d + 1), |r| {
+        simd::sums(p, &c, &x[r.start * d..r.end * d], g.part(r), points)
+    });
+    let Sums { lse, g: g_sum, w: w_sum, s, m, x: x_grad } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
     let Constants { log_pi, inv_diag, .. } = c;
     let second_len = if p.diagonal { d } else { d * d };
-    let scale_n = -1.0 / n as f64; // w' = -w/N, as in the libtorch path
-    let logits: Vec<f64> = (0..k).map(|kk| log_pi[kk].exp() + scale_n * w_sum[kk]).collect();
+    // ∂/∂a_k = Σ_n g_n (softmax_nk - π_k) = W_k - π_k G
+    let logits: Vec<f64> = (0..k).map(|kk| w_sum[kk] - log_pi[kk].exp() * g_sum).collect();
     let (mut loc, mut scale) = (vec![0.0; k * d], vec![0.0; k * second_len]);
     for kk in 0..k {
         let (sk, mk) = (&s[kk * d..(kk + 1) * d], &m[kk * second_len..(kk + 1) * second_len]);
-        let w_term = scale_n * w_sum[kk];
+        let w_term = w_sum[kk];
         if p.diagonal {
             for i in 0..d {
                 let inv = inv_diag[kk * d + i];
-                loc[kk * d + i] = scale_n * sk[i] * inv;
-                scale[kk * d + i] = (scale_n * mk[i] - w_term) * inv;
+                loc[kk * d + i] = sk[i] * inv;
+                scale[kk * d + i] = (mk[i] - w_term) * inv;
             }
             continue;
         }
         let l = &p.scale[kk * d * d..(kk + 1) * d * d];
-        // ∂/∂μ = L⁻ᵀ S' and ∂/∂L = tril(L⁻ᵀ (M' - W' I)): back substitution with Lᵀ (upper).
+        // ∂/∂μ = L⁻ᵀ S and ∂/∂L = tril(L⁻ᵀ (M - W I)): back substitution with Lᵀ (upper).
         let back_substitute = |rhs: &dyn Fn(usize) -> f64, out: &mut [f64], stride: usize| {
             for i in (0..d).rev() {
                 let mut acc = rhs(i);
@@ -238,11 +359,11 @@ pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
                 out[i * stride] = acc * inv_diag[kk * d + i];
             }
         };
-        back_substitute(&|i| scale_n * sk[i], &mut loc[kk * d..(kk + 1) * d], 1);
+        back_substitute(&|i| sk[i], &mut loc[kk * d..(kk + 1) * d], 1);
         let sym = |i: usize, j: usize| if j <= i { mk[i * d + j] } else { mk[j * d + i] };
         let mut y = vec![0.0; d * d];
         for col in 0..d {
-            let rhs = |i: usize| scale_n * sym(i, col) - if i == col { w_term } else { 0.0 };
+            let rhs = |i: usize| sym(i, col) - if i == col { w_term } else { 0.0 };
             back_substitute(&rhs, &mut y[col..], d);
         }
         for i in 0..d {
@@ -251,7 +372,7 @@ pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
             }
         }
     }
-    Gradients { loss: scale_n * lse_sum, logits, loc, scale }
+    Gradients { loss: lse, logits, loc, scale, x: x_grad }
 }
 
 /// `e^x` for `x <= 0` (also NaN and -inf), in a form the compiler vectorises, unlike libm's
@@ -259,7 +380,8 @@ pub(super) fn loss_and_grads(p: &Params, x: &[f64]) -> Gradients {
 /// its Taylor series to `r^13` (truncation below 1e-17 relative), times `2^k` built in the
 /// exponent bits. Within two units in the last place of `f64::exp` down to -708 (tested below:
 /// 2.2e-16 relative at worst over 2e6 points); below it, where `e^x` is subnormal, 0.
-fn exp_neg(x: f64) -> f64 {
+#[inline(always)]
+pub(super) fn exp_neg(x: f64) -> f64 {
     // 1.5·2^52: adding it rounds to an integer
     const MAGIC: f64 = 6755399441055744.0;
     // ln 2 = LN2_HI + LN2_LO, LN2_HI with 11 trailing zero bits so that k·LN2_HI is exact
@@ -284,6 +406,7 @@ fn exp_neg(x: f64) -> f64 {
 }
 
 /// `Σ a_i b_i` with four running sums (which the compiler vectorises).
+#[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
@@ -339,4 +462,17 @@ mod tests {
         assert_eq!(exp_neg(-800.0), 0.0);
         assert!(exp_neg(f64::NAN).is_nan());
     }
+}
+
+/// The loops compiled for the vector instructions the CPU has ([`crate::host::simd_dispatch`]):
+/// the same arithmetic, in wider registers.
+mod simd {
+    use super::{Constants, Forward, Params, Sums, Weights};
+
+    crate::host::simd_dispatch!(forward(p: &Params, c: &Constants, x: &[f64]) -> Forward, Forward::new(p, c, x), Forward::new(p, c, x));
+    crate::host::simd_dispatch!(
+        sums(p: &Params, c: &Constants, x: &[f64], g: Weights, points: bool) -> Sums,
+        Sums::new(p, c, x, g, points),
+        Sums::new(p, c, x, g, points)
+    );
 }

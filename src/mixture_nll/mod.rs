@@ -26,10 +26,14 @@
 //! Three layouts of the same formulas, chosen per call:
 //! * **the host loop** (`host.rs`) for small problems on the CPU (`d <= 8`, `N·K·d(d+1)` up to
 //!   2^22): one pass over the parameters' and points' memory in `f64` on libtorch's threads
-//!   (`at::parallel_for`, `csrc/parallel.cpp`), no libtorch tensor operation, the gradients
-//!   handed to [`Adam`]'s host update directly by [`MixtureNll::step`]. Fifty libtorch calls
-//!   cost about 100 us; the loop costs a few at the seed's sizes. It also serves
-//!   `MixtureSameFamily::log_prob` when no graph is needed (under `no_grad`);
+//!   (`at::parallel_for`, `csrc/parallel.cpp`), compiled for AVX-512 or AVX2 when the CPU has
+//!   them, no libtorch tensor operation, the gradients handed to [`Adam`]'s host update
+//!   directly by [`MixtureNll::step`]. Fifty libtorch calls cost about 100 us; the loop costs a
+//!   few at the seed's sizes. It also serves `MixtureSameFamily::log_prob`: alone when no graph
+//!   is needed, else as one autograd node (`node.rs`, `src/host_function.rs`) whose backward
+//!   is the same closed form with each point weighted by the output's gradient; for larger
+//!   triangular problems without a graph, `log_prob` takes the wide loop (`wide.rs`: the
+//!   forward substitution in the points' precision with fused multiply-adds);
 //! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points: `z` for a
 //!   block of points by one GEMM against the stacked `L⁻¹` (`src/linalg.rs`), and
 //!   `Σ w z zᵀ` by one batched product over the block;
@@ -63,6 +67,8 @@
 //! ```
 
 mod host;
+mod node;
+mod wide;
 
 use crate::adam::Adam;
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
@@ -72,7 +78,7 @@ use crate::distributions::{
 use crate::shape::{check_value, fmt_shape};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
-use host::Positive;
+use host::{Positive, Through};
 use tch::{Device, Kind, Tensor};
 
 const OP: &str = "MixtureNll";
@@ -93,12 +99,48 @@ enum Read<'a> {
     Plain(Tensor),
     /// A raw variable through `FillScaleTriL` with a `Softplus` or `Exp` diagonal: the value by
     /// the bijector, the chain rule in closed form.
-    ScaleTriL { raw: Tensor, bijector: &'a FillScaleTriL, diag: Positive, idx: FillIndex },
+    ScaleTriL { raw: Tensor, bijector: &'a FillScaleTriL, through: Through, idx: FillIndex },
     /// A raw variable through `Softplus` or `Exp` (elementwise, increasing): value and chain
     /// rule in closed form.
-    Elementwise { raw: Tensor, bijector: &'a dyn Bijector, positive: Positive },
+    Elementwise { raw: Tensor, bijector: &'a dyn Bijector, through: Through },
     /// A variable through any other bijector: value and vector-Jacobian product by autograd.
     Autograd(&'a TransformedVariable),
+}
+
+impl Read<'_> {
+    /// The tensor the host loop reads for this parameter and how its value comes from it;
+    /// `None` for a value read by autograd.
+    fn host(&self) -> Option<(&Tensor, &Through)> {
+        static VALUE: Through = Through::Value;
+        match self {
+            Read::Fixed(t) | Read::Plain(t) => Some((t, &VALUE)),
+            Read::ScaleTriL { raw, through, .. } | Read::Elementwise { raw, through, .. } => Some((raw, through)),
+            Read::Autograd(_) => None,
+        }
+    }
+}
+
+/// How the host loop reads a parameter behind the bijector `b` (event size `d`) in closed form:
+/// `FillScaleTriL` with a `Softplus` or `Exp` diagonal, or `Softplus` or `Exp` themselves
+/// (increasing, with the derivative `exp(forward_log_det_jacobian)`); `None` for others.
+fn closed_form(b: &dyn Bijector, d: usize) -> Option<Through> {
+    let positive = |b: &dyn Bijector| {
+        let a = b.as_any()?;
+        if a.is::<Softplus>() {
+            Some(Positive::Softplus)
+        } else if a.is::<Exp>() {
+            Some(Positive::Exp)
+        } else {
+            None
+        }
+    };
+    if let Some(fill) = b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>()) {
+        let diag = positive(fill.diag_bijector.as_ref())?;
+        let (_, inverse) = crate::bijectors::fill_triangular::fill_indices(d, false);
+        let inverse = inverse.into_iter().map(|p| p as usize).collect();
+        return Some(Through::ScaleTriL { diag, shift: fill.diag_shift, inverse });
+    }
+    positive(b).map(Through::Positive)
 }
 
 /// The components' scale, as read for one call.
@@ -117,15 +159,11 @@ struct FillIndex {
     /// `[m]`: the matrix position (row-major) of each entry (`FillTriangular`'s cached gather)
     /// and whether it lands on the diagonal; made at the first libtorch-path call.
     tensors: std::cell::OnceCell<(Tensor, Tensor)>,
-    /// The same positions on the host, for the host loop.
-    host_inverse: Vec<usize>,
 }
 
 impl FillIndex {
     fn new(d: i64, device: Device) -> Self {
-        let (_, host) = crate::bijectors::fill_triangular::fill_indices(d as usize, false);
-        let host_inverse = host.into_iter().map(|p| p as usize).collect();
-        Self { d, device, tensors: std::cell::OnceCell::new(), host_inverse }
+        Self { d, device, tensors: std::cell::OnceCell::new() }
     }
 
     /// `(inverse, on_diagonal)` as tensors on the device.
@@ -171,32 +209,21 @@ pub struct MixtureNll<'a> {
     variables: Vec<(String, Tensor)>,
     /// Whether small problems on the CPU take the host loop (see [`MixtureNll::host_kernel`]).
     host_kernel: bool,
-    /// Whether the components check their values (`with_validate_args`): `log_prob` then
-    /// keeps the libtorch path, which checks.
-    validates: bool,
 }
 
-/// `model.log_prob(x)` by the host loop, for a model [`MixtureNll`] covers, when the result needs
-/// no graph (grad mode off, or neither `x` nor any variable behind the model requires a
-/// gradient), nothing validates and the problem is small on the CPU (as in
-/// [`MixtureNll::host_kernel`]); `None` otherwise, and the caller takes the libtorch path. `x` is
-/// `[..., d]`, already checked; the result is `[...]`.
-pub(crate) fn host_log_prob(model: &dyn Distribution, x: &Tensor) -> Option<Tensor> {
-    if x.device() != Device::Cpu || x.requires_grad() {
-        return None;
+/// `model.log_prob(x)` by the host loops, for a model [`MixtureNll`] covers that does not
+/// validate, on the CPU: for small problems (as in [`MixtureNll::host_kernel`]) the loop alone
+/// when the result needs no graph, else the loop as one autograd node (`node.rs`); for larger
+/// triangular ones without a graph, the wide loop (`wide.rs`). `None` otherwise, and the caller
+/// takes the libtorch path. `x` is `[..., d]`, already checked; the result is `[...]`.
+pub(crate) fn host_log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Tensor>> {
+    if x.device() != Device::Cpu {
+        return Ok(None);
     }
-    // (cheap checks first: this runs at every log_prob of every mixture)
-    let shape = x.size();
-    if shape.last().is_none_or(|&d| d as usize > HOST_MAX_D) || !model.batch_shape().is_empty() {
-        return None;
+    if !model.batch_shape().is_empty() {
+        return Ok(None);
     }
-    let nll = MixtureNll::new(model).ok()?;
-    if nll.validates || (crate::host::grad_enabled() && nll.variables.iter().any(|(_, v)| v.requires_grad())) {
-        return None;
-    }
-    let points: Vec<i64> = shape[..shape.len() - 1].to_vec();
-    let inputs = nll.host_inputs(x, points.iter().product::<i64>() as usize)?;
-    Some(crate::host::tensor(&host::log_prob(&inputs.params(), &inputs.x), &points, nll.kind))
+    node::log_prob(model, x)
 }
 
 /// What the host loop reads for one call: the constrained parameters in the closed form's
@@ -224,12 +251,26 @@ impl HostInputs {
     }
 }
 
-impl<'a> MixtureNll<'a> {
-    /// Recognises the model. Errors (naming `MixtureNll`) for anything else: another family, a
-    /// batch shape other than `[]`, a `Categorical` built from probabilities, a parameter that is
-    /// a tensor with its own graph (a network's output: use `log_prob` and autograd), or one
-    /// variable behind two parameters.
-    pub fn new(model: &'a dyn Distribution) -> Result<Self> {
+/// The parameters of a model that [`MixtureNll`] and the host loop cover, as the model holds
+/// them.
+struct Parts<'a> {
+    /// `None` for a single Gaussian (a mixture of one with a fixed weight).
+    logits: Option<&'a Parameter>,
+    loc: &'a Parameter,
+    scale: &'a Parameter,
+    /// Whether the components are `Independent(Normal, 1)` (else `MultivariateNormalTriL`).
+    diagonal: bool,
+    /// Whether the `MultivariateNormalTriL` components check their values.
+    validates: bool,
+    k: i64,
+    d: i64,
+    kind: Kind,
+    device: Device,
+}
+
+impl<'a> Parts<'a> {
+    /// Recognises the model; errors as [`MixtureNll::new`].
+    fn of(model: &'a dyn Distribution) -> Result<Self> {
         if !model.batch_shape().is_empty() {
             bail!("{OP}::new: expected a model of batch shape [], got {}", fmt_shape(&model.batch_shape()));
         }
@@ -301,8 +342,28 @@ impl<'a> MixtureNll<'a> {
                 model.type_name()
             )
         };
-        let device = components.device();
-        let kind = components.dtype();
+        Ok(Self {
+            logits: logits_p,
+            loc: loc_p,
+            scale: scale_p,
+            diagonal,
+            validates,
+            k,
+            d,
+            kind: components.dtype(),
+            device: components.device(),
+        })
+    }
+}
+
+impl<'a> MixtureNll<'a> {
+    /// Recognises the model. Errors (naming `MixtureNll`) for anything else: another family, a
+    /// batch shape other than `[]`, a `Categorical` built from probabilities, a parameter that is
+    /// a tensor with its own graph (a network's output: use `log_prob` and autograd), or one
+    /// variable behind two parameters.
+    pub fn new(model: &'a dyn Distribution) -> Result<Self> {
+        let Parts { logits: logits_p, loc: loc_p, scale: scale_p, diagonal, k, d, kind, device, .. } =
+            Parts::of(model)?;
         let logits = match logits_p {
             Some(p) => Self::read(p, "logits", d, device)?,
             None => Read::Fixed(Tensor::zeros([1], (kind, device))),
@@ -318,7 +379,7 @@ impl<'a> MixtureNll<'a> {
                 variables.push((name, t));
             }
         }
-        Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, validates, host_kernel: true })
+        Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, host_kernel: true })
     }
 
     /// Whether a small problem on the CPU (`d <= 8`, `N·K·d(d+1)` up to 2^22, float32 or
@@ -341,32 +402,18 @@ impl<'a> MixtureNll<'a> {
             Parameter::Variable { tensor, .. } => Read::Plain(tensor.shallow_clone()),
             Parameter::Transformed(v) => {
                 let b = v.bijector().as_ref();
-                let fill = b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>());
-                match (fill, fill.and_then(|f| Self::positive(f.diag_bijector.as_ref())), Self::positive(b)) {
-                    (Some(f), Some(diag), _) => Read::ScaleTriL {
+                match closed_form(b, d as usize) {
+                    Some(through @ Through::ScaleTriL { .. }) => Read::ScaleTriL {
                         raw: v.raw().shallow_clone(),
-                        bijector: f,
-                        diag,
+                        bijector: b.as_any().and_then(|a| a.downcast_ref::<FillScaleTriL>()).expect("recognised"),
+                        through,
                         idx: FillIndex::new(d, device),
                     },
-                    (_, _, Some(positive)) => Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b, positive },
-                    _ => Read::Autograd(v),
+                    Some(through) => Read::Elementwise { raw: v.raw().shallow_clone(), bijector: b, through },
+                    None => Read::Autograd(v),
                 }
             }
         })
-    }
-
-    /// The elementwise bijectors read in closed form (`Softplus`, `Exp`: increasing, with the
-    /// derivative `exp(forward_log_det_jacobian)`).
-    fn positive(b: &dyn Bijector) -> Option<Positive> {
-        let a = b.as_any()?;
-        if a.is::<Softplus>() {
-            Some(Positive::Softplus)
-        } else if a.is::<Exp>() {
-            Some(Positive::Exp)
-        } else {
-            None
-        }
     }
 
     /// The trainable variables behind the parameters, with their `VarStore` names, in the order
@@ -529,23 +576,8 @@ impl<'a> MixtureNll<'a> {
     /// broadcast from `shape` when `broadcast`), or `None` when it cannot be read there.
     fn host_value(&self, read: &Read, shape: &[i64], broadcast: bool) -> Option<Vec<f64>> {
         let (k, d) = (self.k as usize, self.d as usize);
-        let values = match read {
-            Read::Fixed(t) | Read::Plain(t) => crate::host::read(t)?,
-            Read::Elementwise { raw, positive, .. } => {
-                crate::host::read(raw)?.into_iter().map(|r| positive.value(r)).collect()
-            }
-            Read::ScaleTriL { raw, bijector, diag, idx } => {
-                let (r, m) = (crate::host::read(raw)?, d * (d + 1) / 2);
-                let mut l = vec![0.0; k * d * d];
-                for (lk, rk) in l.chunks_exact_mut(d * d).zip(r.chunks_exact(m)) {
-                    for (&p, &v) in idx.host_inverse.iter().zip(rk) {
-                        lk[p] = if p % (d + 1) == 0 { diag.value(v) + bijector.diag_shift } else { v };
-                    }
-                }
-                l
-            }
-            Read::Autograd(_) => return None,
-        };
+        let (t, through) = read.host()?;
+        let values = through.value(crate::host::read(t)?, d);
         Some(if broadcast { host::broadcast(&values, shape, k, d) } else { values })
     }
 
@@ -554,24 +586,13 @@ impl<'a> MixtureNll<'a> {
     /// version of `pull_back`.
     fn host_pull_back(&self, read: &Read, g: &[f64], shape: &[i64], broadcast: bool, out: &mut Vec<f64>) -> Option<()> {
         let d = self.d as usize;
-        let g = if broadcast { host::sum_to(g, shape, d) } else { g.to_vec() };
-        match read {
-            Read::Fixed(_) => {}
-            Read::Plain(_) => out.extend(g),
-            Read::Elementwise { raw, positive, .. } => {
-                let r = crate::host::read(raw)?;
-                out.extend(g.iter().zip(&r).map(|(g, &r)| g * positive.slope(r)));
-            }
-            Read::ScaleTriL { raw, diag, idx, .. } => {
-                let (r, m) = (crate::host::read(raw)?, d * (d + 1) / 2);
-                for (gk, rk) in g.chunks_exact(d * d).zip(r.chunks_exact(m)) {
-                    for (&p, &v) in idx.host_inverse.iter().zip(rk) {
-                        out.push(if p % (d + 1) == 0 { gk[p] * diag.slope(v) } else { gk[p] });
-                    }
-                }
-            }
-            Read::Autograd(_) => return None,
+        if let Read::Fixed(_) = read {
+            return Some(());
         }
+        let g = if broadcast { host::sum_to(g, shape, d) } else { g.to_vec() };
+        let (t, through) = read.host()?;
+        let raw = if let Through::Value = through { vec![] } else { crate::host::read(t)? };
+        through.pull_back(&g, &raw, d, out);
         Some(())
     }
 

@@ -1,0 +1,219 @@
+//! `log p(x)` of a Gaussian mixture as one autograd node ([`crate::host_function`]) whose
+//! forward and backward are the host loop: `MixtureSameFamily::log_prob` with a graph, for the
+//! small CPU problems the loop takes (and the loop alone when no graph is needed). The node's
+//! inputs are the points `[N, d]` and, for each parameter, the raw variable when its bijector
+//! has a closed form in the loop (`FillScaleTriL` with a `Softplus` or `Exp` diagonal, `Softplus`,
+//! `Exp`: [`Through`]), else the parameter's value with its own graph (other bijectors, a
+//! network's output). One node then replaces the mixture's and the bijectors' thirty-odd.
+//!
+//! Its backward is the module's closed form with each point weighted by the output's gradient
+//! (`host::weighted`), plus `∂/∂x_n = -Σ_k w_nk L_k⁻ᵀ z_nk`. Asked for a graph of the gradients
+//! (second derivatives), it records the same density in libtorch operations and differentiates
+//! that instead ([`graph_log_prob`]).
+
+use super::host::{self, Positive, Through, Weights};
+use super::{closed_form, Parts, HOST_MAX_D, HOST_MAX_WORK};
+use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
+use crate::distributions::{Distribution, HALF_LOG_TWO_PI};
+use crate::host_function::{self, HostFunction};
+use crate::Parameter;
+use anyhow::{anyhow, Result};
+use std::sync::Arc;
+use tch::{Device, Kind, Tensor};
+
+/// `model.log_prob(x)` by the host loop, for a model [`super::MixtureNll`] recognises (its
+/// parameters may also be tensors with a graph of their own) that does not validate, on the CPU
+/// in float32 or float64, when the problem is small (`d <= 8`, `N·K·d(d+1)` up to 2^22): one
+/// autograd node when the result needs a graph, else the loop alone; `None` otherwise. `x` is
+/// `[..., d]`, already checked; the result is `[...]`.
+pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Tensor>> {
+    let Ok(parts) = Parts::of(model) else { return Ok(None) };
+    let (k, d) = (parts.k as usize, parts.d as usize);
+    let shape = x.size();
+    let n = shape[..shape.len() - 1].iter().product::<i64>() as usize;
+    let small = d <= HOST_MAX_D && n * k * d * (d + 1) <= HOST_MAX_WORK;
+    // (larger triangular problems: the wide loop, without a graph only)
+    if parts.validates
+        || parts.device != Device::Cpu
+        || !matches!(parts.kind, Kind::Float | Kind::Double)
+        || n == 0
+        || (!small && parts.diagonal)
+    {
+        return Ok(None);
+    }
+    let (logits, a) = match parts.logits {
+        Some(p) => input(p, d)?,
+        None => (Tensor::zeros([1], (parts.kind, parts.device)), Through::Value),
+    };
+    let ((loc, b), (scale, c)) = (input(parts.loc, d)?, input(parts.scale, d)?);
+    let shapes = [vec![k as i64], parts.loc.shape(), parts.scale.shape()];
+    let node = MixtureLogProb { diagonal: parts.diagonal, k, d, through: [a, b, c], shapes };
+    // (each libtorch call costs about a microsecond at these sizes: none is made twice)
+    let x = if shape.len() == 2 { x.shallow_clone() } else { x.reshape([n as i64, d as i64]) };
+    let inputs = [logits, loc, scale, x];
+    let graph = crate::host::grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let lp = if !small {
+        if graph {
+            return Ok(None);
+        }
+        match node.wide(&inputs)? {
+            Some(lp) => lp,
+            None => return Ok(None),
+        }
+    } else if graph {
+        host_function::apply(node, &inputs.each_ref())?
+    } else {
+        node.forward(&inputs)?
+    };
+    Ok(Some(lp.reshape(&shape[..shape.len() - 1])))
+}
+
+/// The tensor the node takes for a parameter, and how the parameter's value comes from it: the
+/// raw variable of a bijector with a closed form, else the value itself (with its graph).
+fn input(p: &Parameter, d: usize) -> Result<(Tensor, Through)> {
+    Ok(match p {
+        Parameter::Constant(t) | Parameter::Variable { tensor: t, .. } => (t.shallow_clone(), Through::Value),
+        Parameter::Transformed(v) => match closed_form(v.bijector().as_ref(), d) {
+            Some(through) => (v.raw().shallow_clone(), through),
+            None => (v.value()?, Through::Value),
+        },
+    })
+}
+
+/// The node: inputs logits, loc, scale (each read [`Through`] its own way; values of `shapes`)
+/// and the points `[N, d]` (one float kind, on the CPU); output `[N]`.
+struct MixtureLogProb {
+    diagonal: bool,
+    k: usize,
+    d: usize,
+    through: [Through; 3],
+    shapes: [Vec<i64>; 3],
+}
+
+/// The inputs as read (`raw`) and the parameters in the host loop's layout.
+struct Read {
+    raw: [Vec<f64>; 3],
+    logits: Vec<f64>,
+    loc: Vec<f64>,
+    scale: Vec<f64>,
+    x: Vec<f64>,
+}
+
+impl MixtureLogProb {
+    const OP: &'static str = "MixtureSameFamily.log_prob (host node)";
+
+    fn read(&self, inputs: &[Tensor]) -> Result<Read> {
+        let (raw, logits, loc, scale) = self.read_params(inputs)?;
+        Ok(Read { raw, logits, loc, scale, x: Self::values(inputs, 3)? })
+    }
+
+    /// Input `i`'s elements as `f64`.
+    fn values(inputs: &[Tensor], i: usize) -> Result<Vec<f64>> {
+        let t = &inputs[i];
+        crate::host::read(t).or_else(|| crate::host::read(&t.contiguous())).ok_or_else(|| {
+            anyhow!("{}: expected float CPU input {i}, got {:?} on {:?}", Self::OP, t.kind(), t.device())
+        })
+    }
+
+    /// The parameter inputs as read, and the constrained values in the host loop's layout (the
+    /// diagonal components' loc and scale broadcast to `[K, d]`).
+    #[allow(clippy::type_complexity)]
+    fn read_params(&self, inputs: &[Tensor]) -> Result<([Vec<f64>; 3], Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let raw = [Self::values(inputs, 0)?, Self::values(inputs, 1)?, Self::values(inputs, 2)?];
+        let value = |i: usize| {
+            let v = self.through[i].value(raw[i].clone(), self.d);
+            if self.diagonal && i > 0 {
+                host::broadcast(&v, &self.shapes[i], self.k, self.d)
+            } else {
+                v
+            }
+        };
+        let (logits, loc, scale) = (value(0), value(1), value(2));
+        Ok((raw, logits, loc, scale))
+    }
+
+    /// The output by the wide loop (`wide.rs`: triangular scales, no graph), reading the points
+    /// in their own precision; `None` on a CPU without FMA.
+    fn wide(&self, inputs: &[Tensor]) -> Result<Option<Tensor>> {
+        let (_, logits, loc, scale) = self.read_params(inputs)?;
+        let params = host::Params { logits: &logits, loc: &loc, scale: &scale, diagonal: false, k: self.k, d: self.d };
+        let x = inputs[3].contiguous();
+        // SAFETY: x is a contiguous CPU tensor of one of the kinds read, only read meanwhile.
+        let lp = unsafe {
+            match x.kind() {
+                Kind::Float => super::wide::log_prob(&params, crate::host::slice::<f32>(&x).expect("checked")),
+                _ => super::wide::log_prob(&params, crate::host::slice::<f64>(&x).expect("checked")),
+            }
+        };
+        Ok(lp.map(|lp| crate::host::tensor(&lp, &[lp.len() as i64], x.kind())))
+    }
+
+    fn params<'a>(&self, r: &'a Read) -> host::Params<'a> {
+        host::Params { logits: &r.logits, loc: &r.loc, scale: &r.scale, diagonal: self.diagonal, k: self.k, d: self.d }
+    }
+
+    /// The parameter `i`'s value from its input with libtorch operations (with a graph).
+    fn graph_value(&self, i: usize, t: &Tensor) -> Result<Tensor> {
+        let positive = |p: &Positive| -> Arc<dyn Bijector> {
+            match p {
+                Positive::Softplus => Arc::new(Softplus),
+                Positive::Exp => Arc::new(Exp),
+            }
+        };
+        let v = match &self.through[i] {
+            Through::Value => t.shallow_clone(),
+            Through::Positive(p) => positive(p).forward(t)?,
+            Through::ScaleTriL { diag, shift, .. } => FillScaleTriL::new(positive(diag), *shift).forward(t)?,
+        };
+        let (k, d) = (self.k as i64, self.d as i64);
+        Ok(if self.diagonal && i > 0 { v.expand([k, d], false) } else { v })
+    }
+}
+
+impl HostFunction for MixtureLogProb {
+    fn forward(&self, inputs: &[Tensor]) -> Result<Tensor> {
+        let r = self.read(inputs)?;
+        let lp = host::log_prob(&self.params(&r), &r.x);
+        Ok(crate::host::tensor(&lp, &[lp.len() as i64], inputs[3].kind()))
+    }
+
+    fn backward(&self, inputs: &[Tensor], grad: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        if crate::host::grad_enabled() {
+            let v = |i: usize| self.graph_value(i, &inputs[i]);
+            let out = graph_log_prob(&v(0)?, &v(1)?, &v(2)?, &inputs[3], self.diagonal);
+            return host_function::vjp_by_autograd(&out, inputs, grad, needs);
+        }
+        let r = self.read(inputs)?;
+        let g = crate::host::read(&grad.contiguous())
+            .ok_or_else(|| anyhow!("{}: expected a float CPU gradient, got {:?}", Self::OP, grad.kind()))?;
+        let grads = host::weighted(&self.params(&r), &r.x, Weights::Each(&g), needs[3]);
+        let kind = inputs[3].kind();
+        let mut out = vec![];
+        for (i, g) in [grads.logits, grads.loc, grads.scale].into_iter().enumerate() {
+            out.push(needs[i].then(|| {
+                // Summed where the parameter broadcasts, then through its bijector.
+                let g = if self.diagonal && i > 0 { host::sum_to(&g, &self.shapes[i], self.d) } else { g };
+                let mut raw_grad = Vec::with_capacity(r.raw[i].len());
+                self.through[i].pull_back(&g, &r.raw[i], self.d, &mut raw_grad);
+                crate::host::tensor(&raw_grad, &inputs[i].size(), kind)
+            }));
+        }
+        out.push(needs[3].then(|| crate::host::tensor(&grads.x, &inputs[3].size(), kind)));
+        Ok(out)
+    }
+}
+
+/// The node's density in libtorch operations, with a graph: `logsumexp_k(log_softmax(a)_k -
+/// Σ_i log|L_k,ii| - d log(2π)/2 - |L_k⁻¹(x - μ_k)|²/2)`, for the gradients of gradients.
+fn graph_log_prob(logits: &Tensor, loc: &Tensor, scale: &Tensor, x: &Tensor, diagonal: bool) -> Tensor {
+    let d = x.size()[1];
+    let diff = x.unsqueeze(1) - loc; // [N, K, d]
+    let (z, log_det) = if diagonal {
+        (diff / scale, scale.log().sum_dim_intlist(-1, false, None::<Kind>))
+    } else {
+        let z = scale.linalg_solve_triangular(&diff.unsqueeze(-1), false, true, false).squeeze_dim(-1);
+        (z, scale.diagonal(0, -2, -1).abs().log().sum_dim_intlist(-1, false, None::<Kind>))
+    };
+    let quadratic = z.square().sum_dim_intlist(-1, false, None::<Kind>) * 0.5;
+    (logits.log_softmax(-1, None::<Kind>) - log_det - HALF_LOG_TWO_PI * d as f64 - quadratic).logsumexp(-1, false)
+}
