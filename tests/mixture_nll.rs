@@ -257,7 +257,7 @@ fn host_loop_equals_the_libtorch_path() {
     let mut covered = 0;
     for name in seed_models::NAMES {
         for (kind, atol, rtol) in [(Kind::Double, 1e-13, 1e-12), (Kind::Float, 1e-6, 2e-5)] {
-            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 7), (4, 6, 300)] {
+            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 7), (4, 6, 300), (3, 4, 5000)] {
                 let (vs_host, mut vs_torch) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
                 let (dist_host, dist_torch) = (build(&vs_host, name, k, d, kind), build(&vs_torch, name, k, d, kind));
                 let Ok(host) = MixtureNll::new(dist_host.as_ref()) else { continue };
@@ -295,7 +295,7 @@ fn host_loop_equals_the_libtorch_path() {
             }
         }
     }
-    assert_eq!(covered, seed_models::NAMES.len() * 6, "every seed model at every size and dtype");
+    assert_eq!(covered, seed_models::NAMES.len() * 8, "every seed model at every size and dtype");
 }
 
 /// `log_prob` of the seed mixtures when no graph is needed (under `no_grad`: the host loop for
@@ -374,11 +374,12 @@ fn log_prob_node_gradients_equal_autograd() {
                 continue;
             }
             perturb(&vs, 0.3);
-            for shape in [vec![50, d], vec![2, 3, d]] {
+            // (5000 points: blocks of 1024 within each thread's range)
+            for shape in [vec![50, d], vec![2, 3, d], vec![5000, d]] {
                 let x = (Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0).set_requires_grad(true);
                 // Weights of each point, as a loss other than the mean gives (sum's backward
                 // hands the node an expanded, non-contiguous gradient: the first case).
-                let g = if shape[0] == 50 {
+                let g = if shape[0] != 2 {
                     Tensor::ones(&shape[..shape.len() - 1], (kind, Device::Cpu))
                 } else {
                     Tensor::randn(&shape[..shape.len() - 1], (kind, Device::Cpu))
@@ -387,9 +388,11 @@ fn log_prob_node_gradients_equal_autograd() {
                 inputs.push(x.shallow_clone());
                 let (first, second) = first_and_second(dist.as_ref(), &x, &g, &inputs, false);
                 let (want_first, want_second) = first_and_second(dist.as_ref(), &x, &g, &inputs, true);
+                // (float32: the reference's own sums over 5000 points round at ~1e-4)
+                let loose = if kind == Kind::Float && shape[0] == 5000 { 10.0 } else { 1.0 };
                 for (i, (a, b)) in first.iter().zip(&want_first).chain(second.iter().zip(&want_second)).enumerate() {
                     assert_eq!(a.size(), b.size(), "{name} {i}");
-                    let e = excess(a, b, atol, rtol);
+                    let e = excess(a, b, atol * loose, rtol * loose);
                     assert!(e < 1.0, "{name} {kind:?} {shape:?} gradient {i}: excess {e}");
                 }
             }

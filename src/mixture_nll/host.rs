@@ -1,5 +1,5 @@
-//! The closed form of [`super::MixtureNll`] as one loop on the host, for small problems on the
-//! CPU: the formulas of the module documentation, in `f64`, over blocks of points laid out
+//! The closed form of [`super::MixtureNll`] as one loop on the host, for small event sizes on
+//! the CPU: the formulas of the module documentation, in `f64`, over blocks of points laid out
 //! points-last (`z` by forward substitution, the log-sum-exp over the components, then the
 //! weighted sums), on libtorch's threads, with no libtorch tensor operation. The points may
 //! carry weights of their own ([`Weights`]: the vector-Jacobian product of `log_prob`'s node).
@@ -200,10 +200,21 @@ impl Forward {
 pub(super) fn log_prob(p: &Params, x: &[f64]) -> Vec<f64> {
     let (c, d) = (Constants::new(p), p.d);
     let blocks = crate::host::parallel_map(x.len() / d, p.k * d * (d + 1), |r| {
-        let f = simd::forward(p, &c, &x[r.start * d..r.end * d]);
-        (0..f.n).map(|t| f.log_prob(t)).collect::<Vec<f64>>()
+        let mut out = Vec::with_capacity(r.len());
+        for b in blocks(r) {
+            let f = simd::forward(p, &c, &x[b.start * d..b.end * d]);
+            out.extend((0..f.n).map(|t| f.log_prob(t)));
+        }
+        out
     });
     blocks.concat()
+}
+
+/// The points of one thread's range a block at a time, so that a block's `[K, d, block]`
+/// values stay in cache.
+fn blocks(r: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range<usize>> {
+    const BLOCK: usize = 1024;
+    (r.start..r.end).step_by(BLOCK).map(move |s| s..(s + BLOCK).min(r.end))
 }
 
 /// The weights `g_n` of the points' log-densities in `Σ_n g_n log p(x_n)`, whose gradients
@@ -329,7 +340,8 @@ pub(super) fn weighted(p: &Params, x: &[f64], g: Weights, points: bool) -> Gradi
     let (k, d, n) = (p.k, p.d, x.len() / p.d);
     let c = Constants::new(p);
     let blocks = crate::host::parallel_map(n, k * d * (d + 1), |r| {
-        simd::sums(p, &c, &x[r.start * d..r.end * d], g.part(r), points)
+        let sums = blocks(r).map(|b| simd::sums(p, &c, &x[b.start * d..b.end * d], g.part(b.clone()), points));
+        sums.reduce(Sums::add).expect("a range holds points")
     });
     let Sums { lse, g: g_sum, w: w_sum, s, m, x: x_grad } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
     let Constants { log_pi, inv_diag, .. } = c;

@@ -24,15 +24,15 @@
 //! `tests/mixture_nll.rs`.
 //!
 //! Three layouts of the same formulas, chosen per call:
-//! * **the host loop** (`host.rs`) for small problems on the CPU (`d <= 8`, `N·K·d(d+1)` up to
-//!   2^22): one pass over the parameters' and points' memory in `f64` on libtorch's threads
+//! * **the host loop** (`host.rs`) for small event sizes on the CPU (`d <= 8`, any number of
+//!   points): one pass over the parameters' and points' memory in `f64` on libtorch's threads
 //!   (`at::parallel_for`, `csrc/parallel.cpp`), compiled for AVX-512 or AVX2 when the CPU has
 //!   them, no libtorch tensor operation, the gradients handed to [`Adam`]'s host update
 //!   directly by [`MixtureNll::step`]. Fifty libtorch calls cost about 100 us; the loop costs a
 //!   few at the seed's sizes. It also serves `MixtureSameFamily::log_prob`: alone when no graph
 //!   is needed, else as one autograd node (`node.rs`, `src/host_function.rs`) whose backward
-//!   is the same closed form with each point weighted by the output's gradient; for larger
-//!   triangular problems without a graph, `log_prob` takes the wide loop (`wide.rs`: the
+//!   is the same closed form with each point weighted by the output's gradient; for triangular
+//!   problems with `d > 8` or `N·K·d(d+1)` above 2^22 without a graph, `log_prob` takes the wide loop (`wide.rs`: the
 //!   forward substitution in the points' precision with fused multiply-adds);
 //! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points: `z` for a
 //!   block of points by one GEMM against the stacked `L⁻¹` (`src/linalg.rs`), and
@@ -83,12 +83,15 @@ use tch::{Device, Kind, Tensor};
 
 const OP: &str = "MixtureNll";
 
-/// The most work (`N·K·d(d+1)`, about the multiply-adds of a call) done by the host loop
-/// ([`MixtureNll::host_kernel`]) on the CPU, and the largest event size. Measured at 2 threads
-/// (minimum of 300 alternating calls of `loss_and_grads`, the loop on libtorch's threads): at
-/// K=3, d=4 the loop took 0.17 against 0.50 ms at N=3000, 0.44 against 0.83 ms at N=1e4, 6.6
-/// against 6.8 ms at N=1e5 (work 6e6); at K=16, d=32, N=100 1.22 against 0.78 ms.
-const HOST_MAX_WORK: usize = 1 << 22;
+/// The largest event size the host loop ([`MixtureNll::host_kernel`], `log_prob`'s node) takes
+/// on the CPU, at any number of points, and the work (`N·K·d(d+1)`, about the multiply-adds)
+/// above which `log_prob` without a graph takes the wide loop (`wide.rs`) for triangular scales.
+/// Measured at 2 threads with `examples/bench` (issue 14's notes): at K=3, d=4, N=1e6 the host
+/// loop took 46-48 ms for the training step against 87-102 ms for the libtorch path, and 33-35
+/// ms for `log_prob` with its graph against 73-78 ms; without a graph the wide loop took 20 ms
+/// against the host loop's 34-38 ms. At K=16, d=32, N=100 the host loop (then in `f64` without
+/// AVX) took 1.22 ms for the step against 0.78 ms for the libtorch path.
+const WIDE_FROM_WORK: usize = 1 << 22;
 const HOST_MAX_D: usize = 8;
 
 /// How one parameter is read, and how its gradient reaches its variable.
@@ -207,12 +210,12 @@ pub struct MixtureNll<'a> {
     kind: Kind,
     device: Device,
     variables: Vec<(String, Tensor)>,
-    /// Whether small problems on the CPU take the host loop (see [`MixtureNll::host_kernel`]).
+    /// Whether small event sizes on the CPU take the host loop (see [`MixtureNll::host_kernel`]).
     host_kernel: bool,
 }
 
 /// `model.log_prob(x)` by the host loops, for a model [`MixtureNll`] covers that does not
-/// validate, on the CPU: for small problems (as in [`MixtureNll::host_kernel`]) the loop alone
+/// validate, on the CPU: for small event sizes (as in [`MixtureNll::host_kernel`]) the loop alone
 /// when the result needs no graph, else the loop as one autograd node (`node.rs`); for larger
 /// triangular ones without a graph, the wide loop (`wide.rs`). `None` otherwise, and the caller
 /// takes the libtorch path. `x` is `[..., d]`, already checked; the result is `[...]`.
@@ -382,7 +385,7 @@ impl<'a> MixtureNll<'a> {
         Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, host_kernel: true })
     }
 
-    /// Whether a small problem on the CPU (`d <= 8`, `N·K·d(d+1)` up to 2^22, float32 or
+    /// Whether a problem on the CPU with a small event size (`d <= 8`, float32 or
     /// float64, every parameter read in closed form) is computed by one loop on the host (`f64`
     /// arithmetic, no libtorch tensor operation; the default) instead of libtorch's kernels. Both give the same values to
     /// rounding; off, every call takes the libtorch path, whose float32 rounding is libtorch's.
@@ -556,7 +559,6 @@ impl<'a> MixtureNll<'a> {
             || self.device != Device::Cpu
             || n == 0
             || d > HOST_MAX_D
-            || n * k * d * (d + 1) > HOST_MAX_WORK
         {
             return None;
         }

@@ -1,6 +1,6 @@
 //! `log p(x)` of a Gaussian mixture as one autograd node ([`crate::host_function`]) whose
 //! forward and backward are the host loop: `MixtureSameFamily::log_prob` with a graph, for the
-//! small CPU problems the loop takes (and the loop alone when no graph is needed). The node's
+//! event sizes the loop takes on the CPU (and the loop alone when no graph is needed). The node's
 //! inputs are the points `[N, d]` and, for each parameter, the raw variable when its bijector
 //! has a closed form in the loop (`FillScaleTriL` with a `Softplus` or `Exp` diagonal, `Softplus`,
 //! `Exp`: [`Through`]), else the parameter's value with its own graph (other bijectors, a
@@ -12,7 +12,7 @@
 //! that instead ([`graph_log_prob`]).
 
 use super::host::{self, Positive, Through, Weights};
-use super::{closed_form, Parts, HOST_MAX_D, HOST_MAX_WORK};
+use super::{closed_form, Parts, HOST_MAX_D, WIDE_FROM_WORK};
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
 use crate::distributions::{Distribution, HALF_LOG_TWO_PI};
 use crate::host_function::{self, HostFunction};
@@ -23,21 +23,24 @@ use tch::{Device, Kind, Tensor};
 
 /// `model.log_prob(x)` by the host loop, for a model [`super::MixtureNll`] recognises (its
 /// parameters may also be tensors with a graph of their own) that does not validate, on the CPU
-/// in float32 or float64, when the problem is small (`d <= 8`, `N·K·d(d+1)` up to 2^22): one
-/// autograd node when the result needs a graph, else the loop alone; `None` otherwise. `x` is
+/// in float32 or float64, for event sizes up to 8: one autograd node when the result needs a
+/// graph, else the loop alone (or the wide loop, as [`super::WIDE_FROM_WORK`] says); for larger
+/// triangular problems without a graph, the wide loop; `None` otherwise. `x` is
 /// `[..., d]`, already checked; the result is `[...]`.
 pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Tensor>> {
     let Ok(parts) = Parts::of(model) else { return Ok(None) };
     let (k, d) = (parts.k as usize, parts.d as usize);
     let shape = x.size();
     let n = shape[..shape.len() - 1].iter().product::<i64>() as usize;
-    let small = d <= HOST_MAX_D && n * k * d * (d + 1) <= HOST_MAX_WORK;
-    // (larger triangular problems: the wide loop, without a graph only)
+    // The host loop for small event sizes; without a graph, the wide loop for triangular scales
+    // with larger event sizes or many points.
+    let host = d <= HOST_MAX_D;
+    let wide = !parts.diagonal && (!host || n * k * d * (d + 1) > WIDE_FROM_WORK);
     if parts.validates
         || parts.device != Device::Cpu
         || !matches!(parts.kind, Kind::Float | Kind::Double)
         || n == 0
-        || (!small && parts.diagonal)
+        || !(host || wide)
     {
         return Ok(None);
     }
@@ -52,18 +55,11 @@ pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Te
     let x = if shape.len() == 2 { x.shallow_clone() } else { x.reshape([n as i64, d as i64]) };
     let inputs = [logits, loc, scale, x];
     let graph = crate::host::grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let lp = if !small {
-        if graph {
-            return Ok(None);
-        }
-        match node.wide(&inputs)? {
-            Some(lp) => lp,
-            None => return Ok(None),
-        }
-    } else if graph {
-        host_function::apply(node, &inputs.each_ref())?
-    } else {
-        node.forward(&inputs)?
+    let lp = match (graph, (wide && !graph).then(|| node.wide(&inputs)).transpose()?.flatten()) {
+        (false, Some(lp)) => lp,
+        _ if !host => return Ok(None),
+        (true, _) => host_function::apply(node, &inputs.each_ref())?,
+        (false, None) => node.forward(&inputs)?,
     };
     Ok(Some(lp.reshape(&shape[..shape.len() - 1])))
 }
