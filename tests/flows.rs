@@ -6,6 +6,8 @@
 
 #![allow(clippy::arc_with_non_send_sync)]
 
+mod common;
+
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -46,7 +48,7 @@ fn err_of<T>(r: Result<T>) -> String {
 
 #[test]
 fn flows_pass_the_bijector_checker_in_float64() -> Result<()> {
-    tch::manual_seed(0);
+    let _rng = common::seeded(0); // (tests share the global generator)
     let vs = nn::VarStore::new(Device::Cpu);
     let d = 4;
     let x = Tensor::randn([5, 3, d], F64);
@@ -96,6 +98,7 @@ fn flows_pass_the_bijector_checker_in_float64() -> Result<()> {
 /// degree than i, and on y_i itself: the Jacobian dx/dy is triangular in the input order.
 #[test]
 fn maf_inverse_is_autoregressive_by_autograd() -> Result<()> {
+    let _rng = common::seeded(40); // (tests share the global generator)
     let vs = nn::VarStore::new(Device::Cpu);
     let d = 5;
     let maf = MaskedAutoregressiveFlow::new(made(&vs, "maf", d, InputOrder::Random(11))?)?;
@@ -123,6 +126,7 @@ fn maf_inverse_is_autoregressive_by_autograd() -> Result<()> {
 
 #[test]
 fn batch_normalization_normalises_with_batch_statistics_and_updates_moving_ones() -> Result<()> {
+    let _rng = common::seeded(41); // (tests share the global generator)
     let vs = nn::VarStore::new(Device::Cpu);
     let bn = BatchNormalization::new(&vs.root(), 2, Kind::Double)?;
     let y = Tensor::randn([400, 2], F64) * Tensor::from_slice(&[2.0, 0.5]) + Tensor::from_slice(&[3.0, -1.0]);
@@ -172,7 +176,7 @@ fn toy(n: i64) -> (Tensor, Tensor) {
 
 #[test]
 fn json_flows_train_and_round_trip_through_saved() -> Result<()> {
-    tch::manual_seed(1);
+    let _rng = common::seeded(1); // (tests share the global generator)
     let (raw, log_p) = toy(2000);
     // standardised (splines act on [-bound, bound]); the true density moves by the Jacobian
     let (mean, sd) = (raw.mean_dim(0, false, Kind::Double), raw.std_dim(0, false, false));
@@ -216,6 +220,7 @@ fn json_flows_train_and_round_trip_through_saved() -> Result<()> {
 
 #[test]
 fn flow_bad_inputs_are_errors_naming_the_bijector() -> Result<()> {
+    let _rng = common::seeded(42); // (tests share the global generator)
     let vs = nn::VarStore::new(Device::Cpu);
     let maf = MaskedAutoregressiveFlow::new(made(&vs, "m", 3, InputOrder::LeftToRight)?)?;
     let e = err_of(maf.forward(&Tensor::zeros([2, 4], F64)));
@@ -265,6 +270,7 @@ fn flow_bad_inputs_are_errors_naming_the_bijector() -> Result<()> {
 /// below the unconditional density's.
 #[test]
 fn conditional_maf_learns_a_conditional_density() -> Result<()> {
+    let _rng = common::seeded(43); // (tests share the global generator)
     use tch::nn::OptimizerConfig;
     use tch_distributions::distributions::{Distribution, Independent, Normal, TransformedDistribution};
     tch::manual_seed(3);

@@ -243,13 +243,17 @@ impl<'a> Weights<'a> {
 }
 
 /// The sums over points that the gradients need, with the weighted responsibilities
-/// `w_nk = g_n softmax_k(c_nk)`: `Σ_n g_n log p(x_n)`, `G = Σ g`, `W = Σ w` `[K]`,
-/// `S = Σ w z` `[K, d]`, and `M = Σ w z zᵀ` (lower triangle, `[K, d, d]`) or `Σ w z²` `[K, d]`;
-/// and, when asked, each point's `∂/∂x_n = -Σ_k L_k⁻ᵀ w_nk z_nk` (`[n, d]`, in order).
+/// `w_nk = g_n softmax_k(c_nk)`: `Σ_n g_n log p(x_n)`, `G = Σ g`, `A = Σ (w - g π)` `[K]`,
+/// `S = Σ w z` `[K, d]`, and `M = Σ w (z zᵀ - I)` (lower triangle, `[K, d, d]`) or
+/// `Σ w (z² - 1)` `[K, d]`; and, when asked, each point's `∂/∂x_n = -Σ_k L_k⁻ᵀ w_nk z_nk`
+/// (`[n, d]`, in order). Each point's term of `A` and of `M`'s diagonal is formed before the sum,
+/// as autograd forms it: the difference of the two sums would cancel where the model fits.
+/// The sums over a block go through [`sum_of`] and [`dot`], whose error grows with the square
+/// root of the block's length, not with the length.
 struct Sums {
     lse: f64,
     g: f64,
-    w: Vec<f64>,
+    a: Vec<f64>,
     s: Vec<f64>,
     m: Vec<f64>,
     x: Vec<f64>,
@@ -269,7 +273,15 @@ impl Sums {
             wk.iter_mut().zip(&total).enumerate().for_each(|(t, (w, s))| *w *= g.at(t) / s);
         }
         let second_len = if p.diagonal { d } else { d * d };
-        let w_sum: Vec<f64> = w.chunks_exact(n).map(|w| w.iter().sum()).collect();
+        // Σ_n (w_nk - g_n π_k), each point's term formed first (W_k - π_k G would cancel)
+        let a: Vec<f64> = w
+            .chunks_exact(n)
+            .zip(&c.log_pi)
+            .map(|(w, lp)| {
+                let pi = lp.exp();
+                sum_of((0..n).map(|t| w[t] - g.at(t) * pi))
+            })
+            .collect();
         let (mut s, mut m) = (vec![0.0; k * d], vec![0.0; k * second_len]);
         // wz: w z_i for every i ([d, n]), then, for the points' gradient, L⁻ᵀ of it in place.
         let (mut wz, mut dx) = (vec![0.0; d * n], vec![0.0; if points { d * n } else { 0 }]);
@@ -278,13 +290,16 @@ impl Sums {
                 let zi = &zk[i * n..(i + 1) * n];
                 let wzi = &mut wz[i * n..(i + 1) * n];
                 wzi.iter_mut().zip(w).zip(zi).for_each(|((o, w), z)| *o = w * z);
-                s[kk * d + i] = wzi.iter().sum();
+                s[kk * d + i] = sum_of(wzi.iter().copied());
+                // the diagonal as Σ_n w (z_i² - 1), each point's term formed first
+                let diagonal = sum_of(wzi.iter().zip(zi).zip(w).map(|((wz, z), w)| wz * z - w));
                 if p.diagonal {
-                    m[kk * d + i] = dot(wzi, zi);
+                    m[kk * d + i] = diagonal;
                 } else {
-                    for j in 0..=i {
+                    for j in 0..i {
                         m[(kk * d + i) * d + j] = dot(wzi, &zk[j * n..(j + 1) * n]);
                     }
+                    m[(kk * d + i) * d + i] = diagonal;
                 }
             }
             if points {
@@ -314,14 +329,14 @@ impl Sums {
                 x_grad[t * d + i] = v;
             }
         }
-        Self { lse, g: g_sum, w: w_sum, s, m, x: x_grad }
+        Self { lse, g: g_sum, a, s, m, x: x_grad }
     }
 
     /// The sums over two consecutive blocks of points.
     fn add(mut self, other: Sums) -> Self {
         self.lse += other.lse;
         self.g += other.g;
-        for (a, b) in [(&mut self.w, &other.w), (&mut self.s, &other.s), (&mut self.m, &other.m)] {
+        for (a, b) in [(&mut self.a, &other.a), (&mut self.s, &other.s), (&mut self.m, &other.m)] {
             a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         }
         self.x.extend(other.x);
@@ -343,25 +358,23 @@ pub(super) fn weighted(p: &Params, x: &[f64], g: Weights, points: bool) -> Gradi
         let sums = blocks(r).map(|b| simd::sums(p, &c, &x[b.start * d..b.end * d], g.part(b.clone()), points));
         sums.reduce(Sums::add).expect("a range holds points")
     });
-    let Sums { lse, g: g_sum, w: w_sum, s, m, x: x_grad } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
-    let Constants { log_pi, inv_diag, .. } = c;
+    let Sums { lse, a: logits, s, m, x: x_grad, .. } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
+    let Constants { inv_diag, .. } = c;
     let second_len = if p.diagonal { d } else { d * d };
-    // ∂/∂a_k = Σ_n g_n (softmax_nk - π_k) = W_k - π_k G
-    let logits: Vec<f64> = (0..k).map(|kk| w_sum[kk] - log_pi[kk].exp() * g_sum).collect();
+    // ∂/∂a_k = Σ_n g_n (softmax_nk - π_k) = A_k
     let (mut loc, mut scale) = (vec![0.0; k * d], vec![0.0; k * second_len]);
     for kk in 0..k {
         let (sk, mk) = (&s[kk * d..(kk + 1) * d], &m[kk * second_len..(kk + 1) * second_len]);
-        let w_term = w_sum[kk];
         if p.diagonal {
             for i in 0..d {
                 let inv = inv_diag[kk * d + i];
                 loc[kk * d + i] = sk[i] * inv;
-                scale[kk * d + i] = (mk[i] - w_term) * inv;
+                scale[kk * d + i] = mk[i] * inv;
             }
             continue;
         }
         let l = &p.scale[kk * d * d..(kk + 1) * d * d];
-        // ∂/∂μ = L⁻ᵀ S and ∂/∂L = tril(L⁻ᵀ (M - W I)): back substitution with Lᵀ (upper).
+        // ∂/∂μ = L⁻ᵀ S and ∂/∂L = tril(L⁻ᵀ M): back substitution with Lᵀ (upper).
         let back_substitute = |rhs: &dyn Fn(usize) -> f64, out: &mut [f64], stride: usize| {
             for i in (0..d).rev() {
                 let mut acc = rhs(i);
@@ -375,7 +388,7 @@ pub(super) fn weighted(p: &Params, x: &[f64], g: Weights, points: bool) -> Gradi
         let sym = |i: usize, j: usize| if j <= i { mk[i * d + j] } else { mk[j * d + i] };
         let mut y = vec![0.0; d * d];
         for col in 0..d {
-            let rhs = |i: usize| sym(i, col) - if i == col { w_term } else { 0.0 };
+            let rhs = |i: usize| sym(i, col);
             back_substitute(&rhs, &mut y[col..], d);
         }
         for i in 0..d {
@@ -417,18 +430,37 @@ pub(super) fn exp_neg(x: f64) -> f64 {
     }
 }
 
-/// `Σ a_i b_i` with four running sums (which the compiler vectorises).
+/// `Σ a_i b_i`: four running sums (which the compiler vectorises) over each run of 32 terms,
+/// then the runs' sums added up (the error grows with about `32 + n/32` terms, not `n`).
 #[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    let mut acc = [0.0; 4];
-    for (x, y) in ca.zip(cb) {
-        for l in 0..4 {
-            acc[l] += x[l] * y[l];
+    let run = |a: &[f64], b: &[f64]| {
+        let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+        let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+        let mut acc = [0.0; 4];
+        for (x, y) in ca.zip(cb) {
+            for l in 0..4 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        acc.iter().sum::<f64>() + tail
+    };
+    a.chunks(32).zip(b.chunks(32)).map(|(a, b)| run(a, b)).sum()
+}
+
+/// `Σ` of `terms` a run of 32 at a time (as [`dot`]).
+#[inline(always)]
+fn sum_of(terms: impl Iterator<Item = f64>) -> f64 {
+    let (mut total, mut run, mut count) = (0.0, 0.0, 0);
+    for v in terms {
+        run += v;
+        count += 1;
+        if count == 32 {
+            total += run;
+            (run, count) = (0.0, 0);
         }
     }
-    acc.iter().sum::<f64>() + tail
+    total + run
 }
 
 /// The `[k, d]` broadcast of `values` of `shape` (at most two dimensions, right-aligned, each of
