@@ -442,6 +442,14 @@ def py_bijector(spec, dtype):
         return sigmoid_py()
     if name == "Tanh":
         return Elementwise(torch.tanh, torch.atanh, lambda x: 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x)))
+    if name == "Expm1":
+        return Elementwise(torch.expm1, torch.log1p, lambda x: x.clone())
+    if name == "Log1p":
+        return Elementwise(torch.log1p, torch.expm1, lambda x: -torch.log1p(x))
+    if name == "Reciprocal":
+        return Elementwise(torch.reciprocal, torch.reciprocal, lambda x: -2.0 * torch.log(x.abs()))
+    if name == "NormalCDF":
+        return Elementwise(torch.special.ndtr, torch.special.ndtri, lambda x: -0.5 * x * x - 0.5 * math.log(2 * math.pi))
     if name == "Power":
         p = opts["power"]
         return Elementwise(lambda x: x ** p, lambda y: y ** (1.0 / p), lambda x: math.log(abs(p)) + (p - 1) * torch.log(x))
@@ -472,6 +480,7 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Tanh": lambda o, d: tt.TanhTransform(),
     "Power": lambda o, d: tt.PowerTransform(torch.tensor(o["power"], dtype=d)),
     "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
+    "Reciprocal": lambda o, d: tt.PowerTransform(torch.tensor(-1.0, dtype=d)),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
     "Exp": lambda o, d: tt.ExpTransform(),
     "Softplus": lambda o, d: tt.SoftplusTransform(),
@@ -538,10 +547,17 @@ def bijector_specs(rng):
     ]
 
 
-def bijector_cases(rng):
+def more_bijector_specs(rng):
+    """Issue 15's elementwise bijectors (their own random stream: adding them leaves the draws
+    of every other case as they were). References: closed forms in torch (`py_bijector`), and
+    torch's `PowerTransform(-1)` for Reciprocal."""
+    return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise")]
+
+
+def bijector_cases(rng, specs=bijector_specs):
     cases = []
     for dtype in ("float32", "float64"):
-        for spec, domain in bijector_specs(rng):
+        for spec, domain in specs(rng):
             name = spec if isinstance(spec, str) else spec["type"]
             for rep in range(3):
                 batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
@@ -557,15 +573,16 @@ def bijector_cases(rng):
                     y = torch.tensor(as_dtype(py.forward(x).numpy(), dtype))
                 elif domain.startswith("elementwise"):
                     shape = batch + ([3] if domain == "elementwise3" else [])
-                    lim = 80.0 if name in ("Exp", "Chain") else 15.0 if name == "Tanh" else 100.0
+                    lim = 80.0 if name in ("Exp", "Expm1", "Chain") else 15.0 if name == "Tanh" else 100.0
                     x = np.clip(rng.normal(size=shape) * rng.choice([1.0, 10.0, 50.0]), -lim, lim)
                     if rep == 0 and domain == "elementwise":  # the documented ranges, end points included
                         x = np.linspace(-lim, lim, 41)
                     x = torch.tensor(as_dtype(x, dtype))
-                    if name in ("Sigmoid", "Tanh"):
+                    if name in ("Sigmoid", "Tanh", "NormalCDF"):
                         # y strictly inside the image: forward rounds to the bound beyond these
                         lim_y = {("Sigmoid", "float32"): 15.0, ("Sigmoid", "float64"): 30.0,
-                                 ("Tanh", "float32"): 8.0, ("Tanh", "float64"): 17.0}[(name, dtype)]
+                                 ("Tanh", "float32"): 8.0, ("Tanh", "float64"): 17.0,
+                                 ("NormalCDF", "float32"): 5.0, ("NormalCDF", "float64"): 8.0}[(name, dtype)]
                         y = torch.tensor(as_dtype(py.forward(x.clamp(-lim_y, lim_y)).numpy(), dtype))
                     elif name in ("Exp", "Softplus"):
                         y = 10.0 ** rng.uniform(-7, 4, size=x.shape) if rep else np.logspace(-7, 4, x.numel())
@@ -2245,7 +2262,8 @@ def main():
     kl_rng = np.random.default_rng([args.seed, 4])
     cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng, cont1_rng, cont2_rng)
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
-             + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7])))
+             + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7]))
+             + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points

@@ -19,10 +19,10 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, FillScaleTriL,
-    FillTriangular, Identity, Invert, MaskedAutoregressiveFlow, Pad, Permute, Position, Power, RationalQuadraticSpline,
-    RealNvp, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered, Softplus, Square, Tanh,
-    TransformDiagonal,
+    transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, Expm1,
+    FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Pad, Permute, Position,
+    Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
+    Softplus, Square, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent,
@@ -235,6 +235,10 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             _ => bail!("spec: Sigmoid needs both \"low\" and \"high\", or neither"),
         },
         "Tanh" => Arc::new(Tanh),
+        "Expm1" => Arc::new(Expm1),
+        "Log1p" => Arc::new(Log1p),
+        "Reciprocal" => Arc::new(Reciprocal),
+        "NormalCDF" => Arc::new(NormalCdf),
         "SoftmaxCentered" => Arc::new(SoftmaxCentered),
         "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
         "Square" => Arc::new(Square),
@@ -309,7 +313,8 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         }
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
-             TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, SoftmaxCentered, \
+             TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
+             NormalCDF, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

@@ -14,8 +14,8 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Bijector, Chain, CholeskyOuterProduct, Exp, FillTriangular, Invert, Power, Reshape, ScaleMatvecTriL,
-    Shift, SoftmaxCentered, Softplus, Square, Tanh,
+    testing, Bijector, Chain, CholeskyOuterProduct, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf, Power,
+    Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -119,6 +119,10 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
     let tanh_y = (randn(&[3, 2, 4], Kind::Double) * 0.7).tanh().to_kind(kind);
     vec![
         (Box::new(Tanh), randn(&[3, 2, 4], kind)),
+        (Box::new(Expm1), randn(&[3, 2, 4], kind)),
+        (Box::new(Log1p), positive(&[3, 2, 4], kind) - 0.9),
+        (Box::new(Reciprocal), odd_x.shallow_clone()),
+        (Box::new(NormalCdf), randn(&[3, 2, 4], kind)),
         (Box::new(Power::new(2.5).unwrap()), positive(&[3, 2, 4], kind)),
         (Box::new(Power::new(-1.5).unwrap()), positive(&[3, 2, 4], kind)),
         (Box::new(Power::new(0.5).unwrap()), positive(&[3, 2, 4], kind)),
@@ -521,4 +525,38 @@ fn power_and_square() {
     assert!(sq.inverse(&Tensor::zeros([2], (Kind::Int64, CPU))).is_err());
     assert_eq!(cube.name(), "power");
     assert_eq!(sq.name(), "square");
+}
+
+// Expm1, Log1p, Reciprocal, NormalCDF: the ends of their domains and bad input.
+#[test]
+fn elementwise_closed_forms_at_their_ends() {
+    let t = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Double);
+    // NormalCDF: finite log-det where Φ has rounded to 0 or 1; the inverse at 0 and 1 is ∓∞.
+    let x = t(&[-40.0, 0.0, 40.0]);
+    assert_eq!(to_vec(&NormalCdf.forward(&x).unwrap()), vec![0.0, 0.5, 1.0]);
+    let ldj = to_vec(&NormalCdf.forward_log_det_jacobian(&x).unwrap());
+    let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    for (a, b) in ldj.iter().zip([-800.0 - half_log_2pi, -half_log_2pi, -800.0 - half_log_2pi]) {
+        assert!((a - b).abs() <= 1e-15 * b.abs(), "{ldj:?}");
+    }
+    assert_eq!(to_vec(&NormalCdf.inverse(&t(&[0.0, 1.0])).unwrap()), vec![f64::NEG_INFINITY, f64::INFINITY]);
+    // Expm1 and Log1p are exact near 0 (expm1(1e-10) = 1e-10 + 5e-21) and inverse to each other.
+    let small = t(&[1e-10]);
+    assert_eq!(to_vec(&Expm1.forward(&small).unwrap()), vec![1.00000000005e-10]);
+    assert_eq!(to_vec(&Log1p.inverse(&small).unwrap()), to_vec(&Expm1.forward(&small).unwrap()));
+    assert_eq!(to_vec(&Log1p.forward(&t(&[-1.0])).unwrap()), vec![f64::NEG_INFINITY]);
+    // Reciprocal: its own inverse, ±∞ at 0, log-det -2 log|x| on both sides.
+    assert_eq!(to_vec(&Reciprocal.forward(&t(&[-4.0, 0.0, 0.5])).unwrap()), vec![-0.25, f64::INFINITY, 2.0]);
+    let ldj = to_vec(&Reciprocal.forward_log_det_jacobian(&t(&[-4.0, 0.5])).unwrap());
+    assert!((ldj[0] + 2.0 * 4f64.ln()).abs() < 1e-15 && (ldj[1] - 2.0 * 2f64.ln()).abs() < 1e-15, "{ldj:?}");
+    let ints = Tensor::zeros([2], (Kind::Int64, CPU));
+    for (b, op) in [
+        (&Expm1 as &dyn Bijector, "expm1.forward"),
+        (&Log1p, "log1p.forward"),
+        (&Reciprocal, "reciprocal.forward"),
+        (&NormalCdf, "normal_cdf.forward"),
+    ] {
+        let e = b.forward(&ints).expect_err("an integer input is refused").to_string();
+        assert!(e.starts_with(op), "{e}");
+    }
 }
