@@ -15,6 +15,7 @@ mod batch_normalization;
 mod chain;
 mod cholesky_outer_product;
 mod concat;
+mod elementwise;
 mod embedding;
 mod exp;
 mod expm1;

@@ -1,9 +1,5 @@
 //! The reciprocal bijector.
 
-use super::{check_input, Bijector};
-use anyhow::Result;
-use tch::Tensor;
-
 /// `y = 1 / x` elementwise, its own inverse, as TFP's `Reciprocal` (and torch's
 /// `PowerTransform(-1)` on the positive half-line). A bijection of `x != 0`; `x = 0` gives `±∞`.
 ///
@@ -11,27 +7,10 @@ use tch::Tensor;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reciprocal;
 
-impl Bijector for Reciprocal {
-    fn name(&self) -> String {
-        "reciprocal".into()
-    }
-    fn forward_min_event_ndims(&self) -> usize {
-        0
-    }
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        check_input("reciprocal.forward", "x", x, 0)?;
-        Ok(x.reciprocal())
-    }
-    fn inverse(&self, y: &Tensor) -> Result<Tensor> {
-        check_input("reciprocal.inverse", "y", y, 0)?;
-        Ok(y.reciprocal())
-    }
-    fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
-        check_input("reciprocal.forward_log_det_jacobian", "x", x, 0)?;
-        Ok(x.abs().log() * -2.0)
-    }
-    fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
-        check_input("reciprocal.inverse_log_det_jacobian", "y", y, 0)?;
-        Ok(y.abs().log() * -2.0)
-    }
-}
+super::elementwise::elementwise_bijector!(
+    Reciprocal, "reciprocal",
+    forward: |x| x.reciprocal(),
+    inverse: |y| y.reciprocal(),
+    forward_log_det_jacobian: |x| x.abs().log() * -2.0,
+    inverse_log_det_jacobian: |y| y.abs().log() * -2.0,
+);
