@@ -335,6 +335,23 @@ class SoftmaxCentered:
         return 0.5 * math.log(y.shape[-1]) + torch.log(y).sum(-1)
 
 
+class StickBreaking:
+    """torch's StickBreakingTransform (event ndims 1 both ways); the reference is torch's own."""
+    fwd_min = inv_min = 1
+
+    def __init__(self):
+        self.t = tt.StickBreakingTransform()
+
+    def forward(self, x):
+        return self.t(x)
+
+    def inverse(self, y):
+        return self.t.inv(y)
+
+    def fldj(self, x):
+        return self.t.log_abs_det_jacobian(x, self.t(x))
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -448,6 +465,8 @@ def py_bijector(spec, dtype):
         return Elementwise(torch.log1p, torch.expm1, lambda x: -torch.log1p(x))
     if name == "Reciprocal":
         return Elementwise(torch.reciprocal, torch.reciprocal, lambda x: -2.0 * torch.log(x.abs()))
+    if name == "StickBreaking":
+        return StickBreaking()
     if name == "NormalCDF":
         return Elementwise(torch.special.ndtr, torch.special.ndtri, lambda x: -0.5 * x * x - 0.5 * math.log(2 * math.pi))
     if name == "Power":
@@ -481,6 +500,7 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Power": lambda o, d: tt.PowerTransform(torch.tensor(o["power"], dtype=d)),
     "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
     "Reciprocal": lambda o, d: tt.PowerTransform(torch.tensor(-1.0, dtype=d)),
+    "StickBreaking": lambda o, d: tt.StickBreakingTransform(),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
     "Exp": lambda o, d: tt.ExpTransform(),
     "Softplus": lambda o, d: tt.SoftplusTransform(),
@@ -548,10 +568,11 @@ def bijector_specs(rng):
 
 
 def more_bijector_specs(rng):
-    """Issue 15's elementwise bijectors (their own random stream: adding them leaves the draws
-    of every other case as they were). References: closed forms in torch (`py_bijector`), and
-    torch's `PowerTransform(-1)` for Reciprocal."""
-    return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise")]
+    """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
+    case as they were). References: closed forms in torch (`py_bijector`), torch's
+    `PowerTransform(-1)` for Reciprocal and `StickBreakingTransform` for StickBreaking."""
+    return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise"),
+            ("StickBreaking", "vector")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

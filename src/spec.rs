@@ -22,7 +22,7 @@ use crate::bijectors::{
     transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Exp, Expm1,
     FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Pad, Permute, Position,
     Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
-    Softplus, Square, Tanh, TransformDiagonal,
+    Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent,
@@ -239,6 +239,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "Log1p" => Arc::new(Log1p),
         "Reciprocal" => Arc::new(Reciprocal),
         "NormalCDF" => Arc::new(NormalCdf),
+        "StickBreaking" => Arc::new(StickBreaking),
         "SoftmaxCentered" => Arc::new(SoftmaxCentered),
         "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
         "Square" => Arc::new(Square),
@@ -314,7 +315,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
-             NormalCDF, SoftmaxCentered, \
+             NormalCDF, StickBreaking, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, Bijector, Chain, CholeskyOuterProduct, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf, Power,
-    Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, Tanh,
+    Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -76,6 +76,31 @@ impl Bijector for SoftmaxReadBack {
     }
 }
 
+/// `x -> first K-1 coordinates of StickBreaking(x)`: the square map whose log-det is
+/// StickBreaking's (torch's convention: Lebesgue measure on those coordinates).
+struct StickReadBack;
+
+impl Bijector for StickReadBack {
+    fn name(&self) -> String {
+        "read_back_stick_breaking".into()
+    }
+    fn forward_min_event_ndims(&self) -> usize {
+        1
+    }
+    fn forward(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        let y = StickBreaking.forward(x)?;
+        let k = y.size()[y.dim() - 1];
+        Ok(y.narrow(-1, 0, k - 1))
+    }
+    fn inverse(&self, y: &Tensor) -> anyhow::Result<Tensor> {
+        let last = y.sum_dim_intlist([-1i64].as_slice(), true, None::<Kind>).neg() + 1.0;
+        StickBreaking.inverse(&Tensor::cat(&[y.shallow_clone(), last], -1))
+    }
+    fn forward_log_det_jacobian(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        StickBreaking.forward_log_det_jacobian(x)
+    }
+}
+
 /// `lower entries of L -> lower entries of L Lᵀ` (both in FillTriangular's order): the square
 /// map whose Jacobian CholeskyOuterProduct's log-det is (upper entries of `x` are ignored).
 struct CholeskyReadBack;
@@ -133,6 +158,8 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(Reshape::new(vec![], vec![1]).unwrap()), randn(&[3, 2], kind)),
         (Box::new(SoftmaxCentered), randn(&[3, 2, 4], kind)),
         (Box::new(SoftmaxReadBack), randn(&[3, 2, 4], kind)),
+        (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
+        (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(CholeskyReadBack), cholesky_vector(kind)),
         (Box::new(ScaleMatvecTriL::new(l_batched.shallow_clone()).unwrap()), randn(&[3, 2, 4], kind)),
         (Box::new(ScaleMatvecTriL::new(l_single).unwrap()), randn(&[3, 2, 3], kind)),
@@ -527,7 +554,7 @@ fn power_and_square() {
     assert_eq!(sq.name(), "square");
 }
 
-// Expm1, Log1p, Reciprocal, NormalCDF: the ends of their domains and bad input.
+// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking: the ends of their domains and bad input.
 #[test]
 fn elementwise_closed_forms_at_their_ends() {
     let t = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Double);
@@ -549,6 +576,15 @@ fn elementwise_closed_forms_at_their_ends() {
     assert_eq!(to_vec(&Reciprocal.forward(&t(&[-4.0, 0.0, 0.5])).unwrap()), vec![-0.25, f64::INFINITY, 2.0]);
     let ldj = to_vec(&Reciprocal.forward_log_det_jacobian(&t(&[-4.0, 0.5])).unwrap());
     assert!((ldj[0] + 2.0 * 4f64.ln()).abs() < 1e-15 && (ldj[1] - 2.0 * 2f64.ln()).abs() < 1e-15, "{ldj:?}");
+    // StickBreaking: x = 0 gives the simplex's centre, and a shape of [..., K-1] maps to [..., K].
+    let y = StickBreaking.forward(&Tensor::zeros([2, 3], (Kind::Double, CPU))).unwrap();
+    assert_eq!(y.size(), vec![2, 4]);
+    assert!(to_vec(&y).iter().all(|v| (v - 0.25).abs() < 1e-15), "{y}");
+    assert_eq!(StickBreaking.forward_event_shape(&[5, 3]).unwrap(), vec![5, 4]);
+    assert_eq!(StickBreaking.inverse_event_shape(&[4]).unwrap(), vec![3]);
+    assert!(StickBreaking.forward(&t(&[]).reshape([0i64])).is_ok());
+    let e = StickBreaking.forward(&Tensor::zeros([], (Kind::Double, CPU))).expect_err("a scalar is refused").to_string();
+    assert!(e.starts_with("stick_breaking.forward"), "{e}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),

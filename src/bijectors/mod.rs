@@ -41,6 +41,7 @@ mod shift;
 mod sigmoid;
 mod softmax_centered;
 mod softplus;
+mod stick_breaking;
 mod tanh;
 pub mod testing;
 mod transform_diagonal;
@@ -75,6 +76,7 @@ pub use shift::Shift;
 pub use sigmoid::Sigmoid;
 pub use softmax_centered::SoftmaxCentered;
 pub use softplus::Softplus;
+pub use stick_breaking::StickBreaking;
 pub use tanh::Tanh;
 pub use transform_diagonal::TransformDiagonal;
 
