@@ -234,6 +234,7 @@ fn main() -> Result<()> {
         ("ScaleMatvecTriL", Arc::new(ScaleMatvecTriL::new(Tensor::eye(4, F64))?)),
         ("SoftmaxCentered", Arc::new(SoftmaxCentered)),
         ("StickBreaking", Arc::new(StickBreaking)),
+        ("Cumsum", Arc::new(Cumsum)),
         ("Reshape", Arc::new(Reshape::new(vec![4], vec![2, 2])?)),
         ("Pad", Arc::new(Pad::new(1, 0))),
         ("ConcatConstant", Arc::new(ConcatConstant::new(Tensor::zeros([1], F64), -1, Position::Before)?)),

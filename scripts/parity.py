@@ -352,6 +352,20 @@ class StickBreaking:
         return self.t.log_abs_det_jacobian(x, self.t(x))
 
 
+class Cumsum:
+    """TFP's Cumsum(axis=-1), in closed form: a unit-triangular Jacobian."""
+    fwd_min = inv_min = 1
+
+    def forward(self, x):
+        return torch.cumsum(x, -1)
+
+    def inverse(self, y):
+        return torch.diff(y, dim=-1, prepend=torch.zeros_like(y[..., :1]))
+
+    def fldj(self, x):
+        return torch.zeros(x.shape[:-1], dtype=x.dtype)
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -467,6 +481,8 @@ def py_bijector(spec, dtype):
         return Elementwise(torch.reciprocal, torch.reciprocal, lambda x: -2.0 * torch.log(x.abs()))
     if name == "StickBreaking":
         return StickBreaking()
+    if name == "Cumsum":
+        return Cumsum()
     if name == "NormalCDF":
         return Elementwise(torch.special.ndtr, torch.special.ndtri, lambda x: -0.5 * x * x - 0.5 * math.log(2 * math.pi))
     if name == "Power":
@@ -570,9 +586,10 @@ def bijector_specs(rng):
 def more_bijector_specs(rng):
     """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
     case as they were). References: closed forms in torch (`py_bijector`), torch's
-    `PowerTransform(-1)` for Reciprocal and `StickBreakingTransform` for StickBreaking."""
+    `PowerTransform(-1)` for Reciprocal and `StickBreakingTransform` for StickBreaking; TFP's
+    Cumsum in closed form."""
     return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise"),
-            ("StickBreaking", "vector")]
+            ("StickBreaking", "vector"), ("Cumsum", "vector")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

@@ -14,7 +14,7 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Bijector, Chain, CholeskyOuterProduct, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf, Power,
+    testing, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf, Power,
     Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
 };
 
@@ -160,6 +160,7 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(SoftmaxReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
+        (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(CholeskyReadBack), cholesky_vector(kind)),
         (Box::new(ScaleMatvecTriL::new(l_batched.shallow_clone()).unwrap()), randn(&[3, 2, 4], kind)),
         (Box::new(ScaleMatvecTriL::new(l_single).unwrap()), randn(&[3, 2, 3], kind)),
@@ -554,7 +555,7 @@ fn power_and_square() {
     assert_eq!(sq.name(), "square");
 }
 
-// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking: the ends of their domains and bad input.
+// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking, Cumsum: the ends of their domains and bad input.
 #[test]
 fn elementwise_closed_forms_at_their_ends() {
     let t = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Double);
@@ -585,12 +586,18 @@ fn elementwise_closed_forms_at_their_ends() {
     assert!(StickBreaking.forward(&t(&[]).reshape([0i64])).is_ok());
     let e = StickBreaking.forward(&Tensor::zeros([], (Kind::Double, CPU))).expect_err("a scalar is refused").to_string();
     assert!(e.starts_with("stick_breaking.forward"), "{e}");
+    // Cumsum: differences back, a zero log-det per event, nothing for an empty event.
+    assert_eq!(to_vec(&Cumsum.forward(&t(&[1.0, 2.0, -4.0])).unwrap()), vec![1.0, 3.0, -1.0]);
+    assert_eq!(to_vec(&Cumsum.inverse(&t(&[1.0, 3.0, -1.0])).unwrap()), vec![1.0, 2.0, -4.0]);
+    assert_eq!(Cumsum.forward_log_det_jacobian(&Tensor::zeros([5, 3], (Kind::Double, CPU))).unwrap().size(), vec![5]);
+    assert_eq!(Cumsum.inverse(&Tensor::zeros([2, 0], (Kind::Double, CPU))).unwrap().size(), vec![2, 0]);
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
         (&Log1p, "log1p.forward"),
         (&Reciprocal, "reciprocal.forward"),
         (&NormalCdf, "normal_cdf.forward"),
+        (&Cumsum, "cumsum.forward"),
     ] {
         let e = b.forward(&ints).expect_err("an integer input is refused").to_string();
         assert!(e.starts_with(op), "{e}");
