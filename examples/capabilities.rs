@@ -235,6 +235,7 @@ fn main() -> Result<()> {
         ("SoftmaxCentered", Arc::new(SoftmaxCentered)),
         ("StickBreaking", Arc::new(StickBreaking)),
         ("Cumsum", Arc::new(Cumsum)),
+        ("Ordered", Arc::new(Ordered)),
         ("Reshape", Arc::new(Reshape::new(vec![4], vec![2, 2])?)),
         ("Pad", Arc::new(Pad::new(1, 0))),
         ("ConcatConstant", Arc::new(ConcatConstant::new(Tensor::zeros([1], F64), -1, Position::Before)?)),

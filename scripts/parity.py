@@ -366,6 +366,20 @@ class Cumsum:
         return torch.zeros(x.shape[:-1], dtype=x.dtype)
 
 
+class Ordered:
+    """TFP's Ordered, in closed form: [x_1, log(x_i - x_{i-1})]."""
+    fwd_min = inv_min = 1
+
+    def forward(self, x):
+        return torch.cat([x[..., :1], torch.log(torch.diff(x, dim=-1))], -1)
+
+    def inverse(self, y):
+        return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(torch.exp(y[..., 1:]), -1)], -1)
+
+    def fldj(self, x):
+        return -torch.log(torch.diff(x, dim=-1)).sum(-1)
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -483,6 +497,8 @@ def py_bijector(spec, dtype):
         return StickBreaking()
     if name == "Cumsum":
         return Cumsum()
+    if name == "Ordered":
+        return Ordered()
     if name == "NormalCDF":
         return Elementwise(torch.special.ndtr, torch.special.ndtri, lambda x: -0.5 * x * x - 0.5 * math.log(2 * math.pi))
     if name == "Power":
@@ -587,9 +603,9 @@ def more_bijector_specs(rng):
     """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
     case as they were). References: closed forms in torch (`py_bijector`), torch's
     `PowerTransform(-1)` for Reciprocal and `StickBreakingTransform` for StickBreaking; TFP's
-    Cumsum in closed form."""
+    Cumsum and Ordered in closed form."""
     return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise"),
-            ("StickBreaking", "vector"), ("Cumsum", "vector")]
+            ("StickBreaking", "vector"), ("Cumsum", "vector"), ("Ordered", "ordered")]
 
 
 def bijector_cases(rng, specs=bijector_specs):
@@ -600,8 +616,12 @@ def bijector_cases(rng, specs=bijector_specs):
             for rep in range(3):
                 batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
                 py = py_bijector(spec, torch.float64)
-                if domain in ("positive", "cholesky", "vector3", "vector6"):
-                    if domain == "positive":
+                if domain in ("positive", "cholesky", "vector3", "vector6", "ordered"):
+                    if domain == "ordered":  # strictly increasing: a start and positive steps
+                        steps = 10.0 ** rng.uniform(-2, 1, size=batch + [int(rng.integers(1, 6))])
+                        steps[..., 0] = rng.normal(size=batch) * 3
+                        x = np.cumsum(steps, -1)
+                    elif domain == "positive":
                         x = 10.0 ** rng.uniform(-3, 2, size=batch + [3])
                     elif domain == "cholesky":
                         x = rand_tril(rng, batch, int(rng.integers(1, 5)), dtype)

@@ -20,7 +20,7 @@
 
 use crate::bijectors::{
     transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, Exp, Expm1,
-    FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Pad, Permute, Position,
+    FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position,
     Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
     Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
@@ -241,6 +241,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "NormalCDF" => Arc::new(NormalCdf),
         "StickBreaking" => Arc::new(StickBreaking),
         "Cumsum" => Arc::new(Cumsum),
+        "Ordered" => Arc::new(Ordered),
         "SoftmaxCentered" => Arc::new(SoftmaxCentered),
         "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
         "Square" => Arc::new(Square),
@@ -316,7 +317,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
-             NormalCDF, StickBreaking, Cumsum, SoftmaxCentered, \
+             NormalCDF, StickBreaking, Cumsum, Ordered, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

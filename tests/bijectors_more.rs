@@ -14,8 +14,9 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf, Power,
-    Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
+    testing, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf,
+    Ordered, Power, Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking,
+    Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -161,6 +162,8 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
+        (Box::new(Ordered), positive(&[3, 2, 4], kind).cumsum(-1, None::<Kind>) - 2.0),
+        (Box::new(Invert::new(Arc::new(Ordered))), randn(&[3, 2, 4], kind)),
         (Box::new(CholeskyReadBack), cholesky_vector(kind)),
         (Box::new(ScaleMatvecTriL::new(l_batched.shallow_clone()).unwrap()), randn(&[3, 2, 4], kind)),
         (Box::new(ScaleMatvecTriL::new(l_single).unwrap()), randn(&[3, 2, 3], kind)),
@@ -555,7 +558,7 @@ fn power_and_square() {
     assert_eq!(sq.name(), "square");
 }
 
-// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking, Cumsum: the ends of their domains and bad input.
+// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking, Cumsum, Ordered: the ends of their domains and bad input.
 #[test]
 fn elementwise_closed_forms_at_their_ends() {
     let t = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Double);
@@ -584,13 +587,20 @@ fn elementwise_closed_forms_at_their_ends() {
     assert_eq!(StickBreaking.forward_event_shape(&[5, 3]).unwrap(), vec![5, 4]);
     assert_eq!(StickBreaking.inverse_event_shape(&[4]).unwrap(), vec![3]);
     assert!(StickBreaking.forward(&t(&[]).reshape([0i64])).is_ok());
-    let e = StickBreaking.forward(&Tensor::zeros([], (Kind::Double, CPU))).expect_err("a scalar is refused").to_string();
+    let e =
+        StickBreaking.forward(&Tensor::zeros([], (Kind::Double, CPU))).expect_err("a scalar is refused").to_string();
     assert!(e.starts_with("stick_breaking.forward"), "{e}");
     // Cumsum: differences back, a zero log-det per event, nothing for an empty event.
     assert_eq!(to_vec(&Cumsum.forward(&t(&[1.0, 2.0, -4.0])).unwrap()), vec![1.0, 3.0, -1.0]);
     assert_eq!(to_vec(&Cumsum.inverse(&t(&[1.0, 3.0, -1.0])).unwrap()), vec![1.0, 2.0, -4.0]);
     assert_eq!(Cumsum.forward_log_det_jacobian(&Tensor::zeros([5, 3], (Kind::Double, CPU))).unwrap().size(), vec![5]);
     assert_eq!(Cumsum.inverse(&Tensor::zeros([2, 0], (Kind::Double, CPU))).unwrap().size(), vec![2, 0]);
+    // Ordered: gaps as logs, back to the same increasing vector; a single entry passes as it is.
+    assert_eq!(to_vec(&Ordered.forward(&t(&[-1.0, 0.0, 2.0])).unwrap()), vec![-1.0, 0.0, 2f64.ln()]);
+    assert_eq!(to_vec(&Ordered.inverse(&t(&[-1.0, 0.0, 2f64.ln()])).unwrap()), vec![-1.0, 0.0, 2.0]);
+    assert_eq!(to_vec(&Ordered.forward(&t(&[3.0])).unwrap()), vec![3.0]);
+    assert_eq!(to_vec(&Ordered.forward_log_det_jacobian(&t(&[3.0])).unwrap()), vec![0.0]);
+    assert!(to_vec(&Ordered.forward(&t(&[1.0, 0.0])).unwrap())[1].is_nan(), "a decreasing pair");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
@@ -598,6 +608,7 @@ fn elementwise_closed_forms_at_their_ends() {
         (&Reciprocal, "reciprocal.forward"),
         (&NormalCdf, "normal_cdf.forward"),
         (&Cumsum, "cumsum.forward"),
+        (&Ordered, "ordered.forward"),
     ] {
         let e = b.forward(&ints).expect_err("an integer input is refused").to_string();
         assert!(e.starts_with(op), "{e}");

@@ -352,10 +352,10 @@ fn first_and_second(
     };
     let first = Tensor::run_backward(&[&total()], inputs, true, false);
     let with_graph = Tensor::run_backward(&[&total()], inputs, true, true);
-    let dot = with_graph.iter().map(|f| (f * f.ones_like().cumsum(-1, None::<Kind>)).sum(x.kind())).fold(
-        Tensor::zeros([], (x.kind(), Device::Cpu)),
-        |a, b| a + b,
-    );
+    let dot = with_graph
+        .iter()
+        .map(|f| (f * f.ones_like().cumsum(-1, None::<Kind>)).sum(x.kind()))
+        .fold(Tensor::zeros([], (x.kind(), Device::Cpu)), |a, b| a + b);
     let second = Tensor::run_backward(&[&dot], inputs, true, false);
     (first, second)
 }
@@ -404,7 +404,9 @@ fn log_prob_node_gradients_equal_autograd() {
 
 #[test]
 fn log_prob_node_takes_parameters_with_their_own_graph() {
-    use tch_distributions::distributions::{Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+    use tch_distributions::distributions::{
+        Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+    };
     use tch_distributions::Parameter;
     let _g = common::seeded(29);
     let f64s = (Kind::Double, Device::Cpu);
@@ -422,8 +424,11 @@ fn log_prob_node_takes_parameters_with_their_own_graph() {
         Box::new(
             MixtureSameFamily::new(
                 cat(),
-                MultivariateNormalTriL::new(Parameter::constant(&loc).unwrap(), Parameter::constant(&scale_tril).unwrap())
-                    .unwrap(),
+                MultivariateNormalTriL::new(
+                    Parameter::constant(&loc).unwrap(),
+                    Parameter::constant(&scale_tril).unwrap(),
+                )
+                .unwrap(),
             )
             .unwrap(),
         ),
@@ -549,7 +554,9 @@ fn cuda_closed_form_equals_cpu() {
 fn log_prob_node_reads_every_parameterisation() {
     use std::sync::Arc;
     use tch_distributions::bijectors::{Exp, FillScaleTriL, Sigmoid, Softplus};
-    use tch_distributions::distributions::{Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal};
+    use tch_distributions::distributions::{
+        Categorical, Independent, MixtureSameFamily, MultivariateNormalTriL, Normal,
+    };
     use tch_distributions::{Parameter, TransformedVariable};
     let _g = common::seeded(31);
     let f64s = (Kind::Double, Device::Cpu);
@@ -559,7 +566,12 @@ fn log_prob_node_reads_every_parameterisation() {
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root();
         let logits = Categorical::new(Parameter::variable(&p, "logits", &Tensor::randn([k], f64s)).unwrap()).unwrap();
-        fn tv(p: &nn::Path, name: &str, init: &Tensor, b: impl tch_distributions::bijectors::Bijector + 'static) -> Parameter {
+        fn tv(
+            p: &nn::Path,
+            name: &str,
+            init: &Tensor,
+            b: impl tch_distributions::bijectors::Bijector + 'static,
+        ) -> Parameter {
             Parameter::Transformed(TransformedVariable::new(p, name, init, b).unwrap())
         }
         let model = match case {
@@ -595,7 +607,8 @@ fn log_prob_node_reads_every_parameterisation() {
             ),
             // Triangular, FillScaleTriL with an Exp diagonal.
             _ => {
-                let tril = Tensor::eye(d, f64s).expand([k, d, d], false) * 1.5 + Tensor::randn([k, d, d], f64s).tril(-1) * 0.3;
+                let tril =
+                    Tensor::eye(d, f64s).expand([k, d, d], false) * 1.5 + Tensor::randn([k, d, d], f64s).tril(-1) * 0.3;
                 MixtureSameFamily::new(
                     logits,
                     MultivariateNormalTriL::new(
@@ -635,7 +648,8 @@ fn wide_log_prob_equals_the_libtorch_path() {
             let vs = nn::VarStore::new(Device::Cpu);
             let p = vs.root();
             let opts = (kind, Device::Cpu);
-            let tril = Tensor::eye(d, opts).expand([k, d, d], false) * 1.3 + Tensor::randn([k, d, d], opts).tril(-1) * 0.2;
+            let tril =
+                Tensor::eye(d, opts).expand([k, d, d], false) * 1.3 + Tensor::randn([k, d, d], opts).tril(-1) * 0.2;
             let model = MixtureSameFamily::new(
                 Categorical::new(Parameter::variable(&p, "logits", &Tensor::randn([k], opts)).unwrap()).unwrap(),
                 MultivariateNormalTriL::new(
@@ -650,7 +664,11 @@ fn wide_log_prob_equals_the_libtorch_path() {
             // Sizes around the loop's blocks of points (64 in float64, 128 in float32), and a
             // batch of points with two dimensions; at d = 4, more points than the small loop
             // takes (N·K·d(d+1) above 2^22).
-            let shapes = if d == 4 { vec![vec![80_000, d]] } else { vec![vec![1, d], vec![127, d], vec![300, d], vec![3, 50, d]] };
+            let shapes = if d == 4 {
+                vec![vec![80_000, d]]
+            } else {
+                vec![vec![1, d], vec![127, d], vec![300, d], vec![3, 50, d]]
+            };
             for shape in shapes {
                 let x = Tensor::randn(shape.as_slice(), opts) * 1.5;
                 let got = tch::no_grad(|| model.log_prob(&x)).unwrap();

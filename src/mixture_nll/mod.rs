@@ -555,11 +555,7 @@ impl<'a> MixtureNll<'a> {
     /// The host loop's parameters and points (`n` of them), when it takes the problem.
     fn host_inputs(&self, x: &Tensor, n: usize) -> Option<HostInputs> {
         let (k, d) = (self.k as usize, self.d as usize);
-        if !self.host_kernel
-            || self.device != Device::Cpu
-            || n == 0
-            || d > HOST_MAX_D
-        {
+        if !self.host_kernel || self.device != Device::Cpu || n == 0 || d > HOST_MAX_D {
             return None;
         }
         // The diagonal components' loc and scale broadcast to [K, d]; the others are exact.
