@@ -224,6 +224,7 @@ fn main() -> Result<()> {
         ("NormalCDF", Arc::new(NormalCdf)),
         ("Shift", Arc::new(Shift::scalar(1.0))),
         ("Scale", Arc::new(Scale::scalar(2.0))),
+        ("Affine", Arc::new(Affine::scalar(1.0, 2.0))),
         ("Power / Square", Arc::new(Square)),
         ("Invert", Arc::new(Invert::new(Arc::new(Exp)))),
         ("Chain", Arc::new(Chain::new(vec![Arc::new(Exp), Arc::new(Shift::scalar(1.0))]))),

@@ -465,6 +465,10 @@ def py_bijector(spec, dtype):
     if name == "Shift":
         s = from_json(opts["shift"], dtype)
         return Elementwise(lambda x: x + s, lambda y: y - s, lambda x: torch.zeros_like(x + s))
+    if name == "Affine":
+        loc, s = from_json(opts["loc"], dtype), from_json(opts["scale"], dtype)
+        return Elementwise(lambda x: loc + s * x, lambda y: (y - loc) / s,
+                           lambda x: torch.log(s.abs()).expand_as(loc + s * x))
     if name == "Scale":
         s = from_json(opts["scale"], dtype)
         return Elementwise(lambda x: x * s, lambda y: y / s, lambda x: torch.log(s.abs()).expand_as(x * s))
@@ -533,6 +537,7 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
     "Reciprocal": lambda o, d: tt.PowerTransform(torch.tensor(-1.0, dtype=d)),
     "StickBreaking": lambda o, d: tt.StickBreakingTransform(),
+    "Affine": lambda o, d: tt.AffineTransform(from_json(o["loc"], d), from_json(o["scale"], d)),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
     "Exp": lambda o, d: tt.ExpTransform(),
     "Softplus": lambda o, d: tt.SoftplusTransform(),
@@ -602,10 +607,14 @@ def bijector_specs(rng):
 def more_bijector_specs(rng):
     """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
     case as they were). References: closed forms in torch (`py_bijector`), torch's
-    `PowerTransform(-1)` for Reciprocal and `StickBreakingTransform` for StickBreaking; TFP's
+    `PowerTransform(-1)` for Reciprocal, `StickBreakingTransform` for StickBreaking and
+    `AffineTransform` for Affine; TFP's
     Cumsum and Ordered in closed form."""
+    loc = rng.normal(size=[3]) * 2
+    scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
     return [("Expm1", "elementwise"), ("Log1p", "positive"), ("Reciprocal", "positive"), ("NormalCDF", "elementwise"),
-            ("StickBreaking", "vector"), ("Cumsum", "vector"), ("Ordered", "ordered")]
+            ("StickBreaking", "vector"), ("Cumsum", "vector"), ("Ordered", "ordered"),
+            ({"type": "Affine", "loc": to_json(loc), "scale": to_json(scale)}, "elementwise3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

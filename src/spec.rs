@@ -19,7 +19,7 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, Exp, Expm1,
+    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, Exp, Expm1,
     FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position,
     Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
     Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
@@ -205,6 +205,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "Identity" => Arc::new(Identity),
         "Shift" => Arc::new(Shift::new(param("shift")?)),
         "Scale" => Arc::new(Scale::new(param("scale")?)),
+        "Affine" => Arc::new(Affine::new(param("loc")?, param("scale")?)),
         "FillTriangular" => {
             Arc::new(FillTriangular { upper: obj.get("upper").and_then(Value::as_bool).unwrap_or(false) })
         }
@@ -315,7 +316,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             Arc::new(Chain::new(members.iter().enumerate().map(member).collect::<Result<Vec<_>>>()?))
         }
         other => bail!(
-            "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, FillTriangular, \
+            "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \

@@ -14,9 +14,9 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p, NormalCdf,
-    Ordered, Power, Reciprocal, Reshape, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking,
-    Tanh,
+    testing, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p,
+    NormalCdf, Ordered, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square,
+    StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -162,6 +162,7 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
+        (Box::new(Affine::new(shift.shallow_clone(), randn(&[2, 1], kind) * 3.0)), randn(&[3, 2, 4], kind)),
         (Box::new(Ordered), positive(&[3, 2, 4], kind).cumsum(-1, None::<Kind>) - 2.0),
         (Box::new(Invert::new(Arc::new(Ordered))), randn(&[3, 2, 4], kind)),
         (Box::new(CholeskyReadBack), cholesky_vector(kind)),
@@ -612,5 +613,40 @@ fn elementwise_closed_forms_at_their_ends() {
     ] {
         let e = b.forward(&ints).expect_err("an integer input is refused").to_string();
         assert!(e.starts_with(op), "{e}");
+    }
+}
+
+// A learnable Affine: the same values, log-dets and gradients as Chain([Shift, Scale]) over the
+// same variables, both listed.
+#[test]
+fn learnable_affine_equals_shift_after_scale() {
+    use tch::nn;
+    use tch_distributions::{Parameter, TransformedVariable};
+    let vs = nn::VarStore::new(CPU);
+    let p = vs.root();
+    let f64s = (Kind::Double, CPU);
+    let loc = Parameter::variable(&p, "loc", &Tensor::randn([3], f64s)).unwrap();
+    let scale = Parameter::Transformed(
+        TransformedVariable::new(&p, "scale", &(Tensor::rand([2, 1], f64s) + 0.5), Softplus).unwrap(),
+    );
+    let affine = Affine::new(loc.clone(), scale.clone());
+    let chain = Chain::new(vec![Arc::new(Shift::new(loc)), Arc::new(Scale::new(scale))]);
+    let names: Vec<String> = affine.trainable_variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["loc".to_string(), "scale".to_string()]);
+    let x = Tensor::randn([4, 2, 3], f64s);
+    let y = affine.forward(&x).unwrap();
+    assert!(y.allclose(&chain.forward(&x).unwrap(), 1e-14, 1e-14, false));
+    assert!(affine.inverse(&y).unwrap().allclose(&x, 1e-12, 1e-12, false));
+    let (a, c) = (affine.forward_log_det_jacobian(&x).unwrap(), chain.forward_log_det_jacobian(&x).unwrap());
+    assert_eq!(a.size(), vec![4, 2, 3]);
+    assert!(a.allclose(&c.broadcast_to(a.size()), 1e-14, 1e-14, false));
+    let vars: Vec<Tensor> = vs.trainable_variables();
+    let grads = |b: &dyn Bijector| {
+        let total = (b.forward(&x).unwrap() * 0.7).sum(Kind::Double)
+            + b.forward_log_det_jacobian(&x).unwrap().sum(Kind::Double);
+        Tensor::run_backward(&[total], &vars, false, false)
+    };
+    for (g, h) in grads(&affine).iter().zip(grads(&chain).iter()) {
+        assert!(g.allclose(h, 1e-12, 1e-12, false), "{g} vs {h}");
     }
 }

@@ -11,6 +11,7 @@
 //! overrides where it saves work or is more accurate. The trait is object safe: chains hold
 //! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
 
+mod affine;
 mod batch_normalization;
 mod chain;
 mod cholesky_outer_product;
@@ -48,6 +49,7 @@ mod tanh;
 pub mod testing;
 mod transform_diagonal;
 
+pub use affine::Affine;
 pub use batch_normalization::BatchNormalization;
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
 pub use cholesky_outer_product::CholeskyOuterProduct;
