@@ -237,6 +237,13 @@ fn main() -> Result<()> {
         ("StickBreaking", Arc::new(StickBreaking)),
         ("Cumsum", Arc::new(Cumsum)),
         ("Ordered", Arc::new(Ordered)),
+        (
+            "CumulativeDistribution (Normal)",
+            Arc::new(CumulativeDistribution::new(Normal::new(
+                tch_distributions::Parameter::constant(&Tensor::zeros([4], F64))?,
+                tch_distributions::Parameter::constant(&Tensor::ones([4], F64))?,
+            )?)?),
+        ),
         ("Reshape", Arc::new(Reshape::new(vec![4], vec![2, 2])?)),
         ("Pad", Arc::new(Pad::new(1, 0))),
         ("ConcatConstant", Arc::new(ConcatConstant::new(Tensor::zeros([1], F64), -1, Position::Before)?)),
@@ -269,7 +276,8 @@ fn main() -> Result<()> {
         let x = match label {
             "FillTriangular (lower, upper)" | "FillScaleTriL" => Tensor::randn([6], F64),
             "TransformDiagonal" | "CholeskyOuterProduct" => Tensor::eye(3, F64) + Tensor::randn([3, 3], F64).tril(-1),
-            "Power / Square" | "Invert" => x4.abs() + 0.1,
+            "Power / Square" | "Invert" | "Log1p" | "Reciprocal" => x4.abs() + 0.1,
+            "Ordered" => (x4.abs() + 0.1).cumsum(-1, None::<Kind>),
             _ => x4.shallow_clone(),
         };
         let check = tch_distributions::bijectors::testing::check_bijector(b.as_ref(), &x, 1e-9, 1e-9);

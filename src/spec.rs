@@ -19,7 +19,7 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, Exp, Expm1,
+    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, CumulativeDistribution, Exp, Expm1,
     FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position,
     Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
     Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
@@ -243,6 +243,24 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "StickBreaking" => Arc::new(StickBreaking),
         "Cumsum" => Arc::new(Cumsum),
         "Ordered" => Arc::new(Ordered),
+        "CumulativeDistribution" => {
+            let spec = field(obj, "distribution", name)?;
+            let dist = match path {
+                Some(p) => build_distribution(&sub_path(p, "distribution", "CumulativeDistribution")?, spec, kind)?,
+                None => {
+                    let store = nn::VarStore::new(device);
+                    let dist = build_distribution(&store.root(), spec, kind)?;
+                    if !dist.trainable_variables().is_empty() {
+                        bail!(
+                            "spec: CumulativeDistribution: the distribution has trainable parameters and needs a \
+                             VarStore path (spec::build_bijector_in), got {spec}"
+                        );
+                    }
+                    dist
+                }
+            };
+            Arc::new(CumulativeDistribution::from_box(dist)?)
+        }
         "SoftmaxCentered" => Arc::new(SoftmaxCentered),
         "CholeskyOuterProduct" => Arc::new(CholeskyOuterProduct),
         "Square" => Arc::new(Square),
@@ -318,7 +336,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
-             NormalCDF, StickBreaking, Cumsum, Ordered, SoftmaxCentered, \
+             NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

@@ -14,9 +14,9 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, Exp, Expm1, FillTriangular, Invert, Log1p,
-    NormalCdf, Ordered, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square,
-    StickBreaking, Tanh,
+    testing, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1, FillTriangular,
+    Invert, Log1p, NormalCdf, Ordered, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SoftmaxCentered,
+    Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -162,6 +162,19 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
+        (
+            Box::new(
+                CumulativeDistribution::new(
+                    tch_distributions::distributions::Normal::new(
+                        tch_distributions::Parameter::constant(&randn(&[4], kind)).unwrap(),
+                        tch_distributions::Parameter::constant(&positive(&[4], kind)).unwrap(),
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            ),
+            randn(&[3, 2, 4], kind),
+        ),
         (Box::new(Affine::new(shift.shallow_clone(), randn(&[2, 1], kind) * 3.0)), randn(&[3, 2, 4], kind)),
         (Box::new(Ordered), positive(&[3, 2, 4], kind).cumsum(-1, None::<Kind>) - 2.0),
         (Box::new(Invert::new(Arc::new(Ordered))), randn(&[3, 2, 4], kind)),
@@ -649,4 +662,46 @@ fn learnable_affine_equals_shift_after_scale() {
     for (g, h) in grads(&affine).iter().zip(grads(&chain).iter()) {
         assert!(g.allclose(h, 1e-12, 1e-12, false), "{g} vs {h}");
     }
+}
+
+// CumulativeDistribution: univariate distributions only; from JSON, a trainable distribution's
+// variables are the bijector's (under "distribution"), and without a VarStore path it is refused.
+#[test]
+fn cumulative_distribution_from_json_and_its_errors() {
+    use serde_json::json;
+    use tch::nn;
+    use tch_distributions::distributions::{Distribution, MultivariateNormalDiag, Normal};
+    use tch_distributions::{spec, Parameter};
+    let f64s = (Kind::Double, CPU);
+    let mvn = MultivariateNormalDiag::new(
+        Parameter::constant(&Tensor::zeros([2], f64s)).unwrap(),
+        Parameter::constant(&Tensor::ones([2], f64s)).unwrap(),
+    )
+    .unwrap();
+    let e = CumulativeDistribution::new(mvn).expect_err("multivariate").to_string();
+    assert!(e.starts_with("CumulativeDistribution::new: expected a univariate distribution"), "{e}");
+    let normal =
+        json!({"type": "Normal", "loc": {"variable": 0.5}, "scale": {"transformed": 2.0, "bijector": "Softplus"}});
+    let vs = nn::VarStore::new(CPU);
+    let b = spec::build_bijector_in(
+        &vs.root(),
+        &json!({"type": "CumulativeDistribution", "distribution": normal}),
+        Kind::Double,
+    )
+    .unwrap();
+    let names: Vec<String> = b.trainable_variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["distribution.loc".to_string(), "distribution.scale".to_string()]);
+    let x = Tensor::from_slice(&[-1.0, 0.5, 3.0]).to_kind(Kind::Double);
+    let want = Normal::new(
+        Parameter::constant(&Tensor::from(0.5f64)).unwrap(),
+        Parameter::constant(&Tensor::from(2.0f64)).unwrap(),
+    )
+    .unwrap();
+    assert!(b.forward(&x).unwrap().allclose(&want.cdf(&x).unwrap(), 1e-12, 1e-12, false));
+    assert!(b.forward_log_det_jacobian(&x).unwrap().allclose(&want.log_prob(&x).unwrap(), 1e-12, 1e-12, false));
+    let e = spec::build_bijector(&json!({"type": "CumulativeDistribution", "distribution": normal}), Kind::Double, CPU)
+        .err()
+        .expect("trainable without a path")
+        .to_string();
+    assert!(e.contains("needs a VarStore path"), "{e}");
 }
