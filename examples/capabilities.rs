@@ -232,6 +232,8 @@ fn main() -> Result<()> {
         ("FillScaleTriL", Arc::new(FillScaleTriL::default())),
         ("TransformDiagonal", Arc::new(TransformDiagonal::new(Arc::new(Softplus)))),
         ("CholeskyOuterProduct", Arc::new(CholeskyOuterProduct)),
+        ("LowerCholesky", Arc::new(LowerCholesky)),
+        ("PositiveDefinite", Arc::new(PositiveDefinite)),
         ("ScaleMatvecTriL", Arc::new(ScaleMatvecTriL::new(Tensor::eye(4, F64))?)),
         ("SoftmaxCentered", Arc::new(SoftmaxCentered)),
         ("StickBreaking", Arc::new(StickBreaking)),
@@ -275,7 +277,9 @@ fn main() -> Result<()> {
     for (label, b) in bijectors {
         let x = match label {
             "FillTriangular (lower, upper)" | "FillScaleTriL" => Tensor::randn([6], F64),
-            "TransformDiagonal" | "CholeskyOuterProduct" => Tensor::eye(3, F64) + Tensor::randn([3, 3], F64).tril(-1),
+            "TransformDiagonal" | "CholeskyOuterProduct" | "LowerCholesky" | "PositiveDefinite" => {
+                Tensor::eye(3, F64) + Tensor::randn([3, 3], F64).tril(-1)
+            }
             "Power / Square" | "Invert" | "Log1p" | "Reciprocal" => x4.abs() + 0.1,
             "Ordered" => (x4.abs() + 0.1).cumsum(-1, None::<Kind>),
             _ => x4.shallow_clone(),

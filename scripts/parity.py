@@ -406,6 +406,42 @@ class CumulativeDistribution:
         return self.t.log_abs_det_jacobian(x, self.t(x))
 
 
+class LowerCholesky:
+    """torch's LowerCholeskyTransform for the maps; the log-det (torch defines none) over the
+    lower entries in closed form: the diagonal's sum."""
+    fwd_min = inv_min = 2
+
+    def __init__(self):
+        self.t = tt.LowerCholeskyTransform()
+
+    def forward(self, x):
+        return self.t(x)
+
+    def inverse(self, y):
+        return self.t.inv(y)
+
+    def fldj(self, x):
+        return torch.diagonal(x, dim1=-2, dim2=-1).sum(-1)
+
+
+class PositiveDefinite:
+    """torch's PositiveDefiniteTransform for the maps; the log-det as LowerCholesky's plus
+    CholeskyOuterProduct's (this script's, TFP's formula) at L."""
+    fwd_min = inv_min = 2
+
+    def __init__(self):
+        self.t = tt.PositiveDefiniteTransform()
+
+    def forward(self, x):
+        return self.t(x)
+
+    def inverse(self, y):
+        return self.t.inv(y)
+
+    def fldj(self, x):
+        return LowerCholesky().fldj(x) + CholeskyOuterProduct().fldj(LowerCholesky().forward(x))
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -531,6 +567,10 @@ def py_bijector(spec, dtype):
         return Ordered()
     if name == "CumulativeDistribution":
         return CumulativeDistribution(opts, dtype)
+    if name == "LowerCholesky":
+        return LowerCholesky()
+    if name == "PositiveDefinite":
+        return PositiveDefinite()
     if name == "NormalCDF":
         return Elementwise(torch.special.ndtr, torch.special.ndtri, lambda x: -0.5 * x * x - 0.5 * math.log(2 * math.pi))
     if name == "Power":
@@ -635,8 +675,9 @@ def more_bijector_specs(rng):
     """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
     case as they were). References: closed forms in torch (`py_bijector`), torch's
     `PowerTransform(-1)` for Reciprocal, `StickBreakingTransform` for StickBreaking's maps,
-    `AffineTransform` for Affine and `CumulativeDistributionTransform` (of a Normal) for
-    CumulativeDistribution; TFP's
+    `AffineTransform` for Affine, `CumulativeDistributionTransform` (of a Normal) for
+    CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
+    two's maps; TFP's
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
     scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
@@ -644,7 +685,8 @@ def more_bijector_specs(rng):
             ("StickBreaking", "vector"), ("Cumsum", "vector"), ("Ordered", "ordered"),
             ({"type": "Affine", "loc": to_json(loc), "scale": to_json(scale)}, "elementwise3"),
             ({"type": "CumulativeDistribution", "distribution": {
-                "type": "Normal", "loc": to_json(loc / 4), "scale": to_json(1.0 + np.abs(scale) % 2.0)}}, "elementwise3")]
+                "type": "Normal", "loc": to_json(loc / 4), "scale": to_json(1.0 + np.abs(scale) % 2.0)}}, "elementwise3"),
+            ("LowerCholesky", "matrix"), ("PositiveDefinite", "matrix_tame")]
 
 
 def bijector_cases(rng, specs=bijector_specs):
@@ -694,6 +736,8 @@ def bijector_cases(rng, specs=bijector_specs):
                         x = rng.normal(size=batch + [m * (m + 1) // 2]) * rng.choice([0.3, 1.0, 5.0])
                     elif domain == "matrix":
                         x = rng.normal(size=batch + [m, m]) * rng.choice([0.3, 1.0, 5.0])
+                    elif domain == "matrix_tame":  # L L^T well conditioned enough for float32's cholesky
+                        x = rng.normal(size=batch + [m, m]) * rng.choice([0.3, 0.6])
                     else:  # rows{n}: [.., k, n(n+1)/2]
                         nn_ = int(domain[4:])
                         x = rng.normal(size=batch + [int(rng.integers(1, 4)), nn_ * (nn_ + 1) // 2])

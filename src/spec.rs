@@ -19,15 +19,15 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum, CumulativeDistribution, Exp, Expm1,
-    FillScaleTriL, FillTriangular, Identity, Invert, Log1p, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position,
-    Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
+    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum,
+    CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, Invert, Log1p, LowerCholesky,
+    MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite, Power,
+    RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
     Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent,
-    Mixture, MixtureSameFamily, MultivariateNormal, OneHotCategorical,
-    TransformedDistribution,
+    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
+    MultivariateNormal, OneHotCategorical, TransformedDistribution,
 };
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
@@ -243,6 +243,8 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "StickBreaking" => Arc::new(StickBreaking),
         "Cumsum" => Arc::new(Cumsum),
         "Ordered" => Arc::new(Ordered),
+        "LowerCholesky" => Arc::new(LowerCholesky),
+        "PositiveDefinite" => Arc::new(PositiveDefinite),
         "CumulativeDistribution" => {
             let spec = field(obj, "distribution", name)?;
             let dist = match path {
@@ -336,7 +338,8 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
-             NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, SoftmaxCentered, \
+             NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
+             SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

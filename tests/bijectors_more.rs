@@ -15,8 +15,8 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1, FillTriangular,
-    Invert, Log1p, NormalCdf, Ordered, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SoftmaxCentered,
-    Softplus, Square, StickBreaking, Tanh,
+    Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale,
+    ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -102,6 +102,13 @@ impl Bijector for StickReadBack {
     }
 }
 
+/// `b` read on the lower entries of its matrices, both ways in FillTriangular's order: a square
+/// map whose log-det is `b`'s when `b` ignores the strict upper triangle of its input.
+fn on_lower_entries(b: Arc<dyn Bijector>) -> Chain {
+    let fill: Arc<dyn Bijector> = Arc::new(FillTriangular::lower());
+    Chain::new(vec![Arc::new(Invert::new(fill.clone())), b, fill])
+}
+
 /// `lower entries of L -> lower entries of L Lᵀ` (both in FillTriangular's order): the square
 /// map whose Jacobian CholeskyOuterProduct's log-det is (upper entries of `x` are ignored).
 struct CholeskyReadBack;
@@ -162,6 +169,9 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
+        // (on the lower entries, in FillTriangular's order: the maps drop the upper triangle)
+        (Box::new(on_lower_entries(Arc::new(LowerCholesky))), randn(&[3, 2, 6], kind)),
+        (Box::new(on_lower_entries(Arc::new(PositiveDefinite))), randn(&[3, 2, 6], kind) * 0.5),
         (
             Box::new(
                 CumulativeDistribution::new(
@@ -572,7 +582,8 @@ fn power_and_square() {
     assert_eq!(sq.name(), "square");
 }
 
-// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking, Cumsum, Ordered: the ends of their domains and bad input.
+// Expm1, Log1p, Reciprocal, NormalCDF, StickBreaking, Cumsum, Ordered, LowerCholesky,
+// PositiveDefinite: the ends of their domains and bad input.
 #[test]
 fn elementwise_closed_forms_at_their_ends() {
     let t = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Double);
@@ -615,6 +626,14 @@ fn elementwise_closed_forms_at_their_ends() {
     assert_eq!(to_vec(&Ordered.forward(&t(&[3.0])).unwrap()), vec![3.0]);
     assert_eq!(to_vec(&Ordered.forward_log_det_jacobian(&t(&[3.0])).unwrap()), vec![0.0]);
     assert!(to_vec(&Ordered.forward(&t(&[1.0, 0.0])).unwrap())[1].is_nan(), "a decreasing pair");
+    // LowerCholesky: the upper triangle dropped, the diagonal exponentiated; PositiveDefinite
+    // gives L Lᵀ; both refuse non-square input.
+    let x = Tensor::from_slice(&[0.0, 9.0, 2.0, 0.5f64]).reshape([2, 2]);
+    assert_eq!(to_vec(&LowerCholesky.forward(&x).unwrap()), vec![1.0, 0.0, 2.0, 0.5f64.exp()]);
+    let l = LowerCholesky.forward(&x).unwrap();
+    assert!(PositiveDefinite.forward(&x).unwrap().allclose(&l.matmul(&l.transpose(0, 1)), 1e-15, 1e-15, false));
+    let e = LowerCholesky.forward(&Tensor::zeros([2, 3], (Kind::Double, CPU))).expect_err("not square").to_string();
+    assert!(e.starts_with("lower_cholesky.forward: expected x of square matrices"), "{e}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),

@@ -1,6 +1,6 @@
 //! The Cholesky outer-product bijector.
 
-use super::{check_input, Bijector};
+use super::Bijector;
 use crate::shape::fmt_shape;
 use anyhow::{bail, Result};
 use tch::{Kind, Tensor};
@@ -24,17 +24,6 @@ use tch::{Kind, Tensor};
 pub struct CholeskyOuterProduct;
 
 impl CholeskyOuterProduct {
-    /// Checks a float batch of square matrices; returns `n`.
-    fn check(op: &str, what: &str, t: &Tensor) -> Result<i64> {
-        check_input(op, what, t, 2)?;
-        let s = t.size();
-        let (r, c) = (s[s.len() - 2], s[s.len() - 1]);
-        if r != c {
-            bail!("{op}: expected {what} of square matrices [..., n, n], got shape {}", fmt_shape(&s));
-        }
-        Ok(r)
-    }
-
     fn fldj(l: &Tensor, n: i64) -> Tensor {
         let exponents = Tensor::arange_start_step(n, 0, -1, (l.kind(), l.device()));
         let weighted = l.diagonal(0, -2, -1).abs().log() * exponents;
@@ -63,17 +52,17 @@ impl Bijector for CholeskyOuterProduct {
         2
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Self::check("cholesky_outer_product.forward", "x", x)?;
+        super::check_square("cholesky_outer_product.forward", "x", x)?;
         let l = x.tril(0);
         Ok(l.matmul(&l.transpose(-2, -1)))
     }
     fn inverse(&self, y: &Tensor) -> Result<Tensor> {
         let op = "cholesky_outer_product.inverse";
-        Self::check(op, "y", y)?;
+        super::check_square(op, "y", y)?;
         Self::cholesky(op, y)
     }
     fn forward_log_det_jacobian(&self, x: &Tensor) -> Result<Tensor> {
-        let n = Self::check("cholesky_outer_product.forward_log_det_jacobian", "x", x)?;
+        let n = super::check_square("cholesky_outer_product.forward_log_det_jacobian", "x", x)?;
         Ok(Self::fldj(x, n))
     }
     fn inverse_log_det_jacobian(&self, y: &Tensor) -> Result<Tensor> {
@@ -81,7 +70,7 @@ impl Bijector for CholeskyOuterProduct {
     }
     fn inverse_and_log_det(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
         let op = "cholesky_outer_product.inverse_and_log_det";
-        let n = Self::check(op, "y", y)?;
+        let n = super::check_square(op, "y", y)?;
         let l = Self::cholesky(op, y)?;
         let ildj = -Self::fldj(&l, n);
         Ok((l, ildj))

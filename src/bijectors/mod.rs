@@ -16,8 +16,8 @@ mod batch_normalization;
 mod chain;
 mod cholesky_outer_product;
 mod concat;
-mod cumulative_distribution;
 mod cumsum;
+mod cumulative_distribution;
 mod elementwise;
 mod embedding;
 mod exp;
@@ -28,12 +28,14 @@ mod flow_transform;
 mod identity;
 mod invert;
 mod log1p;
+mod lower_cholesky;
 mod masked_autoregressive_flow;
 mod normal_cdf;
 mod ordered;
 mod pad;
 mod param;
 mod permute;
+mod positive_definite;
 mod power;
 mod rational_quadratic_spline;
 mod real_nvp;
@@ -65,11 +67,13 @@ pub use flow_transform::{transform_from_json, AffineTransform, ElementwiseTransf
 pub use identity::Identity;
 pub use invert::Invert;
 pub use log1p::Log1p;
+pub use lower_cholesky::LowerCholesky;
 pub use masked_autoregressive_flow::MaskedAutoregressiveFlow;
 pub use normal_cdf::NormalCdf;
 pub use ordered::Ordered;
 pub use pad::Pad;
 pub use permute::Permute;
+pub use positive_definite::PositiveDefinite;
 pub use power::{Power, Square};
 pub use rational_quadratic_spline::{
     rqs_forward, rqs_inverse, RationalQuadraticSpline, SplineParams, DEFAULT_MIN_BIN_HEIGHT, DEFAULT_MIN_BIN_WIDTH,
@@ -186,6 +190,21 @@ pub trait Bijector {
 pub fn unique_variables(lists: impl IntoIterator<Item = Vec<(String, Tensor)>>) -> Vec<(String, Tensor)> {
     let mut seen = std::collections::HashSet::new();
     lists.into_iter().flatten().filter(|(name, _)| seen.insert(name.clone())).collect()
+}
+
+/// Checks an input of a bijector method on matrices: a float batch of square matrices
+/// `[..., n, n]`; returns `n`.
+pub(crate) fn check_square(op: &str, what: &str, t: &Tensor) -> Result<i64> {
+    check_input(op, what, t, 2)?;
+    let s = t.size();
+    let (r, c) = (s[s.len() - 2], s[s.len() - 1]);
+    if r != c {
+        anyhow::bail!(
+            "{op}: expected {what} of square matrices [..., n, n], got shape {}",
+            crate::shape::fmt_shape(&s)
+        );
+    }
+    Ok(r)
 }
 
 /// Checks an input of a bijector method: a float tensor with at least `min_ndims` dimensions.
