@@ -19,11 +19,11 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant, Cumsum,
-    CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, Invert, Log1p, LowerCholesky,
+    transform_from_json, Abs, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant,
+    Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, Invert, Log1p, LowerCholesky,
     MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite, Power,
-    RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SoftmaxCentered,
-    Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
+    RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, Softmax,
+    SoftmaxCentered, Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
@@ -245,6 +245,8 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "Ordered" => Arc::new(Ordered),
         "LowerCholesky" => Arc::new(LowerCholesky),
         "PositiveDefinite" => Arc::new(PositiveDefinite),
+        "Abs" => Arc::new(Abs),
+        "Softmax" => Arc::new(Softmax),
         "CumulativeDistribution" => {
             let spec = field(obj, "distribution", name)?;
             let dist = match path {
@@ -339,7 +341,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             SoftmaxCentered, \
+             Abs, Softmax, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

@@ -14,9 +14,9 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1, FillTriangular,
-    Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale,
-    ScaleMatvecTriL, Shift, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
+    testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1,
+    FillTriangular, Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power, Reciprocal, Reshape,
+    Scale, ScaleMatvecTriL, Shift, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -723,4 +723,30 @@ fn cumulative_distribution_from_json_and_its_errors() {
         .expect("trainable without a path")
         .to_string();
     assert!(e.contains("needs a VarStore path"), "{e}");
+}
+
+// Abs and Softmax, maps but not bijections (as torch's AbsTransform and SoftmaxTransform): the
+// forward against its closed form, Softmax's right inverse, and errors for what does not exist.
+#[test]
+fn abs_and_softmax_are_forward_maps() {
+    let x = Tensor::from_slice(&[-2.0, 0.5, 3.0, -0.25f64]).reshape([2, 2]);
+    assert_eq!(to_vec(&Abs.forward(&x).unwrap()), vec![2.0, 0.5, 3.0, 0.25]);
+    let y = Softmax.forward(&x).unwrap();
+    let e = x.exp();
+    let want = &e / e.sum_dim_intlist([-1i64].as_slice(), true, None::<Kind>);
+    assert!(y.allclose(&want, 1e-15, 1e-15, false));
+    assert!(Softmax.forward(&Softmax.inverse(&y).unwrap()).unwrap().allclose(&y, 1e-15, 1e-15, false));
+    assert!(Softmax.forward(&(&x + 7.0)).unwrap().allclose(&y, 1e-14, 1e-14, false), "not injective");
+    for (r, start) in [
+        (Abs.inverse(&x).map(|_| ()), "abs.inverse: |x| is not injective"),
+        (Abs.forward_log_det_jacobian(&x).map(|_| ()), "abs.forward_log_det_jacobian"),
+        (
+            Softmax.forward_log_det_jacobian(&x).map(|_| ()),
+            "softmax.forward_log_det_jacobian: softmax is not a bijection",
+        ),
+        (Softmax.inverse_log_det_jacobian(&y).map(|_| ()), "softmax.inverse_log_det_jacobian"),
+    ] {
+        let e = r.expect_err("refused").to_string();
+        assert!(e.starts_with(start), "{e}");
+    }
 }

@@ -11,6 +11,7 @@
 //! overrides where it saves work or is more accurate. The trait is object safe: chains hold
 //! `Arc<dyn Bijector>`, and users implement their own bijectors with it.
 
+mod abs;
 mod affine;
 mod batch_normalization;
 mod chain;
@@ -45,6 +46,7 @@ mod scale;
 mod scale_matvec_tril;
 mod shift;
 mod sigmoid;
+mod softmax;
 mod softmax_centered;
 mod softplus;
 mod stick_breaking;
@@ -52,6 +54,7 @@ mod tanh;
 pub mod testing;
 mod transform_diagonal;
 
+pub use abs::Abs;
 pub use affine::Affine;
 pub use batch_normalization::BatchNormalization;
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
@@ -86,6 +89,7 @@ pub use scale::Scale;
 pub use scale_matvec_tril::ScaleMatvecTriL;
 pub use shift::Shift;
 pub use sigmoid::Sigmoid;
+pub use softmax::Softmax;
 pub use softmax_centered::SoftmaxCentered;
 pub use softplus::Softplus;
 pub use stick_breaking::StickBreaking;
