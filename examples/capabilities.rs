@@ -227,6 +227,7 @@ fn main() -> Result<()> {
         ("Affine", Arc::new(Affine::scalar(1.0, 2.0))),
         ("Power / Square", Arc::new(Square)),
         ("Invert", Arc::new(Invert::new(Arc::new(Exp)))),
+        ("IndependentTransform", Arc::new(IndependentTransform::new(Arc::new(Exp), 1))),
         ("Chain", Arc::new(Chain::new(vec![Arc::new(Exp), Arc::new(Shift::scalar(1.0))]))),
         ("FillTriangular (lower, upper)", Arc::new(FillTriangular::lower())),
         ("FillScaleTriL", Arc::new(FillScaleTriL::default())),

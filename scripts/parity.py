@@ -442,6 +442,27 @@ class PositiveDefinite:
         return LowerCholesky().fldj(x) + CholeskyOuterProduct().fldj(LowerCholesky().forward(x))
 
 
+class IndependentPy:
+    """A bijector with n batch dimensions read as event dimensions: the inner maps, the inner
+    log-det summed over those n dimensions."""
+
+    def __init__(self, inner, n):
+        self.inner, self.n = inner, n
+        self.fwd_min, self.inv_min = inner.fwd_min + n, inner.inv_min + n
+
+    def forward(self, x):
+        return self.inner.forward(x)
+
+    def inverse(self, y):
+        return self.inner.inverse(y)
+
+    def fldj(self, x):
+        ldj = self.inner.fldj(x)
+        full = x.shape[:x.dim() - self.inner.fwd_min]
+        ldj = ldj.expand(full) if ldj.shape != full else ldj
+        return ldj.sum(tuple(range(-self.n, 0))) if self.n else ldj
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -567,6 +588,8 @@ def py_bijector(spec, dtype):
         return Ordered()
     if name == "CumulativeDistribution":
         return CumulativeDistribution(opts, dtype)
+    if name == "Independent":
+        return IndependentPy(py_bijector(opts["bijector"], dtype), opts.get("reinterpreted_batch_ndims", 1))
     if name == "LowerCholesky":
         return LowerCholesky()
     if name == "PositiveDefinite":
@@ -605,6 +628,8 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
     "Reciprocal": lambda o, d: tt.PowerTransform(torch.tensor(-1.0, dtype=d)),
     "Affine": lambda o, d: tt.AffineTransform(from_json(o["loc"], d), from_json(o["scale"], d)),
+    "Independent": lambda o, d: tt.IndependentTransform(
+        TORCH_TRANSFORMS[o["bijector"]]({}, d), o.get("reinterpreted_batch_ndims", 1)),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
     "Exp": lambda o, d: tt.ExpTransform(),
     "Softplus": lambda o, d: tt.SoftplusTransform(),
@@ -617,7 +642,8 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
 def reference_bijector(spec, dtype):
     """(forward, inverse, fldj, source) in `dtype`: torch's transform where it has one."""
     name = spec if isinstance(spec, str) else spec["type"]
-    if name in TORCH_TRANSFORMS and not (name == "Sigmoid" and "low" in spec):
+    torch_inner = name != "Independent" or (isinstance(spec["bijector"], str) and spec["bijector"] in TORCH_TRANSFORMS)
+    if name in TORCH_TRANSFORMS and not (name == "Sigmoid" and "low" in spec) and torch_inner:
         # (torch's sigmoid inverse clamps y to [tiny, 1 - eps]: for bounds, the rescaled value
         # near a bound is clamped, so the script's log(y - low) - log(high - y) is the reference)
         t = TORCH_TRANSFORMS[name]({} if isinstance(spec, str) else spec, dtype)
@@ -675,7 +701,8 @@ def more_bijector_specs(rng):
     """Issue 15's bijectors (their own random stream: adding them leaves the draws of every other
     case as they were). References: closed forms in torch (`py_bijector`), torch's
     `PowerTransform(-1)` for Reciprocal, `StickBreakingTransform` for StickBreaking's maps,
-    `AffineTransform` for Affine, `CumulativeDistributionTransform` (of a Normal) for
+    `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
+    `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
     two's maps; TFP's
     Cumsum and Ordered in closed form."""
@@ -686,7 +713,9 @@ def more_bijector_specs(rng):
             ({"type": "Affine", "loc": to_json(loc), "scale": to_json(scale)}, "elementwise3"),
             ({"type": "CumulativeDistribution", "distribution": {
                 "type": "Normal", "loc": to_json(loc / 4), "scale": to_json(1.0 + np.abs(scale) % 2.0)}}, "elementwise3"),
-            ("LowerCholesky", "matrix"), ("PositiveDefinite", "matrix_tame")]
+            ("LowerCholesky", "matrix"), ("PositiveDefinite", "matrix_tame"),
+            ({"type": "Independent", "bijector": "Softplus", "reinterpreted_batch_ndims": 1}, "positive"),
+            ({"type": "Independent", "bijector": {"type": "FillScaleTriL"}, "reinterpreted_batch_ndims": 1}, "rows3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

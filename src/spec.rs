@@ -20,9 +20,9 @@
 
 use crate::bijectors::{
     transform_from_json, Abs, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant,
-    Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, Invert, Log1p, LowerCholesky,
-    MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite, Power,
-    RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, Softmax,
+    Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, IndependentTransform, Invert,
+    Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite,
+    Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, Softmax,
     SoftmaxCentered, Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
@@ -246,6 +246,13 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "LowerCholesky" => Arc::new(LowerCholesky),
         "PositiveDefinite" => Arc::new(PositiveDefinite),
         "Abs" => Arc::new(Abs),
+        "Independent" => {
+            let n = int("reinterpreted_batch_ndims", 1)?;
+            if n < 0 {
+                bail!("spec: Independent: \"reinterpreted_batch_ndims\" must be >= 0, got {n}");
+            }
+            Arc::new(IndependentTransform::new(inner("bijector")?, n as usize))
+        }
         "Softmax" => Arc::new(Softmax),
         "CumulativeDistribution" => {
             let spec = field(obj, "distribution", name)?;
@@ -341,7 +348,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             Abs, Softmax, SoftmaxCentered, \
+             Abs, Softmax, Independent, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1,
-    FillTriangular, Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power, Reciprocal, Reshape,
-    Scale, ScaleMatvecTriL, Shift, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
+    FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power,
+    Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking,
+    Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -169,6 +170,7 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickBreaking), randn(&[3, 2, 4], kind)),
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
+        (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
         // (on the lower entries, in FillTriangular's order: the maps drop the upper triangle)
         (Box::new(on_lower_entries(Arc::new(LowerCholesky))), randn(&[3, 2, 6], kind)),
         (Box::new(on_lower_entries(Arc::new(PositiveDefinite))), randn(&[3, 2, 6], kind) * 0.5),
@@ -634,6 +636,13 @@ fn elementwise_closed_forms_at_their_ends() {
     assert!(PositiveDefinite.forward(&x).unwrap().allclose(&l.matmul(&l.transpose(0, 1)), 1e-15, 1e-15, false));
     let e = LowerCholesky.forward(&Tensor::zeros([2, 3], (Kind::Double, CPU))).expect_err("not square").to_string();
     assert!(e.starts_with("lower_cholesky.forward: expected x of square matrices"), "{e}");
+    // IndependentTransform: the base's log-det summed over the reinterpreted dimensions.
+    let ind = IndependentTransform::new(Arc::new(Exp), 1);
+    let x = Tensor::from_slice(&[1.0, 2.0, 3.0, -4.0f64]).reshape([2, 2]);
+    assert_eq!(to_vec(&ind.forward_log_det_jacobian(&x).unwrap()), vec![3.0, -1.0]);
+    assert_eq!((ind.forward_min_event_ndims(), ind.inverse_min_event_ndims()), (1, 1));
+    let e = ind.forward(&t(&[1.0]).reshape([0i64; 0])).expect_err("a scalar").to_string();
+    assert!(e.starts_with("independent_transform.forward: expected x with at least 1 dimensions"), "{e}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
