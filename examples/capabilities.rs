@@ -218,6 +218,7 @@ fn main() -> Result<()> {
         ("Softplus", Arc::new(Softplus)),
         ("Sigmoid (low, high)", Arc::new(Sigmoid::with_scalar_bounds(-1.0, 2.0)?)),
         ("Tanh", Arc::new(Tanh)),
+        ("SinhArcsinh", Arc::new(SinhArcsinh::scalar(0.5, 1.5))),
         ("Expm1", Arc::new(Expm1)),
         ("Log1p", Arc::new(Log1p)),
         ("Reciprocal", Arc::new(Reciprocal)),

@@ -588,6 +588,15 @@ def py_bijector(spec, dtype):
         return Ordered()
     if name == "CumulativeDistribution":
         return CumulativeDistribution(opts, dtype)
+    if name == "SinhArcsinh":
+        # TFP's map, its log-det written plainly (log of cosh, log1p of the square): the library
+        # uses TFP's stable forms
+        sk, tw = from_json(opts["skewness"], dtype), from_json(opts["tailweight"], dtype)
+        m = 2.0 / torch.sinh(math.asinh(2.0) * tw)
+        return Elementwise(lambda x: torch.sinh((torch.asinh(x) + sk) * tw) * m,
+                           lambda y: torch.sinh(torch.asinh(y / m) / tw - sk),
+                           lambda x: (torch.log(torch.cosh((torch.asinh(x) + sk) * tw)) - 0.5 * torch.log1p(x * x)
+                                      + torch.log(tw) + torch.log(m)))
     if name == "Independent":
         return IndependentPy(py_bijector(opts["bijector"], dtype), opts.get("reinterpreted_batch_ndims", 1))
     if name == "LowerCholesky":
@@ -704,7 +713,7 @@ def more_bijector_specs(rng):
     `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
     `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
-    two's maps; TFP's
+    two's maps; TFP's SinhArcsinh (its log-det written plainly) and
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
     scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
@@ -715,7 +724,9 @@ def more_bijector_specs(rng):
                 "type": "Normal", "loc": to_json(loc / 4), "scale": to_json(1.0 + np.abs(scale) % 2.0)}}, "elementwise3"),
             ("LowerCholesky", "matrix"), ("PositiveDefinite", "matrix_tame"),
             ({"type": "Independent", "bijector": "Softplus", "reinterpreted_batch_ndims": 1}, "positive"),
-            ({"type": "Independent", "bijector": {"type": "FillScaleTriL"}, "reinterpreted_batch_ndims": 1}, "rows3")]
+            ({"type": "Independent", "bijector": {"type": "FillScaleTriL"}, "reinterpreted_batch_ndims": 1}, "rows3"),
+            ({"type": "SinhArcsinh", "skewness": to_json(loc / 2), "tailweight": to_json(0.5 + np.abs(scale) % 1.5)},
+             "elementwise3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

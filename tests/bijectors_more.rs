@@ -16,8 +16,8 @@ use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1,
     FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power,
-    Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking,
-    Tanh,
+    Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square,
+    StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -171,6 +171,10 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
+        (
+            Box::new(SinhArcsinh::new(shift.shallow_clone() * 0.5, positive(&[2, 1], kind) + 0.3)),
+            randn(&[3, 2, 4], kind) * 3.0,
+        ),
         // (on the lower entries, in FillTriangular's order: the maps drop the upper triangle)
         (Box::new(on_lower_entries(Arc::new(LowerCholesky))), randn(&[3, 2, 6], kind)),
         (Box::new(on_lower_entries(Arc::new(PositiveDefinite))), randn(&[3, 2, 6], kind) * 0.5),
@@ -643,6 +647,15 @@ fn elementwise_closed_forms_at_their_ends() {
     assert_eq!((ind.forward_min_event_ndims(), ind.inverse_min_event_ndims()), (1, 1));
     let e = ind.forward(&t(&[1.0]).reshape([0i64; 0])).expect_err("a scalar").to_string();
     assert!(e.starts_with("independent_transform.forward: expected x with at least 1 dimensions"), "{e}");
+    // SinhArcsinh: the identity at skewness 0 and tail weight 1 (TFP's multiplier is then 1),
+    // finite log-dets far out, and ±2 kept near ±2 by the multiplier whatever the tail weight.
+    let x = t(&[-1e30, -2.0, 0.3, 2.0, 1e30]);
+    let id = SinhArcsinh::scalar(0.0, 1.0);
+    assert!(id.forward(&x.narrow(0, 1, 3)).unwrap().allclose(&x.narrow(0, 1, 3), 1e-15, 1e-15, false));
+    let heavy = SinhArcsinh::scalar(0.0, 1.7);
+    assert!(to_vec(&heavy.forward_log_det_jacobian(&x).unwrap()).iter().all(|v| v.is_finite()));
+    let two = to_vec(&heavy.forward(&t(&[2.0])).unwrap())[0];
+    assert!((two - 2.0).abs() < 1e-12, "{two}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
