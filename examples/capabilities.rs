@@ -235,6 +235,7 @@ fn main() -> Result<()> {
         ("TransformDiagonal", Arc::new(TransformDiagonal::new(Arc::new(Softplus)))),
         ("CholeskyOuterProduct", Arc::new(CholeskyOuterProduct)),
         ("LowerCholesky", Arc::new(LowerCholesky)),
+        ("CorrelationCholesky", Arc::new(CorrelationCholesky)),
         ("PositiveDefinite", Arc::new(PositiveDefinite)),
         ("ScaleMatvecTriL", Arc::new(ScaleMatvecTriL::new(Tensor::eye(4, F64))?)),
         ("SoftmaxCentered", Arc::new(SoftmaxCentered)),
@@ -278,7 +279,7 @@ fn main() -> Result<()> {
     println!("|---|---|---|---|");
     for (label, b) in bijectors {
         let x = match label {
-            "FillTriangular (lower, upper)" | "FillScaleTriL" => Tensor::randn([6], F64),
+            "FillTriangular (lower, upper)" | "FillScaleTriL" | "CorrelationCholesky" => Tensor::randn([6], F64),
             "TransformDiagonal" | "CholeskyOuterProduct" | "LowerCholesky" | "PositiveDefinite" => {
                 Tensor::eye(3, F64) + Tensor::randn([3, 3], F64).tril(-1)
             }

@@ -463,6 +463,26 @@ class IndependentPy:
         return ldj.sum(tuple(range(-self.n, 0))) if self.n else ldj
 
 
+class CorrelationCholesky:
+    """TFP's CorrelationCholesky, as TFP computes it: the strictly lower triangle filled in
+    FillTriangular's order, a unit diagonal, rows normalised; log-det sum_i (i + 1) log L_ii."""
+    fwd_min, inv_min = 1, 2
+
+    def forward(self, x):
+        t = FillTriangular(False).forward(x)
+        y = F.pad(t, (0, 1, 1, 0)) + torch.eye(t.shape[-1] + 1, dtype=x.dtype)
+        return y / torch.linalg.vector_norm(y, dim=-1, keepdim=True)
+
+    def inverse(self, y):
+        x = torch.tril(y, -1) / torch.diagonal(y, dim1=-2, dim2=-1)[..., None]
+        return FillTriangular(False).inverse(x[..., 1:, :-1])
+
+    def fldj(self, x):
+        y = self.forward(x)
+        n = y.shape[-1]
+        return (torch.arange(2, n + 2, dtype=y.dtype) * torch.log(torch.diagonal(y, dim1=-2, dim2=-1))).sum(-1)
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -597,6 +617,8 @@ def py_bijector(spec, dtype):
                            lambda y: torch.sinh(torch.asinh(y / m) / tw - sk),
                            lambda x: (torch.log(torch.cosh((torch.asinh(x) + sk) * tw)) - 0.5 * torch.log1p(x * x)
                                       + torch.log(tw) + torch.log(m)))
+    if name == "CorrelationCholesky":
+        return CorrelationCholesky()
     if name == "Independent":
         return IndependentPy(py_bijector(opts["bijector"], dtype), opts.get("reinterpreted_batch_ndims", 1))
     if name == "LowerCholesky":
@@ -713,7 +735,7 @@ def more_bijector_specs(rng):
     `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
     `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
-    two's maps; TFP's SinhArcsinh (its log-det written plainly) and
+    two's maps; TFP's SinhArcsinh (its log-det written plainly), CorrelationCholesky,
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
     scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
@@ -726,7 +748,8 @@ def more_bijector_specs(rng):
             ({"type": "Independent", "bijector": "Softplus", "reinterpreted_batch_ndims": 1}, "positive"),
             ({"type": "Independent", "bijector": {"type": "FillScaleTriL"}, "reinterpreted_batch_ndims": 1}, "rows3"),
             ({"type": "SinhArcsinh", "skewness": to_json(loc / 2), "tailweight": to_json(0.5 + np.abs(scale) % 1.5)},
-             "elementwise3")]
+             "elementwise3"),
+            ({"type": "CorrelationCholesky"}, "vector")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

@@ -20,10 +20,10 @@
 
 use crate::bijectors::{
     transform_from_json, Abs, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant,
-    Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity, IndependentTransform, Invert,
-    Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite,
-    Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SinhArcsinh,
-    Softmax, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
+    CorrelationCholesky, Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity,
+    IndependentTransform, Invert, Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute,
+    Position, PositiveDefinite, Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL,
+    Shift, Sigmoid, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
@@ -246,6 +246,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
         "LowerCholesky" => Arc::new(LowerCholesky),
         "PositiveDefinite" => Arc::new(PositiveDefinite),
         "Abs" => Arc::new(Abs),
+        "CorrelationCholesky" | "CorrCholesky" => Arc::new(CorrelationCholesky),
         "SinhArcsinh" => Arc::new(SinhArcsinh::new(param("skewness")?, param("tailweight")?)),
         "Independent" => {
             let n = int("reinterpreted_batch_ndims", 1)?;
@@ -349,7 +350,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             Abs, Softmax, Independent, SinhArcsinh, SoftmaxCentered, \
+             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

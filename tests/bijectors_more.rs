@@ -14,10 +14,10 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, Cumsum, CumulativeDistribution, Exp, Expm1,
-    FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power,
-    Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square,
-    StickBreaking, Tanh,
+    testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, CorrelationCholesky, Cumsum, CumulativeDistribution,
+    Exp, Expm1, FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf, Ordered,
+    PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax, SoftmaxCentered,
+    Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -110,6 +110,33 @@ fn on_lower_entries(b: Arc<dyn Bijector>) -> Chain {
     Chain::new(vec![Arc::new(Invert::new(fill.clone())), b, fill])
 }
 
+/// `x -> the strictly lower entries of CorrelationCholesky(x)` (in FillTriangular's order): the
+/// square map whose log-det TFP's formula is.
+struct CorrReadBack;
+
+impl Bijector for CorrReadBack {
+    fn name(&self) -> String {
+        "read_back_correlation_cholesky".into()
+    }
+    fn forward_min_event_ndims(&self) -> usize {
+        1
+    }
+    fn forward(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        let l = CorrelationCholesky.forward(x)?;
+        let n = l.size()[l.dim() - 1];
+        FillTriangular::lower().inverse(&l.narrow(-2, 1, n - 1).narrow(-1, 0, n - 1))
+    }
+    fn inverse(&self, y: &Tensor) -> anyhow::Result<Tensor> {
+        // rows of unit norm: the diagonal is sqrt(1 - the row's squared strictly lower entries)
+        let strict = FillTriangular::lower().forward(y)?.constant_pad_nd([0i64, 1, 1, 0].as_slice());
+        let diag = (strict.square().sum_dim_intlist([-1i64].as_slice(), false, None::<Kind>).neg() + 1.0).sqrt();
+        CorrelationCholesky.inverse(&(strict + diag.diag_embed(0, -2, -1)))
+    }
+    fn forward_log_det_jacobian(&self, x: &Tensor) -> anyhow::Result<Tensor> {
+        CorrelationCholesky.forward_log_det_jacobian(x)
+    }
+}
+
 /// `lower entries of L -> lower entries of L Lᵀ` (both in FillTriangular's order): the square
 /// map whose Jacobian CholeskyOuterProduct's log-det is (upper entries of `x` are ignored).
 struct CholeskyReadBack;
@@ -171,6 +198,8 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(StickReadBack), randn(&[3, 2, 4], kind)),
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
+        (Box::new(CorrelationCholesky), randn(&[3, 2, 6], kind)),
+        (Box::new(CorrReadBack), randn(&[3, 2, 6], kind)),
         (
             Box::new(SinhArcsinh::new(shift.shallow_clone() * 0.5, positive(&[2, 1], kind) + 0.3)),
             randn(&[3, 2, 4], kind) * 3.0,
@@ -656,6 +685,17 @@ fn elementwise_closed_forms_at_their_ends() {
     assert!(to_vec(&heavy.forward_log_det_jacobian(&x).unwrap()).iter().all(|v| v.is_finite()));
     let two = to_vec(&heavy.forward(&t(&[2.0])).unwrap())[0];
     assert!((two - 2.0).abs() < 1e-12, "{two}");
+    // CorrelationCholesky: rows of unit norm, a positive diagonal, L Lᵀ with a unit diagonal;
+    // event shapes [.., 6] <-> [.., 4, 4]; a length that is no n(n-1)/2 is refused.
+    let l = CorrelationCholesky.forward(&(Tensor::randn([5, 6], (Kind::Double, CPU)) * 2.0)).unwrap();
+    let norms = l.square().sum_dim_intlist([-1i64].as_slice(), false, None::<Kind>);
+    assert!(norms.allclose(&norms.ones_like(), 1e-14, 1e-14, false));
+    assert!(to_vec(&l.diagonal(0, -2, -1)).iter().all(|&d| d > 0.0));
+    assert!(to_vec(&l.triu(1)).iter().all(|&v| v == 0.0));
+    assert_eq!(CorrelationCholesky.forward_event_shape(&[2, 6]).unwrap(), vec![2, 4, 4]);
+    assert_eq!(CorrelationCholesky.inverse_event_shape(&[4, 4]).unwrap(), vec![6]);
+    let e = CorrelationCholesky.forward(&Tensor::zeros([4], (Kind::Double, CPU))).expect_err("4 entries").to_string();
+    assert!(e.starts_with("correlation_cholesky.forward: expected a last dimension of n(n-1)/2"), "{e}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
