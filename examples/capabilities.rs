@@ -230,6 +230,7 @@ fn main() -> Result<()> {
         ("Invert", Arc::new(Invert::new(Arc::new(Exp)))),
         ("IndependentTransform", Arc::new(IndependentTransform::new(Arc::new(Exp), 1))),
         ("Chain", Arc::new(Chain::new(vec![Arc::new(Exp), Arc::new(Shift::scalar(1.0))]))),
+        ("Cat", Arc::new(Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1), (Arc::new(Tanh), 3)], -1)?)),
         ("FillTriangular (lower, upper)", Arc::new(FillTriangular::lower())),
         ("FillScaleTriL", Arc::new(FillScaleTriL::default())),
         ("TransformDiagonal", Arc::new(TransformDiagonal::new(Arc::new(Softplus)))),

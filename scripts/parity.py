@@ -483,6 +483,26 @@ class CorrelationCholesky:
         return (torch.arange(2, n + 2, dtype=y.dtype) * torch.log(torch.diagonal(y, dim1=-2, dim2=-1))).sum(-1)
 
 
+class CatPy:
+    """A bijector per block of the axis, concatenated (elementwise parts: the log-dets too)."""
+
+    def __init__(self, parts, lengths, axis):
+        self.parts, self.lengths, self.axis = parts, lengths, axis
+        self.fwd_min = self.inv_min = max(p.fwd_min for p in parts)
+
+    def _map(self, t, f):
+        return torch.cat([f(p, c) for p, c in zip(self.parts, torch.split(t, self.lengths, self.axis))], self.axis)
+
+    def forward(self, x):
+        return self._map(x, lambda p, c: p.forward(c))
+
+    def inverse(self, y):
+        return self._map(y, lambda p, c: p.inverse(c))
+
+    def fldj(self, x):
+        return self._map(x, lambda p, c: p.fldj(c).expand(c.shape))
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -619,6 +639,8 @@ def py_bijector(spec, dtype):
                                       + torch.log(tw) + torch.log(m)))
     if name == "CorrelationCholesky":
         return CorrelationCholesky()
+    if name == "Cat":
+        return CatPy([py_bijector(m, dtype) for m in opts["bijectors"]], opts["lengths"], opts.get("axis", -1))
     if name == "Independent":
         return IndependentPy(py_bijector(opts["bijector"], dtype), opts.get("reinterpreted_batch_ndims", 1))
     if name == "LowerCholesky":
@@ -659,6 +681,8 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Square": lambda o, d: tt.PowerTransform(torch.tensor(2.0, dtype=d)),
     "Reciprocal": lambda o, d: tt.PowerTransform(torch.tensor(-1.0, dtype=d)),
     "Affine": lambda o, d: tt.AffineTransform(from_json(o["loc"], d), from_json(o["scale"], d)),
+    "Cat": lambda o, d: tt.CatTransform([TORCH_TRANSFORMS[m if isinstance(m, str) else m["type"]](
+        {} if isinstance(m, str) else m, d) for m in o["bijectors"]], dim=o.get("axis", -1), lengths=o["lengths"]),
     "Independent": lambda o, d: tt.IndependentTransform(
         TORCH_TRANSFORMS[o["bijector"]]({}, d), o.get("reinterpreted_batch_ndims", 1)),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
@@ -735,7 +759,8 @@ def more_bijector_specs(rng):
     `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
     `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
-    two's maps; TFP's SinhArcsinh (its log-det written plainly), CorrelationCholesky,
+    two's maps, `CatTransform` for Cat; TFP's SinhArcsinh (its log-det written plainly),
+    CorrelationCholesky,
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
     scale = rng.choice([-1, 1], size=[3]) * 10 ** rng.uniform(-2, 2, size=[3])
@@ -749,7 +774,9 @@ def more_bijector_specs(rng):
             ({"type": "Independent", "bijector": {"type": "FillScaleTriL"}, "reinterpreted_batch_ndims": 1}, "rows3"),
             ({"type": "SinhArcsinh", "skewness": to_json(loc / 2), "tailweight": to_json(0.5 + np.abs(scale) % 1.5)},
              "elementwise3"),
-            ({"type": "CorrelationCholesky"}, "vector")]
+            ({"type": "CorrelationCholesky"}, "vector"),
+            ({"type": "Cat", "bijectors": ["Exp", {"type": "Affine", "loc": to_json(loc[:1]), "scale": to_json(scale[:1])},
+                                           "Softplus"], "lengths": [1, 1, 1], "axis": -1}, "elementwise3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):

@@ -19,7 +19,7 @@
 //! ```
 
 use crate::bijectors::{
-    transform_from_json, Abs, Affine, BatchNormalization, Bijector, Chain, CholeskyOuterProduct, ConcatConstant,
+    transform_from_json, Abs, Affine, BatchNormalization, Bijector, Cat, Chain, CholeskyOuterProduct, ConcatConstant,
     CorrelationCholesky, Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity,
     IndependentTransform, Invert, Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute,
     Position, PositiveDefinite, Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL,
@@ -331,26 +331,23 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             };
             Arc::new(spline.with_validate_args(obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false))?)
         }
-        "Chain" => {
-            let members = field(obj, "bijectors", name)?
+        "Chain" => Arc::new(Chain::new(members(path, obj, name, kind, device)?)),
+        "Cat" => {
+            let lengths = field(obj, "lengths", name)?
                 .as_array()
-                .ok_or_else(|| anyhow!("spec: Chain: \"bijectors\" must be a list"))?;
-            let member = |(i, m): (usize, &Value)| -> Result<Arc<dyn Bijector>> {
-                let Some(p) = path else { return bijector(None, m, kind, device) };
-                let sub = match m.get("name") {
-                    None => i.to_string(),
-                    Some(Value::String(n)) => n.clone(),
-                    Some(other) => bail!("spec: Chain member {i}: \"name\" must be a string, got {other}"),
-                };
-                bijector(Some(&sub_path(p, &sub, "Chain member")?), m, kind, device)
-            };
-            Arc::new(Chain::new(members.iter().enumerate().map(member).collect::<Result<Vec<_>>>()?))
+                .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>())
+                .ok_or_else(|| anyhow!("spec: Cat: \"lengths\" must be a list of integers"))?;
+            let parts = members(path, obj, name, kind, device)?;
+            if parts.len() != lengths.len() {
+                bail!("spec: Cat: {} bijectors but {} lengths", parts.len(), lengths.len());
+            }
+            Arc::new(Cat::new(parts.into_iter().zip(lengths).collect(), int("axis", -1)?)?)
         }
         other => bail!(
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, SoftmaxCentered, \
+             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, Cat, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),
@@ -420,6 +417,30 @@ pub fn build_parameter(path: &nn::Path, field_name: &str, v: &Value, kind: Kind)
     } else {
         bail!("spec: parameter {field_name:?} needs one of \"constant\", \"variable\", \"transformed\", got {v}")
     }
+}
+
+/// The bijectors of a composite's `"bijectors"` list (Chain, Cat), each under its own
+/// `VarStore` path: its `"name"`, or its position.
+fn members(
+    path: Option<&nn::Path>,
+    obj: &Map<String, Value>,
+    name: &str,
+    kind: Kind,
+    device: Device,
+) -> Result<Vec<Arc<dyn Bijector>>> {
+    let list = field(obj, "bijectors", name)?
+        .as_array()
+        .ok_or_else(|| anyhow!("spec: {name}: \"bijectors\" must be a list"))?;
+    let member = |(i, m): (usize, &Value)| -> Result<Arc<dyn Bijector>> {
+        let Some(p) = path else { return bijector(None, m, kind, device) };
+        let sub = match m.get("name") {
+            None => i.to_string(),
+            Some(Value::String(n)) => n.clone(),
+            Some(other) => bail!("spec: {name} member {i}: \"name\" must be a string, got {other}"),
+        };
+        bijector(Some(&sub_path(p, &sub, &format!("{name} member"))?), m, kind, device)
+    };
+    list.iter().enumerate().map(member).collect()
 }
 
 /// A distribution from JSON (see `docs/json.md`), its variables created under `path` in dtype

@@ -14,10 +14,10 @@ use common::{seeded, to_vec};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
-    testing, Abs, Affine, Bijector, Chain, CholeskyOuterProduct, CorrelationCholesky, Cumsum, CumulativeDistribution,
-    Exp, Expm1, FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf, Ordered,
-    PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax, SoftmaxCentered,
-    Softplus, Square, StickBreaking, Tanh,
+    testing, Abs, Affine, Bijector, Cat, Chain, CholeskyOuterProduct, CorrelationCholesky, Cumsum,
+    CumulativeDistribution, Exp, Expm1, FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf,
+    Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax,
+    SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -199,6 +199,29 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
         (Box::new(CorrelationCholesky), randn(&[3, 2, 6], kind)),
+        // Cat: blocks of the event (a vector part: log-dets summed) and of a batch axis
+        // (elementwise parts: log-dets concatenated)
+        (
+            Box::new(
+                Cat::new(
+                    vec![
+                        (
+                            Arc::new(ScaleMatvecTriL::new(scale_tril(&[3, 3], false, kind)).unwrap())
+                                as Arc<dyn Bijector>,
+                            3,
+                        ),
+                        (Arc::new(Exp), 1),
+                    ],
+                    -1,
+                )
+                .unwrap(),
+            ),
+            randn(&[3, 2, 4], kind),
+        ),
+        (
+            Box::new(Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1), (Arc::new(Softplus), 1)], -2).unwrap()),
+            randn(&[3, 2, 4], kind),
+        ),
         (Box::new(CorrReadBack), randn(&[3, 2, 6], kind)),
         (
             Box::new(SinhArcsinh::new(shift.shallow_clone() * 0.5, positive(&[2, 1], kind) + 0.3)),
@@ -211,14 +234,15 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
             Box::new(
                 CumulativeDistribution::new(
                     tch_distributions::distributions::Normal::new(
-                        tch_distributions::Parameter::constant(&randn(&[4], kind)).unwrap(),
-                        tch_distributions::Parameter::constant(&positive(&[4], kind)).unwrap(),
+                        tch_distributions::Parameter::constant(&(randn(&[4], kind) * 0.3)).unwrap(),
+                        tch_distributions::Parameter::constant(&(positive(&[4], kind) + 1.0)).unwrap(),
                     )
                     .unwrap(),
                 )
                 .unwrap(),
             ),
-            randn(&[3, 2, 4], kind),
+            // (within about two scales, where float32's icdf(cdf(x)) keeps 1e-4)
+            randn(&[3, 2, 4], kind) * 0.5,
         ),
         (Box::new(Affine::new(shift.shallow_clone(), randn(&[2, 1], kind) * 3.0)), randn(&[3, 2, 4], kind)),
         (Box::new(Ordered), positive(&[3, 2, 4], kind).cumsum(-1, None::<Kind>) - 2.0),
@@ -696,6 +720,15 @@ fn elementwise_closed_forms_at_their_ends() {
     assert_eq!(CorrelationCholesky.inverse_event_shape(&[4, 4]).unwrap(), vec![6]);
     let e = CorrelationCholesky.forward(&Tensor::zeros([4], (Kind::Double, CPU))).expect_err("4 entries").to_string();
     assert!(e.starts_with("correlation_cholesky.forward: expected a last dimension of n(n-1)/2"), "{e}");
+    // Cat: the block lengths must add up to the axis; the axis counts from the end.
+    let cat = Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1), (Arc::new(Tanh), 2)], -1).unwrap();
+    let x = t(&[0.0, 0.5, -0.5]);
+    assert!(cat.forward(&x).unwrap().allclose(&t(&[1.0, 0.5f64.tanh(), (-0.5f64).tanh()]), 1e-15, 1e-15, false));
+    let e = cat.forward(&t(&[0.0, 1.0])).expect_err("2 entries").to_string();
+    assert!(e.starts_with("cat.forward: expected x of length 3 along axis -1"), "{e}");
+    let e = Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1)], 0).expect_err("axis 0").to_string();
+    assert!(e.starts_with("Cat::new: expected an axis counted from the end"), "{e}");
+    assert!(Cat::new(vec![], -1).is_err());
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),

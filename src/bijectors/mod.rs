@@ -14,6 +14,7 @@
 mod abs;
 mod affine;
 mod batch_normalization;
+mod cat;
 mod chain;
 mod cholesky_outer_product;
 mod concat;
@@ -60,6 +61,7 @@ mod transform_diagonal;
 pub use abs::Abs;
 pub use affine::Affine;
 pub use batch_normalization::BatchNormalization;
+pub use cat::Cat;
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
 pub use cholesky_outer_product::CholeskyOuterProduct;
 pub use concat::{ConcatConstant, Position};
