@@ -231,6 +231,7 @@ fn main() -> Result<()> {
         ("IndependentTransform", Arc::new(IndependentTransform::new(Arc::new(Exp), 1))),
         ("Chain", Arc::new(Chain::new(vec![Arc::new(Exp), Arc::new(Shift::scalar(1.0))]))),
         ("Cat", Arc::new(Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1), (Arc::new(Tanh), 3)], -1)?)),
+        ("Stack", Arc::new(Stack::new(vec![Arc::new(Exp), Arc::new(Tanh), Arc::new(Exp), Arc::new(Softplus)], -1)?)),
         ("FillTriangular (lower, upper)", Arc::new(FillTriangular::lower())),
         ("FillScaleTriL", Arc::new(FillScaleTriL::default())),
         ("TransformDiagonal", Arc::new(TransformDiagonal::new(Arc::new(Softplus)))),

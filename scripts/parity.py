@@ -503,6 +503,26 @@ class CatPy:
         return self._map(x, lambda p, c: p.fldj(c).expand(c.shape))
 
 
+class StackPy:
+    """A bijector per slice of the axis, stacked (elementwise parts)."""
+
+    def __init__(self, parts, axis):
+        self.parts, self.axis = parts, axis
+        self.fwd_min = self.inv_min = max(p.fwd_min for p in parts)
+
+    def _map(self, t, f):
+        return torch.stack([f(p, c) for p, c in zip(self.parts, torch.unbind(t, self.axis))], self.axis)
+
+    def forward(self, x):
+        return self._map(x, lambda p, c: p.forward(c))
+
+    def inverse(self, y):
+        return self._map(y, lambda p, c: p.inverse(c))
+
+    def fldj(self, x):
+        return self._map(x, lambda p, c: p.fldj(c).expand(c.shape))
+
+
 class CholeskyOuterProduct:
     fwd_min = inv_min = 2
 
@@ -639,6 +659,8 @@ def py_bijector(spec, dtype):
                                       + torch.log(tw) + torch.log(m)))
     if name == "CorrelationCholesky":
         return CorrelationCholesky()
+    if name == "Stack":
+        return StackPy([py_bijector(m, dtype) for m in opts["bijectors"]], opts.get("axis", -1))
     if name == "Cat":
         return CatPy([py_bijector(m, dtype) for m in opts["bijectors"]], opts["lengths"], opts.get("axis", -1))
     if name == "Independent":
@@ -683,6 +705,8 @@ TORCH_TRANSFORMS = {  # bijectors checked against torch.distributions.transforms
     "Affine": lambda o, d: tt.AffineTransform(from_json(o["loc"], d), from_json(o["scale"], d)),
     "Cat": lambda o, d: tt.CatTransform([TORCH_TRANSFORMS[m if isinstance(m, str) else m["type"]](
         {} if isinstance(m, str) else m, d) for m in o["bijectors"]], dim=o.get("axis", -1), lengths=o["lengths"]),
+    "Stack": lambda o, d: tt.StackTransform([TORCH_TRANSFORMS[m if isinstance(m, str) else m["type"]](
+        {} if isinstance(m, str) else m, d) for m in o["bijectors"]], dim=o.get("axis", -1)),
     "Independent": lambda o, d: tt.IndependentTransform(
         TORCH_TRANSFORMS[o["bijector"]]({}, d), o.get("reinterpreted_batch_ndims", 1)),
     "Reshape": lambda o, d: tt.ReshapeTransform(torch.Size(o["event_shape_in"]), torch.Size(o["event_shape_out"])),
@@ -759,7 +783,7 @@ def more_bijector_specs(rng):
     `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
     `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
-    two's maps, `CatTransform` for Cat; TFP's SinhArcsinh (its log-det written plainly),
+    two's maps, `CatTransform` for Cat, `StackTransform` for Stack; TFP's SinhArcsinh (its log-det written plainly),
     CorrelationCholesky,
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
@@ -776,7 +800,9 @@ def more_bijector_specs(rng):
              "elementwise3"),
             ({"type": "CorrelationCholesky"}, "vector"),
             ({"type": "Cat", "bijectors": ["Exp", {"type": "Affine", "loc": to_json(loc[:1]), "scale": to_json(scale[:1])},
-                                           "Softplus"], "lengths": [1, 1, 1], "axis": -1}, "elementwise3")]
+                                           "Softplus"], "lengths": [1, 1, 1], "axis": -1}, "elementwise3"),
+            ({"type": "Stack", "bijectors": ["Softplus", "Exp", {"type": "Affine", "loc": to_json(np.array(loc[0])),
+                                                                "scale": to_json(np.array(scale[0]))}], "axis": -1}, "elementwise3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):
@@ -858,13 +884,17 @@ def check_bijector(report, case, res):
                        ("ildj", "inverse_log_det_jacobian")):
         r64, r32 = refs[torch.float64][key], refs[torch.float32][key]
         extra = 0.0
-        if dtype == "float64" and key != "inverse" and case["label"] in ("Softplus", "Sigmoid", "Tanh"):
+        softplus_inside = case["label"] in ("Independent", "Cat", "Stack") and "Softplus" in json.dumps(spec)
+        if dtype == "float64" and key != "inverse" and (case["label"] in ("Softplus", "Sigmoid", "Tanh") or softplus_inside):
             # torch's softplus(t) is t above 20, an error up to exp(-t), in its Softplus forward
             # and in the log-dets of Softplus (softplus(-x)), Sigmoid (softplus(±x)) and Tanh
-            # (softplus(-2x))
+            # (softplus(-2x)); also in the composites of Softplus (its blocks or slices: the
+            # bound is applied to every entry)
             t = (x64 if key in ("forward", "fldj") else x_of_y).abs()
             t = 2 * t if case["label"] == "Tanh" else t
             extra = 4 * torch.exp(-t.clamp_min(20)) * (t > 20)
+            if softplus_inside:  # (summed over an Independent's event: the largest, times its size)
+                extra = extra.max() * max(1, x64.numel() // max(1, from_json(res[key]).numel()))
         r64 = r64.expand(from_json(res[key]).shape) if r64.dim() == 0 else r64
         r32 = r32.expand(r64.shape) if r32.dim() == 0 else r32
         report.add(f"{tag} {label}", from_json(res[key]), r64, tolerance(r64, r32, dtype, extra), case["id"])

@@ -23,7 +23,8 @@ use crate::bijectors::{
     CorrelationCholesky, Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity,
     IndependentTransform, Invert, Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute,
     Position, PositiveDefinite, Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL,
-    Shift, Sigmoid, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, StickBreaking, Tanh, TransformDiagonal,
+    Shift, Sigmoid, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, Stack, StickBreaking, Tanh,
+    TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
@@ -332,6 +333,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             Arc::new(spline.with_validate_args(obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false))?)
         }
         "Chain" => Arc::new(Chain::new(members(path, obj, name, kind, device)?)),
+        "Stack" => Arc::new(Stack::new(members(path, obj, name, kind, device)?, int("axis", -1)?)?),
         "Cat" => {
             let lengths = field(obj, "lengths", name)?
                 .as_array()
@@ -347,7 +349,7 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, Cat, SoftmaxCentered, \
+             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, Cat, Stack, SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),
@@ -419,7 +421,7 @@ pub fn build_parameter(path: &nn::Path, field_name: &str, v: &Value, kind: Kind)
     }
 }
 
-/// The bijectors of a composite's `"bijectors"` list (Chain, Cat), each under its own
+/// The bijectors of a composite's `"bijectors"` list (Chain, Cat, Stack), each under its own
 /// `VarStore` path: its `"name"`, or its position.
 fn members(
     path: Option<&nn::Path>,

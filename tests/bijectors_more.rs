@@ -17,7 +17,7 @@ use tch_distributions::bijectors::{
     testing, Abs, Affine, Bijector, Cat, Chain, CholeskyOuterProduct, CorrelationCholesky, Cumsum,
     CumulativeDistribution, Exp, Expm1, FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf,
     Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax,
-    SoftmaxCentered, Softplus, Square, StickBreaking, Tanh,
+    SoftmaxCentered, Softplus, Square, Stack, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -199,6 +199,17 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
         (Box::new(CorrelationCholesky), randn(&[3, 2, 6], kind)),
+        // Stack: a vector part and an elementwise one on the two slices of a batch axis
+        (
+            Box::new(
+                Stack::new(
+                    vec![Arc::new(ScaleMatvecTriL::new(scale_tril(&[4, 4], false, kind)).unwrap()), Arc::new(Exp)],
+                    -2,
+                )
+                .unwrap(),
+            ),
+            randn(&[3, 2, 4], kind),
+        ),
         // Cat: blocks of the event (a vector part: log-dets summed) and of a batch axis
         // (elementwise parts: log-dets concatenated)
         (
@@ -729,6 +740,15 @@ fn elementwise_closed_forms_at_their_ends() {
     let e = Cat::new(vec![(Arc::new(Exp) as Arc<dyn Bijector>, 1)], 0).expect_err("axis 0").to_string();
     assert!(e.starts_with("Cat::new: expected an axis counted from the end"), "{e}");
     assert!(Cat::new(vec![], -1).is_err());
+    // Stack: one part per slice, along a batch axis of the parts only.
+    let stack = Stack::new(vec![Arc::new(Exp) as Arc<dyn Bijector>, Arc::new(Tanh)], -1).unwrap();
+    assert!(stack.forward(&t(&[0.0, 0.5])).unwrap().allclose(&t(&[1.0, 0.5f64.tanh()]), 1e-15, 1e-15, false));
+    let e = stack.forward(&t(&[0.0, 0.5, 1.0])).expect_err("3 slices").to_string();
+    assert!(e.starts_with("stack.forward: expected x with 2 entries along axis -1"), "{e}");
+    let e = Stack::new(vec![Arc::new(SoftmaxCentered) as Arc<dyn Bijector>], -1).expect_err("inside").to_string();
+    assert!(e.contains("changes the event rank") || e.contains("outside the parts' events"), "{e}");
+    let e = Stack::new(vec![Arc::new(Cumsum) as Arc<dyn Bijector>], -1).expect_err("inside the event").to_string();
+    assert!(e.starts_with("Stack::new: expected an axis counted from the end and outside the parts' events"), "{e}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
