@@ -219,6 +219,14 @@ fn main() -> Result<()> {
         ("Sigmoid (low, high)", Arc::new(Sigmoid::with_scalar_bounds(-1.0, 2.0)?)),
         ("Tanh", Arc::new(Tanh)),
         ("SinhArcsinh", Arc::new(SinhArcsinh::scalar(0.5, 1.5))),
+        (
+            "GeneralizedParetoTransform",
+            Arc::new(GeneralizedParetoTransform::new(
+                Tensor::zeros([4], F64),
+                Tensor::ones([4], F64),
+                Tensor::from_slice(&[0.5, -0.5, 0.0, -1.0]),
+            )),
+        ),
         ("Expm1", Arc::new(Expm1)),
         ("Log1p", Arc::new(Log1p)),
         ("Reciprocal", Arc::new(Reciprocal)),

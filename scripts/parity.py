@@ -659,6 +659,18 @@ def py_bijector(spec, dtype):
                                       + torch.log(tw) + torch.log(m)))
     if name == "CorrelationCholesky":
         return CorrelationCholesky()
+    if name == "GeneralizedPareto":
+        # TFP's bijector: loc + softplus(x) where concentration >= 0, else a sigmoid onto
+        # (loc, loc + |scale / concentration|), per element
+        loc, sc, xi = (from_json(opts[k], dtype) for k in ("loc", "scale", "concentration"))
+        ratio = sc / xi
+        neg = (ratio < 0) & torch.isfinite(ratio)
+        w = torch.where(neg, ratio.abs(), torch.ones_like(ratio))
+        fldj = lambda x: torch.where(neg, torch.log(w) + F.logsigmoid(x) + F.logsigmoid(-x), F.logsigmoid(x))
+        return Elementwise(
+            lambda x: loc + torch.where(neg, w * torch.sigmoid(x), F.softplus(x, threshold=1e9)),
+            lambda y: torch.where(neg, torch.log(y - loc) - torch.log(w - (y - loc)), softplus_inverse(y - loc)),
+            fldj)
     if name == "Stack":
         return StackPy([py_bijector(m, dtype) for m in opts["bijectors"]], opts.get("axis", -1))
     if name == "Cat":
@@ -783,7 +795,8 @@ def more_bijector_specs(rng):
     `AffineTransform` for Affine, `IndependentTransform` (of Softplus) for Independent,
     `CumulativeDistributionTransform` (of a Normal) for
     CumulativeDistribution, `LowerCholeskyTransform` and `PositiveDefiniteTransform` for those
-    two's maps, `CatTransform` for Cat, `StackTransform` for Stack; TFP's SinhArcsinh (its log-det written plainly),
+    two's maps, `CatTransform` for Cat, `StackTransform` for Stack; TFP's GeneralizedPareto
+    bijector, its SinhArcsinh (its log-det written plainly),
     CorrelationCholesky,
     Cumsum and Ordered in closed form."""
     loc = rng.normal(size=[3]) * 2
@@ -802,7 +815,9 @@ def more_bijector_specs(rng):
             ({"type": "Cat", "bijectors": ["Exp", {"type": "Affine", "loc": to_json(loc[:1]), "scale": to_json(scale[:1])},
                                            "Softplus"], "lengths": [1, 1, 1], "axis": -1}, "elementwise3"),
             ({"type": "Stack", "bijectors": ["Softplus", "Exp", {"type": "Affine", "loc": to_json(np.array(loc[0])),
-                                                                "scale": to_json(np.array(scale[0]))}], "axis": -1}, "elementwise3")]
+                                                                "scale": to_json(np.array(scale[0]))}], "axis": -1}, "elementwise3"),
+            ({"type": "GeneralizedPareto", "loc": to_json(loc), "scale": to_json(np.abs(scale) + 0.1),
+              "concentration": to_json(np.array([0.4, -0.7, 0.0]))}, "elementwise3")]
 
 
 def bijector_cases(rng, specs=bijector_specs):
@@ -835,11 +850,12 @@ def bijector_cases(rng, specs=bijector_specs):
                     if rep == 0 and domain == "elementwise":  # the documented ranges, end points included
                         x = np.linspace(-lim, lim, 41)
                     x = torch.tensor(as_dtype(x, dtype))
-                    if name in ("Sigmoid", "Tanh", "NormalCDF"):
+                    if name in ("Sigmoid", "Tanh", "NormalCDF", "GeneralizedPareto"):
                         # y strictly inside the image: forward rounds to the bound beyond these
                         lim_y = {("Sigmoid", "float32"): 15.0, ("Sigmoid", "float64"): 30.0,
                                  ("Tanh", "float32"): 8.0, ("Tanh", "float64"): 17.0,
-                                 ("NormalCDF", "float32"): 5.0, ("NormalCDF", "float64"): 8.0}[(name, dtype)]
+                                 ("NormalCDF", "float32"): 5.0, ("NormalCDF", "float64"): 8.0,
+                                 ("GeneralizedPareto", "float32"): 15.0, ("GeneralizedPareto", "float64"): 30.0}[(name, dtype)]
                         y = torch.tensor(as_dtype(py.forward(x.clamp(-lim_y, lim_y)).numpy(), dtype))
                     elif name in ("Exp", "Softplus"):
                         y = 10.0 ** rng.uniform(-7, 4, size=x.shape) if rep else np.logspace(-7, 4, x.numel())

@@ -20,11 +20,11 @@
 
 use crate::bijectors::{
     transform_from_json, Abs, Affine, BatchNormalization, Bijector, Cat, Chain, CholeskyOuterProduct, ConcatConstant,
-    CorrelationCholesky, Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular, Identity,
-    IndependentTransform, Invert, Log1p, LowerCholesky, MaskedAutoregressiveFlow, NormalCdf, Ordered, Pad, Permute,
-    Position, PositiveDefinite, Power, RationalQuadraticSpline, RealNvp, Reciprocal, Reshape, Scale, ScaleMatvecTriL,
-    Shift, Sigmoid, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, Stack, StickBreaking, Tanh,
-    TransformDiagonal,
+    CorrelationCholesky, Cumsum, CumulativeDistribution, Exp, Expm1, FillScaleTriL, FillTriangular,
+    GeneralizedParetoTransform, Identity, IndependentTransform, Invert, Log1p, LowerCholesky, MaskedAutoregressiveFlow,
+    NormalCdf, Ordered, Pad, Permute, Position, PositiveDefinite, Power, RationalQuadraticSpline, RealNvp, Reciprocal,
+    Reshape, Scale, ScaleMatvecTriL, Shift, Sigmoid, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, Stack,
+    StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
     family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
@@ -333,6 +333,9 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             Arc::new(spline.with_validate_args(obj.get("validate_args").and_then(Value::as_bool).unwrap_or(false))?)
         }
         "Chain" => Arc::new(Chain::new(members(path, obj, name, kind, device)?)),
+        "GeneralizedPareto" => {
+            Arc::new(GeneralizedParetoTransform::new(param("loc")?, param("scale")?, param("concentration")?))
+        }
         "Stack" => Arc::new(Stack::new(members(path, obj, name, kind, device)?, int("axis", -1)?)?),
         "Cat" => {
             let lengths = field(obj, "lengths", name)?
@@ -349,7 +352,8 @@ fn bijector(path: Option<&nn::Path>, v: &Value, kind: Kind, device: Device) -> R
             "spec: unknown bijector {other:?} (known: Exp, Softplus, Identity, Shift, Scale, Affine, FillTriangular, \
              TransformDiagonal, FillScaleTriL, Pad, ConcatConstant, Chain, Sigmoid, Tanh, Expm1, Log1p, Reciprocal, \
              NormalCDF, StickBreaking, Cumsum, Ordered, CumulativeDistribution, LowerCholesky, PositiveDefinite, \
-             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, Cat, Stack, SoftmaxCentered, \
+             Abs, Softmax, Independent, SinhArcsinh, CorrelationCholesky, Cat, Stack, GeneralizedPareto, \
+             SoftmaxCentered, \
              CholeskyOuterProduct, Square, Power, ScaleMatvecTriL, Invert, Reshape, Permute, BatchNormalization, \
              MaskedAutoregressiveFlow, RealNVP, RationalQuadraticSpline)"
         ),

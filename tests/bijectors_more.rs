@@ -15,9 +15,9 @@ use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 use tch_distributions::bijectors::{
     testing, Abs, Affine, Bijector, Cat, Chain, CholeskyOuterProduct, CorrelationCholesky, Cumsum,
-    CumulativeDistribution, Exp, Expm1, FillTriangular, IndependentTransform, Invert, Log1p, LowerCholesky, NormalCdf,
-    Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL, Shift, SinhArcsinh, Softmax,
-    SoftmaxCentered, Softplus, Square, Stack, StickBreaking, Tanh,
+    CumulativeDistribution, Exp, Expm1, FillTriangular, GeneralizedParetoTransform, IndependentTransform, Invert,
+    Log1p, LowerCholesky, NormalCdf, Ordered, PositiveDefinite, Power, Reciprocal, Reshape, Scale, ScaleMatvecTriL,
+    Shift, SinhArcsinh, Softmax, SoftmaxCentered, Softplus, Square, Stack, StickBreaking, Tanh,
 };
 
 const CPU: Device = Device::Cpu;
@@ -199,6 +199,15 @@ fn zoo(kind: Kind) -> Vec<(Box<dyn Bijector>, Tensor)> {
         (Box::new(Cumsum), randn(&[3, 2, 4], kind)),
         (Box::new(IndependentTransform::new(Arc::new(Exp), 2)), randn(&[3, 2, 4], kind)),
         (Box::new(CorrelationCholesky), randn(&[3, 2, 6], kind)),
+        // concentrations of both signs and zero, one per entry of the last axis
+        (
+            Box::new(GeneralizedParetoTransform::new(
+                shift.shallow_clone(),
+                positive(&[4], kind),
+                Tensor::from_slice(&[0.4, -0.7, 0.0, -2.0]).to_kind(kind),
+            )),
+            randn(&[3, 2, 4], kind) * 2.0,
+        ),
         // Stack: a vector part and an elementwise one on the two slices of a batch axis
         (
             Box::new(
@@ -749,6 +758,12 @@ fn elementwise_closed_forms_at_their_ends() {
     assert!(e.contains("changes the event rank") || e.contains("outside the parts' events"), "{e}");
     let e = Stack::new(vec![Arc::new(Cumsum) as Arc<dyn Bijector>], -1).expect_err("inside the event").to_string();
     assert!(e.starts_with("Stack::new: expected an axis counted from the end and outside the parts' events"), "{e}");
+    // GeneralizedPareto: onto (loc, ∞) for ξ >= 0 and onto (loc, loc + |σ/ξ|) for ξ < 0.
+    let gp = GeneralizedParetoTransform::new(t(&[1.0, 1.0]), t(&[2.0, 2.0]), t(&[0.5, -0.5]));
+    let y = to_vec(&gp.forward(&t(&[30.0, 30.0])).unwrap());
+    assert!((y[0] - 31.0).abs() < 1e-12 && y[1] < 5.0 && y[1] > 4.999, "{y:?}");
+    let y = to_vec(&gp.forward(&t(&[0.0, 0.0])).unwrap());
+    assert!((y[0] - (1.0 + 2f64.ln())).abs() < 1e-15 && (y[1] - 3.0).abs() < 1e-15, "{y:?}");
     let ints = Tensor::zeros([2], (Kind::Int64, CPU));
     for (b, op) in [
         (&Expm1 as &dyn Bijector, "expm1.forward"),
