@@ -208,6 +208,19 @@ pub fn unique_variables(lists: impl IntoIterator<Item = Vec<(String, Tensor)>>) 
     lists.into_iter().flatten().filter(|(name, _)| seen.insert(name.clone())).collect()
 }
 
+/// The event shape `[..., K]` of a map from `R^{K-1}` onto the `K`-simplex for an input of
+/// shape `[..., K-1]` (`forward`), or back (`!forward`, `K >= 1`); `name` is the bijector's.
+pub(crate) fn simplex_event_shape(name: &str, shape: &[i64], forward: bool) -> Result<Vec<i64>> {
+    match (shape.split_last(), forward) {
+        (Some((&n, lead)), true) => Ok([lead, &[n + 1]].concat()),
+        (Some((&k, lead)), false) if k >= 1 => Ok([lead, &[k - 1]].concat()),
+        (_, true) => anyhow::bail!("{name}.forward_event_shape: expected a shape with at least 1 dimension, got []"),
+        (_, false) => {
+            anyhow::bail!("{name}.inverse_event_shape: expected a shape [..., K] with K >= 1, got {shape:?}")
+        }
+    }
+}
+
 /// Checks an input of a bijector method on matrices: a float batch of square matrices
 /// `[..., n, n]`; returns `n`.
 pub(crate) fn check_square(op: &str, what: &str, t: &Tensor) -> Result<i64> {

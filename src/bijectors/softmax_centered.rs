@@ -79,21 +79,9 @@ impl Bijector for SoftmaxCentered {
         Ok((z.softmax(-1, None::<Kind>), Self::fldj_padded(x, &z)))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        let Some((&n, lead)) = input.split_last() else {
-            bail!("softmax_centered.forward_event_shape: expected a shape with at least 1 dimension, got []");
-        };
-        let mut out = lead.to_vec();
-        out.push(n + 1);
-        Ok(out)
+        super::simplex_event_shape("softmax_centered", input, true)
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        match output.split_last() {
-            Some((&k, lead)) if k >= 1 => {
-                let mut out = lead.to_vec();
-                out.push(k - 1);
-                Ok(out)
-            }
-            _ => bail!("softmax_centered.inverse_event_shape: expected a shape [..., K] with K >= 1, got {output:?}"),
-        }
+        super::simplex_event_shape("softmax_centered", output, false)
     }
 }

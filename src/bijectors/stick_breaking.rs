@@ -75,15 +75,9 @@ impl Bijector for StickBreaking {
         Ok(Self::log_det(&Self::shifted(x)))
     }
     fn forward_event_shape(&self, input: &[i64]) -> Result<Vec<i64>> {
-        let Some((&n, lead)) = input.split_last() else {
-            bail!("stick_breaking.forward_event_shape: expected a shape with at least 1 dimension, got []");
-        };
-        Ok([lead, &[n + 1]].concat())
+        super::simplex_event_shape("stick_breaking", input, true)
     }
     fn inverse_event_shape(&self, output: &[i64]) -> Result<Vec<i64>> {
-        match output.split_last() {
-            Some((&k, lead)) if k >= 1 => Ok([lead, &[k - 1]].concat()),
-            _ => bail!("stick_breaking.inverse_event_shape: expected a last dimension K >= 1, got {output:?}"),
-        }
+        super::simplex_event_shape("stick_breaking", output, false)
     }
 }
