@@ -61,6 +61,35 @@ impl Through {
         }
     }
 
+    /// [`Through::value`] in the closed form's layout: broadcast to `[k, d]` from the
+    /// parameter's `shape` when `broadcast` (the diagonal components' loc and scale).
+    pub(super) fn laid_out(&self, raw: Vec<f64>, shape: &[i64], broadcast: bool, k: usize, d: usize) -> Vec<f64> {
+        let values = self.value(raw, d);
+        if broadcast {
+            self::broadcast(&values, shape, k, d)
+        } else {
+            values
+        }
+    }
+
+    /// [`Through::pull_back`] from a gradient `g` in the closed form's layout: summed first
+    /// where the parameter's `shape` broadcasts, when `broadcast`.
+    pub(super) fn pull_back_laid_out(
+        &self,
+        g: &[f64],
+        raw: &[f64],
+        shape: &[i64],
+        broadcast: bool,
+        d: usize,
+        out: &mut Vec<f64>,
+    ) {
+        if broadcast {
+            self.pull_back(&sum_to(g, shape, d), raw, d, out)
+        } else {
+            self.pull_back(g, raw, d, out)
+        }
+    }
+
     /// Appends the gradient with respect to the read values `raw`, from `g`, the gradient with
     /// respect to the constrained ones.
     pub(super) fn pull_back(&self, g: &[f64], raw: &[f64], d: usize, out: &mut Vec<f64>) {
@@ -465,14 +494,14 @@ fn sum_of(terms: impl Iterator<Item = f64>) -> f64 {
 
 /// The `[k, d]` broadcast of `values` of `shape` (at most two dimensions, right-aligned, each of
 /// size 1 or of its full size), row-major.
-pub(super) fn broadcast(values: &[f64], shape: &[i64], k: usize, d: usize) -> Vec<f64> {
+fn broadcast(values: &[f64], shape: &[i64], k: usize, d: usize) -> Vec<f64> {
     let index = broadcast_index(shape);
     (0..k * d).map(|j| values[index(j / d, j % d)]).collect()
 }
 
 /// The sum of `g` (`[k, d]`, row-major) over the dimensions where `shape` broadcasts: the
 /// gradient of a parameter of that shape.
-pub(super) fn sum_to(g: &[f64], shape: &[i64], d: usize) -> Vec<f64> {
+fn sum_to(g: &[f64], shape: &[i64], d: usize) -> Vec<f64> {
     let index = broadcast_index(shape);
     let mut out = vec![0.0; shape.iter().product::<i64>() as usize];
     for (j, v) in g.iter().enumerate() {

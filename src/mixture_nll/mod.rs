@@ -235,6 +235,7 @@ struct HostInputs {
     logits: Vec<f64>,
     loc: Vec<f64>,
     scale: Vec<f64>,
+    /// The points `[N, d]` (empty where they are read in their own precision: the wide loop).
     x: Vec<f64>,
     diagonal: bool,
     k: usize,
@@ -573,24 +574,20 @@ impl<'a> MixtureNll<'a> {
     /// The constrained value behind `read` on the host, in the closed form's layout (`[K, d]`
     /// broadcast from `shape` when `broadcast`), or `None` when it cannot be read there.
     fn host_value(&self, read: &Read, shape: &[i64], broadcast: bool) -> Option<Vec<f64>> {
-        let (k, d) = (self.k as usize, self.d as usize);
         let (t, through) = read.host()?;
-        let values = through.value(crate::host::read(t)?, d);
-        Some(if broadcast { host::broadcast(&values, shape, k, d) } else { values })
+        Some(through.laid_out(crate::host::read(t)?, shape, broadcast, self.k as usize, self.d as usize))
     }
 
     /// Appends to `out` the gradient with respect to the variable behind `read` (nothing for a
     /// constant), from `g` with respect to its value in the closed form's layout: the host
     /// version of `pull_back`.
     fn host_pull_back(&self, read: &Read, g: &[f64], shape: &[i64], broadcast: bool, out: &mut Vec<f64>) -> Option<()> {
-        let d = self.d as usize;
         if let Read::Fixed(_) = read {
             return Some(());
         }
-        let g = if broadcast { host::sum_to(g, shape, d) } else { g.to_vec() };
         let (t, through) = read.host()?;
         let raw = if let Through::Value = through { vec![] } else { crate::host::read(t)? };
-        through.pull_back(&g, &raw, d, out);
+        through.pull_back_laid_out(g, &raw, shape, broadcast, self.d as usize, out);
         Some(())
     }
 

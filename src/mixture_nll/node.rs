@@ -12,7 +12,7 @@
 //! that instead ([`graph_log_prob`]).
 
 use super::host::{self, Positive, Through, Weights};
-use super::{closed_form, Parts, HOST_MAX_D, WIDE_FROM_WORK};
+use super::{closed_form, HostInputs, Parts, HOST_MAX_D, WIDE_FROM_WORK};
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
 use crate::distributions::{Distribution, HALF_LOG_TWO_PI};
 use crate::host_function::{self, HostFunction};
@@ -55,13 +55,17 @@ pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Te
     let x = if shape.len() == 2 { x.shallow_clone() } else { x.reshape([n as i64, d as i64]) };
     let inputs = [logits, loc, scale, x];
     let graph = crate::host::grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let lp = match (graph, (wide && !graph).then(|| node.wide(&inputs)).transpose()?.flatten()) {
-        (false, Some(lp)) => lp,
-        _ if !host => return Ok(None),
-        (true, _) => host_function::apply(node, &inputs.each_ref())?,
-        (false, None) => node.forward(&inputs)?,
-    };
-    Ok(Some(lp.reshape(&shape[..shape.len() - 1])))
+    let points = &shape[..shape.len() - 1];
+    if wide && !graph {
+        if let Some(lp) = node.wide(&inputs)? {
+            return Ok(Some(lp.reshape(points)));
+        }
+    }
+    if !host {
+        return Ok(None);
+    }
+    let lp = if graph { host_function::apply(node, &inputs.each_ref())? } else { node.forward(&inputs)? };
+    Ok(Some(lp.reshape(points)))
 }
 
 /// The tensor the node takes for a parameter, and how the parameter's value comes from it: the
@@ -86,21 +90,38 @@ struct MixtureLogProb {
     shapes: [Vec<i64>; 3],
 }
 
-/// The inputs as read (`raw`) and the parameters in the host loop's layout.
+/// The inputs as read (`raw`), and the parameters and points as the host loop takes them.
 struct Read {
     raw: [Vec<f64>; 3],
-    logits: Vec<f64>,
-    loc: Vec<f64>,
-    scale: Vec<f64>,
-    x: Vec<f64>,
+    host: HostInputs,
 }
 
 impl MixtureLogProb {
     const OP: &'static str = "MixtureSameFamily.log_prob (host node)";
 
-    fn read(&self, inputs: &[Tensor]) -> Result<Read> {
-        let (raw, logits, loc, scale) = self.read_params(inputs)?;
-        Ok(Read { raw, logits, loc, scale, x: Self::values(inputs, 3)? })
+    /// The inputs as read, with the points (`points`) or without them (the wide loop reads
+    /// them in their own precision).
+    fn read(&self, inputs: &[Tensor], points: bool) -> Result<Read> {
+        let raw = [Self::values(inputs, 0)?, Self::values(inputs, 1)?, Self::values(inputs, 2)?];
+        // the diagonal components' loc and scale broadcast to [K, d]
+        let value =
+            |i: usize| self.through[i].laid_out(raw[i].clone(), &self.shapes[i], self.broadcasts(i), self.k, self.d);
+        let x = if points { Self::values(inputs, 3)? } else { Vec::new() };
+        let host = HostInputs {
+            logits: value(0),
+            loc: value(1),
+            scale: value(2),
+            x,
+            diagonal: self.diagonal,
+            k: self.k,
+            d: self.d,
+        };
+        Ok(Read { raw, host })
+    }
+
+    /// Whether parameter `i` (logits, loc, scale) broadcasts to `[K, d]` in the loop's layout.
+    fn broadcasts(&self, i: usize) -> bool {
+        self.diagonal && i > 0
     }
 
     /// Input `i`'s elements as `f64`.
@@ -111,28 +132,11 @@ impl MixtureLogProb {
         })
     }
 
-    /// The parameter inputs as read, and the constrained values in the host loop's layout (the
-    /// diagonal components' loc and scale broadcast to `[K, d]`).
-    #[allow(clippy::type_complexity)]
-    fn read_params(&self, inputs: &[Tensor]) -> Result<([Vec<f64>; 3], Vec<f64>, Vec<f64>, Vec<f64>)> {
-        let raw = [Self::values(inputs, 0)?, Self::values(inputs, 1)?, Self::values(inputs, 2)?];
-        let value = |i: usize| {
-            let v = self.through[i].value(raw[i].clone(), self.d);
-            if self.diagonal && i > 0 {
-                host::broadcast(&v, &self.shapes[i], self.k, self.d)
-            } else {
-                v
-            }
-        };
-        let (logits, loc, scale) = (value(0), value(1), value(2));
-        Ok((raw, logits, loc, scale))
-    }
-
     /// The output by the wide loop (`wide.rs`: triangular scales, no graph), reading the points
     /// in their own precision; `None` on a CPU without FMA.
     fn wide(&self, inputs: &[Tensor]) -> Result<Option<Tensor>> {
-        let (_, logits, loc, scale) = self.read_params(inputs)?;
-        let params = host::Params { logits: &logits, loc: &loc, scale: &scale, diagonal: false, k: self.k, d: self.d };
+        let r = self.read(inputs, false)?;
+        let params = r.host.params();
         let x = inputs[3].contiguous();
         // SAFETY: x is a contiguous CPU tensor of one of the kinds read, only read meanwhile.
         let lp = unsafe {
@@ -142,10 +146,6 @@ impl MixtureLogProb {
             }
         };
         Ok(lp.map(|lp| crate::host::tensor(&lp, &[lp.len() as i64], x.kind())))
-    }
-
-    fn params<'a>(&self, r: &'a Read) -> host::Params<'a> {
-        host::Params { logits: &r.logits, loc: &r.loc, scale: &r.scale, diagonal: self.diagonal, k: self.k, d: self.d }
     }
 
     /// The parameter `i`'s value from its input with libtorch operations (with a graph).
@@ -162,14 +162,14 @@ impl MixtureLogProb {
             Through::ScaleTriL { diag, shift, .. } => FillScaleTriL::new(positive(diag), *shift).forward(t)?,
         };
         let (k, d) = (self.k as i64, self.d as i64);
-        Ok(if self.diagonal && i > 0 { v.expand([k, d], false) } else { v })
+        Ok(if self.broadcasts(i) { v.expand([k, d], false) } else { v })
     }
 }
 
 impl HostFunction for MixtureLogProb {
     fn forward(&self, inputs: &[Tensor]) -> Result<Tensor> {
-        let r = self.read(inputs)?;
-        let lp = host::log_prob(&self.params(&r), &r.x);
+        let r = self.read(inputs, true)?;
+        let lp = host::log_prob(&r.host.params(), &r.host.x);
         Ok(crate::host::tensor(&lp, &[lp.len() as i64], inputs[3].kind()))
     }
 
@@ -179,18 +179,23 @@ impl HostFunction for MixtureLogProb {
             let out = graph_log_prob(&v(0)?, &v(1)?, &v(2)?, &inputs[3], self.diagonal);
             return host_function::vjp_by_autograd(&out, inputs, grad, needs);
         }
-        let r = self.read(inputs)?;
+        let r = self.read(inputs, true)?;
         let g = crate::host::read(&grad.contiguous())
             .ok_or_else(|| anyhow!("{}: expected a float CPU gradient, got {:?}", Self::OP, grad.kind()))?;
-        let grads = host::weighted(&self.params(&r), &r.x, Weights::Each(&g), needs[3]);
+        let grads = host::weighted(&r.host.params(), &r.host.x, Weights::Each(&g), needs[3]);
         let kind = inputs[3].kind();
         let mut out = vec![];
-        for (i, g) in [grads.logits, grads.loc, grads.scale].into_iter().enumerate() {
+        for (i, g) in [grads.logits, grads.loc, grads.scale].iter().enumerate() {
             out.push(needs[i].then(|| {
-                // Summed where the parameter broadcasts, then through its bijector.
-                let g = if self.diagonal && i > 0 { host::sum_to(&g, &self.shapes[i], self.d) } else { g };
                 let mut raw_grad = Vec::with_capacity(r.raw[i].len());
-                self.through[i].pull_back(&g, &r.raw[i], self.d, &mut raw_grad);
+                self.through[i].pull_back_laid_out(
+                    g,
+                    &r.raw[i],
+                    &self.shapes[i],
+                    self.broadcasts(i),
+                    self.d,
+                    &mut raw_grad,
+                );
                 crate::host::tensor(&raw_grad, &inputs[i].size(), kind)
             }));
         }
