@@ -13,7 +13,8 @@
 //! * `"bijector"`: `forward(x)`, `inverse(y)`, `forward_log_det_jacobian(x)` and
 //!   `inverse_log_det_jacobian(y)`, the trainable variables (initialised after
 //!   `tch::manual_seed(seed)`, then overwritten by the case's `"set_variables"`) and the gradients
-//!   of the sum of each quantity with respect to them.
+//!   of the sum of each quantity with respect to them; a method that errors (a map that is not a
+//!   bijection) gives `"<key>_error"` in place of its value.
 //! * `"kl"`: `kl_divergence(p, q)` of two distributions `p` and `q` (variables under `p.` and
 //!   `q.`), with the gradients of the sum of its finite elements with respect to every raw
 //!   variable (zeros for a variable the KL does not depend on; an `inf` has no gradient).
@@ -193,22 +194,35 @@ fn bijector_case(case: &Map<String, Value>, kind: Kind) -> Result<Value> {
         let event = &xs[xs.len().saturating_sub(b.forward_min_event_ndims())..];
         out["forward_event_shape"] = json!(b.forward_event_shape(event)?);
         out["forward_event_shape_actual"] = json!(ys[ys.len().saturating_sub(b.inverse_min_event_ndims())..].to_vec());
-        let fldj = b.forward_log_det_jacobian(&x)?;
         out["forward"] = tensor_to_json(&y);
-        out["fldj"] = tensor_to_json(&fldj);
         grads.insert("forward".into(), Value::Object(grads_of(&y, &vars)));
-        grads.insert("fldj".into(), Value::Object(grads_of(&fldj, &vars)));
+        record(&mut out, &mut grads, "fldj", b.forward_log_det_jacobian(&x), &vars);
     }
     if let Some(y) = case.get("y") {
         let y = tensor_from_json(y, kind, Device::Cpu)?;
-        let (x, ildj) = (b.inverse(&y)?, b.inverse_log_det_jacobian(&y)?);
-        out["inverse"] = tensor_to_json(&x);
-        out["ildj"] = tensor_to_json(&ildj);
-        grads.insert("inverse".into(), Value::Object(grads_of(&x, &vars)));
-        grads.insert("ildj".into(), Value::Object(grads_of(&ildj, &vars)));
+        record(&mut out, &mut grads, "inverse", b.inverse(&y), &vars);
+        record(&mut out, &mut grads, "ildj", b.inverse_log_det_jacobian(&y), &vars);
     }
     out["grads"] = Value::Object(grads);
     Ok(out)
+}
+
+/// `out[key]` and its gradients, or `out["{key}_error"]` when the method errors (a map that is
+/// not a bijection, as Abs, has no inverse or log-det; the parity script checks either).
+fn record(
+    out: &mut Value,
+    grads: &mut Map<String, Value>,
+    key: &str,
+    value: Result<Tensor>,
+    vars: &[(String, Tensor)],
+) {
+    match value {
+        Ok(t) => {
+            out[key] = tensor_to_json(&t);
+            grads.insert(key.into(), Value::Object(grads_of(&t, vars)));
+        }
+        Err(e) => out[format!("{key}_error")] = json!(format!("{e:#}")),
+    }
 }
 
 fn run_case(case: &Value) -> Result<Value> {

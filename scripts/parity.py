@@ -857,9 +857,51 @@ def bijector_cases(rng, specs=bijector_specs):
     return cases
 
 
+def map_cases(rng):
+    """Abs and Softmax, torch's two transforms that are no bijections: forward (and Softmax's
+    right inverse log y) against torch's AbsTransform and SoftmaxTransform; the methods they
+    lack must be errors naming them."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for name in ("Abs", "Softmax"):
+            for _ in range(3):
+                batch = [int(s) for s in rng.integers(1, 4, size=rng.integers(0, 3))]
+                x = torch.tensor(as_dtype(rng.normal(size=batch + [4]) * rng.choice([0.3, 1.0, 10.0]), dtype))
+                y = torch.softmax(x.double(), -1).to(x.dtype) if name == "Softmax" else x.abs()
+                cases.append({"kind": "bijector", "dtype": dtype, "bijector": name, "x": to_json(x), "y": to_json(y),
+                              "label": name, "forward_only": True})
+    return cases
+
+
+def check_map(report, case, res):
+    dtype, name = case["dtype"], case["label"]
+    tag = f"map {name} {dtype}"
+    torch_t = {"Abs": tt.AbsTransform(), "Softmax": tt.SoftmaxTransform()}[name]
+    refs = {d: (torch_t(from_json(case["x"], d)), torch_t.inv(from_json(case["y"], d))) for d in (torch.float64, torch.float32)}
+    report.add(f"{tag} forward", from_json(res["forward"]), refs[torch.float64][0],
+               tolerance(refs[torch.float64][0], refs[torch.float32][0], dtype), case["id"])
+    missing = ["fldj", "ildj"] + (["inverse"] if name == "Abs" else [])
+    if name == "Softmax":
+        report.add(f"{tag} inverse (log y)", from_json(res["inverse"]), refs[torch.float64][1],
+                   tolerance(refs[torch.float64][1], refs[torch.float32][1], dtype), case["id"])
+    for key in missing:
+        err = res.get(f"{key}_error", "")
+        report.flag(f"{tag} {key} refused", err.startswith(name.lower() + "."), f"got {err or res.get(key)!r}", case["id"])
+
+
+def method_errors(report, case, res, tag):
+    """Whether a bijector's method failed in the driver (reported as a failure)."""
+    errors = [f"{k}: {v}" for k, v in res.items() if k.endswith("_error")]
+    if errors:
+        report.failures.append(f"case {case['id']} ({tag}): the driver's methods failed: {'; '.join(errors)}")
+    return bool(errors)
+
+
 def check_bijector(report, case, res):
     dtype, spec = case["dtype"], case["bijector"]
     tag = f"bijector {case['label']} {dtype}"
+    if method_errors(report, case, res, tag):
+        return
     py = py_bijector(spec, torch.float64)
     report.flag(f"{tag} event ndims", (res["forward_min_event_ndims"], res["inverse_min_event_ndims"]) == (py.fwd_min, py.inv_min),
                 f"rust {res['forward_min_event_ndims']}/{res['inverse_min_event_ndims']} vs {py.fwd_min}/{py.inv_min}", case["id"])
@@ -993,6 +1035,8 @@ def _learnable_refs(case, res, d):
 
 def check_learnable_bijector(report, case, res):
     dtype, tag = case["dtype"], f"bijector {case['label']} {case['dtype']}"
+    if method_errors(report, case, res, tag):
+        return
     r64, r32 = _learnable_refs(case, res, torch.float64), _learnable_refs(case, res, torch.float32)
     for key, label in (("forward", "forward"), ("inverse", "inverse"), ("fldj", "forward_log_det_jacobian"),
                        ("ildj", "inverse_log_det_jacobian")):
@@ -2518,7 +2562,8 @@ def main():
     cases = (bijector_cases(rng) + learnable_bijector_cases(rng) + distribution_cases(rng, new_rng, cont1_rng, cont2_rng)
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
              + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7]))
-             + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs))
+             + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs)
+             + map_cases(np.random.default_rng([args.seed, 9])))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points
@@ -2542,7 +2587,9 @@ def main():
         if "error" in r:
             report.failures.append(f"case {c['id']} ({c.get('label')}): driver error {r['error']}")
             continue
-        if c["kind"] == "bijector" and "reference" in c:
+        if c.get("forward_only"):
+            check_map(report, c, r)
+        elif c["kind"] == "bijector" and "reference" in c:
             check_learnable_bijector(report, c, r)
         elif c["kind"] == "bijector":
             check_bijector(report, c, r)
