@@ -184,29 +184,46 @@ impl<'a, T> Disjoint<'a, T> {
     }
 }
 
+/// Whether the CPU has AVX2 with FMA, which the fast versions of [`simd_dispatch`] need at least.
+pub(crate) fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `pub(crate) fn $name(args) -> ret` running `$fast` compiled for AVX-512 (F, DQ) or for AVX2
 /// with FMA when the CPU has them (checked at run time, once), else `$fallback` compiled for the
 /// baseline x86-64 (SSE2) the crate is built for. `$fast` is inlined into each version, so the
 /// compiler vectorises its loops for that version's registers; without `mul_add` (which only the
-/// FMA versions make fast) the versions do the same arithmetic.
+/// FMA versions make fast) the versions do the same arithmetic. The second form takes a body
+/// for each of the two.
 macro_rules! simd_dispatch {
     ($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $fast:expr, $fallback:expr) => {
+        $crate::host::simd_dispatch!($name($($arg: $ty),*) -> $ret, avx512: $fast, avx2: $fast, $fallback);
+    };
+    // (a body of its own for each: a loop whose block is sized to the vector registers)
+    ($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, avx512: $fast512:expr, avx2: $fast2:expr, $fallback:expr) => {
         pub(super) fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
                 unsafe fn avx512($($arg: $ty),*) -> $ret {
-                    $fast
+                    $fast512
                 }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) -> $ret {
-                    $fast
+                    $fast2
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
                     // SAFETY: the CPU has the features the function is compiled for.
                     return unsafe { avx512($($arg),*) };
                 }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                if $crate::host::has_fma() {
                     // SAFETY: as above.
                     return unsafe { avx2($($arg),*) };
                 }

@@ -257,7 +257,8 @@ fn host_loop_equals_the_libtorch_path() {
     let mut covered = 0;
     for name in seed_models::NAMES {
         for (kind, atol, rtol) in [(Kind::Double, 1e-13, 1e-12), (Kind::Float, 1e-6, 2e-5)] {
-            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 7), (4, 6, 300), (3, 4, 5000)] {
+            // (K=3, d=13, 3000 points: the wide loops, over several emptyings of their lane sums)
+            for (k, d, n) in [(3i64, 4i64, 64i64), (2, 1, 7), (4, 6, 300), (3, 4, 5000), (3, 13, 3000)] {
                 let (vs_host, mut vs_torch) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
                 let (dist_host, dist_torch) = (build(&vs_host, name, k, d, kind), build(&vs_torch, name, k, d, kind));
                 let Ok(host) = MixtureNll::new(dist_host.as_ref()) else { continue };
@@ -295,7 +296,7 @@ fn host_loop_equals_the_libtorch_path() {
             }
         }
     }
-    assert_eq!(covered, seed_models::NAMES.len() * 8, "every seed model at every size and dtype");
+    assert_eq!(covered, seed_models::NAMES.len() * 10, "every seed model at every size and dtype");
 }
 
 /// `log_prob` of the seed mixtures when no graph is needed (under `no_grad`: the host loop for
@@ -367,39 +368,43 @@ fn log_prob_node_gradients_equal_autograd() {
     let mut covered = 0;
     for name in seed_models::NAMES {
         for (kind, atol, rtol) in [(Kind::Double, 1e-11, 1e-9), (Kind::Float, 2e-4, 2e-4)] {
-            let vs = nn::VarStore::new(Device::Cpu);
-            let (k, d) = (3i64, 4i64);
-            let dist = build(&vs, name, k, d, kind);
-            if dist.as_any().downcast_ref::<MixtureSameFamily>().is_none() {
-                continue;
-            }
-            perturb(&vs, 0.3);
-            // (5000 points: blocks of 1024 within each thread's range)
-            for shape in [vec![50, d], vec![2, 3, d], vec![5000, d]] {
-                let x = (Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0).set_requires_grad(true);
-                // Weights of each point, as a loss other than the mean gives (sum's backward
-                // hands the node an expanded, non-contiguous gradient: the first case).
-                let g = if shape[0] != 2 {
-                    Tensor::ones(&shape[..shape.len() - 1], (kind, Device::Cpu))
-                } else {
-                    Tensor::randn(&shape[..shape.len() - 1], (kind, Device::Cpu))
-                };
-                let mut inputs: Vec<Tensor> = vs.trainable_variables();
-                inputs.push(x.shallow_clone());
-                let (first, second) = first_and_second(dist.as_ref(), &x, &g, &inputs, false);
-                let (want_first, want_second) = first_and_second(dist.as_ref(), &x, &g, &inputs, true);
-                // (float32: the reference's own sums over 5000 points round at ~1e-4)
-                let loose = if kind == Kind::Float && shape[0] == 5000 { 10.0 } else { 1.0 };
-                for (i, (a, b)) in first.iter().zip(&want_first).chain(second.iter().zip(&want_second)).enumerate() {
-                    assert_eq!(a.size(), b.size(), "{name} {i}");
-                    let e = excess(a, b, atol * loose, rtol * loose);
-                    assert!(e < 1.0, "{name} {kind:?} {shape:?} gradient {i}: excess {e}");
+            // (d = 13: the wide loops for the triangular scales)
+            for (k, d) in [(3i64, 4i64), (4, 13)] {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let dist = build(&vs, name, k, d, kind);
+                if dist.as_any().downcast_ref::<MixtureSameFamily>().is_none() {
+                    continue;
                 }
+                perturb(&vs, 0.3);
+                // (5000 points: blocks of 1024 within each thread's range, and several emptyings
+                // of the wide loops' lane sums)
+                for shape in [vec![50, d], vec![2, 3, d], vec![5000, d]] {
+                    let x = (Tensor::randn(shape.as_slice(), (kind, Device::Cpu)) * 2.0).set_requires_grad(true);
+                    // Weights of each point, as a loss other than the mean gives (sum's backward
+                    // hands the node an expanded, non-contiguous gradient: the first case).
+                    let g = if shape[0] != 2 {
+                        Tensor::ones(&shape[..shape.len() - 1], (kind, Device::Cpu))
+                    } else {
+                        Tensor::randn(&shape[..shape.len() - 1], (kind, Device::Cpu))
+                    };
+                    let mut inputs: Vec<Tensor> = vs.trainable_variables();
+                    inputs.push(x.shallow_clone());
+                    let (first, second) = first_and_second(dist.as_ref(), &x, &g, &inputs, false);
+                    let (want_first, want_second) = first_and_second(dist.as_ref(), &x, &g, &inputs, true);
+                    // (float32: the reference's own sums over 5000 points round at ~1e-4)
+                    let loose = if kind == Kind::Float && shape[0] == 5000 { 10.0 } else { 1.0 };
+                    for (i, (a, b)) in first.iter().zip(&want_first).chain(second.iter().zip(&want_second)).enumerate()
+                    {
+                        assert_eq!(a.size(), b.size(), "{name} {i}");
+                        let e = excess(a, b, atol * loose, rtol * loose);
+                        assert!(e < 1.0, "{name} {kind:?} {shape:?} gradient {i}: excess {e}");
+                    }
+                }
+                covered += 1;
             }
-            covered += 1;
         }
     }
-    assert!(covered >= 4, "the seed's mixtures in both dtypes, got {covered}");
+    assert!(covered >= 8, "the seed's mixtures in both dtypes at both sizes, got {covered}");
 }
 
 #[test]

@@ -133,7 +133,7 @@ pub(super) struct Gradients {
 /// What the components contribute to every point: `log softmax(a)`, `1 / L_ii` or `1 / σ_i`
 /// (`[K, d]`) and each component's constant `log π_k - Σ_i log|L_ii| - d log(2π)/2`.
 pub(super) struct Constants {
-    log_pi: Vec<f64>,
+    pub log_pi: Vec<f64>,
     pub inv_diag: Vec<f64>,
     pub constant: Vec<f64>,
 }
@@ -256,14 +256,14 @@ pub(super) enum Weights<'a> {
 
 impl<'a> Weights<'a> {
     /// The weights of the points `range`.
-    fn part(self, range: std::ops::Range<usize>) -> Self {
+    pub(super) fn part(self, range: std::ops::Range<usize>) -> Self {
         match self {
             Weights::Same(g) => Weights::Same(g),
             Weights::Each(g) => Weights::Each(&g[range]),
         }
     }
 
-    fn at(self, t: usize) -> f64 {
+    pub(super) fn at(self, t: usize) -> f64 {
         match self {
             Weights::Same(g) => g,
             Weights::Each(g) => g[t],
@@ -279,13 +279,12 @@ impl<'a> Weights<'a> {
 /// as autograd forms it: the difference of the two sums would cancel where the model fits.
 /// The sums over a block go through [`sum_of`] and [`dot`], whose error grows with the square
 /// root of the block's length, not with the length.
-struct Sums {
-    lse: f64,
-    g: f64,
-    a: Vec<f64>,
-    s: Vec<f64>,
-    m: Vec<f64>,
-    x: Vec<f64>,
+pub(super) struct Sums {
+    pub lse: f64,
+    pub a: Vec<f64>,
+    pub s: Vec<f64>,
+    pub m: Vec<f64>,
+    pub x: Vec<f64>,
 }
 
 impl Sums {
@@ -295,7 +294,6 @@ impl Sums {
         let f = Forward::new(p, c, x);
         let n = f.n;
         let lse: f64 = (0..n).map(|t| g.at(t) * f.log_prob(t)).sum();
-        let g_sum = (0..n).map(|t| g.at(t)).sum();
         let Forward { z, e: mut w, total, .. } = f;
         // The weighted responsibilities w_nk = g_n e_nk / total_n, in place.
         for wk in w.chunks_exact_mut(n) {
@@ -358,13 +356,12 @@ impl Sums {
                 x_grad[t * d + i] = v;
             }
         }
-        Self { lse, g: g_sum, a, s, m, x: x_grad }
+        Self { lse, a, s, m, x: x_grad }
     }
 
     /// The sums over two consecutive blocks of points.
-    fn add(mut self, other: Sums) -> Self {
+    pub(super) fn add(mut self, other: Sums) -> Self {
         self.lse += other.lse;
-        self.g += other.g;
         for (a, b) in [(&mut self.a, &other.a), (&mut self.s, &other.s), (&mut self.m, &other.m)] {
             a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         }
@@ -387,8 +384,14 @@ pub(super) fn weighted(p: &Params, x: &[f64], g: Weights, points: bool) -> Gradi
         let sums = blocks(r).map(|b| simd::sums(p, &c, &x[b.start * d..b.end * d], g.part(b.clone()), points));
         sums.reduce(Sums::add).expect("a range holds points")
     });
-    let Sums { lse, a: logits, s, m, x: x_grad, .. } = blocks.into_iter().reduce(Sums::add).expect("N >= 1");
-    let Constants { inv_diag, .. } = c;
+    gradients(p, &c, blocks.into_iter().reduce(Sums::add).expect("N >= 1"))
+}
+
+/// The gradients of `Σ_n g_n log p(x_n)` from its sums over the points.
+pub(super) fn gradients(p: &Params, c: &Constants, sums: Sums) -> Gradients {
+    let (k, d) = (p.k, p.d);
+    let Sums { lse, a: logits, s, m, x: x_grad } = sums;
+    let inv_diag = &c.inv_diag;
     let second_len = if p.diagonal { d } else { d * d };
     // ∂/∂a_k = Σ_n g_n (softmax_nk - π_k) = A_k
     let (mut loc, mut scale) = (vec![0.0; k * d], vec![0.0; k * second_len]);

@@ -31,10 +31,14 @@
 //!   directly by [`MixtureNll::step`]. Fifty libtorch calls cost about 100 us; the loop costs a
 //!   few at the seed's sizes. It also serves `MixtureSameFamily::log_prob`: alone when no graph
 //!   is needed, else as one autograd node (`node.rs`, `src/host_function.rs`) whose backward
-//!   is the same closed form with each point weighted by the output's gradient; for triangular
-//!   problems with `d > 8` or `N·K·d(d+1)` above 2^22 without a graph, `log_prob` takes the wide loop (`wide.rs`: the
-//!   forward substitution in the points' precision with fused multiply-adds);
-//! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points: `z` for a
+//!   is the same closed form with each point weighted by the output's gradient;
+//! * **the wide loops** (`wide.rs`) for triangular scales with `d > 8` on a CPU with FMA (and
+//!   for `log_prob` without a graph where `N·K·d(d+1)` passes 2^22): the forward substitution
+//!   and the sums `Σ w z`, `Σ w z zᵀ` in the points' precision with fused multiply-adds, in
+//!   blocks sized to the vector registers; [`MixtureNll::step`]'s gradients and the node's
+//!   forward and backward at those sizes;
+//! * **the GEMM form** for triangular scales with `d >= 8` and at least 256 points where the
+//!   wide loops do not go (CUDA, a CPU without FMA, `host_kernel(false)`): `z` for a
 //!   block of points by one GEMM against the stacked `L⁻¹` (`src/linalg.rs`), and
 //!   `Σ w z zᵀ` by one batched product over the block;
 //! * **the batched triangular solve** otherwise (and always on CUDA for small `d`).
@@ -85,7 +89,8 @@ const OP: &str = "MixtureNll";
 
 /// The largest event size the host loop ([`MixtureNll::host_kernel`], `log_prob`'s node) takes
 /// on the CPU, at any number of points, and the work (`N·K·d(d+1)`, about the multiply-adds)
-/// above which `log_prob` without a graph takes the wide loop (`wide.rs`) for triangular scales.
+/// above which `log_prob` without a graph takes the wide loop (`wide.rs`) for triangular scales
+/// (beyond `HOST_MAX_D`, triangular scales always take the wide loops).
 /// Measured at 2 threads with `examples/bench` (issue 14's notes): at K=3, d=4, N=1e6 the host
 /// loop took 46-48 ms for the training step against 87-102 ms for the libtorch path, and 33-35
 /// ms for `log_prob` with its graph against 73-78 ms; without a graph the wide loop took 20 ms
@@ -217,7 +222,7 @@ pub struct MixtureNll<'a> {
 /// `model.log_prob(x)` by the host loops, for a model [`MixtureNll`] covers that does not
 /// validate, on the CPU: for small event sizes (as in [`MixtureNll::host_kernel`]) the loop alone
 /// when the result needs no graph, else the loop as one autograd node (`node.rs`); for larger
-/// triangular ones without a graph, the wide loop (`wide.rs`). `None` otherwise, and the caller
+/// triangular ones, the wide loops (`wide.rs`), alone or as the node. `None` otherwise, and the caller
 /// takes the libtorch path. `x` is `[..., d]`, already checked; the result is `[...]`.
 pub(crate) fn host_log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Tensor>> {
     if x.device() != Device::Cpu {
@@ -386,10 +391,12 @@ impl<'a> MixtureNll<'a> {
         Ok(Self { logits, loc, scale, diagonal, shapes, k, d, kind, device, variables, host_kernel: true })
     }
 
-    /// Whether a problem on the CPU with a small event size (`d <= 8`, float32 or
-    /// float64, every parameter read in closed form) is computed by one loop on the host (`f64`
-    /// arithmetic, no libtorch tensor operation; the default) instead of libtorch's kernels. Both give the same values to
-    /// rounding; off, every call takes the libtorch path, whose float32 rounding is libtorch's.
+    /// Whether a problem on the CPU (float32 or float64, every parameter read in closed form)
+    /// with a small event size (`d <= 8`) is computed by one loop on the host (`f64`
+    /// arithmetic, no libtorch tensor operation; the default), and one with triangular scales
+    /// and `d > 8` by the wide loops (the points' precision, on a CPU with FMA), instead of
+    /// libtorch's kernels. Both give the same values to rounding; off, every call takes the
+    /// libtorch path, whose float32 rounding is libtorch's.
     pub fn host_kernel(mut self, on: bool) -> Self {
         self.host_kernel = on;
         self
@@ -543,9 +550,15 @@ impl<'a> MixtureNll<'a> {
     /// loop, or `None` when the problem is not one it takes: too large, not on the CPU, a
     /// parameter read by autograd, or a tensor not contiguous float32/float64.
     fn host_loss_and_grads(&self, x: &Tensor) -> Option<(f64, Vec<f64>)> {
-        let inputs = self.host_inputs(x, x.size()[0] as usize)?;
+        let n = x.size()[0] as usize;
+        let wide = self.wide();
+        let inputs = self.host_inputs(x, n, !wide)?;
         let (loc_shape, scale_shape) = (self.shapes.0.as_slice(), self.shapes.1.as_slice());
-        let g = host::loss_and_grads(&inputs.params(), &inputs.x);
+        let g = if wide {
+            wide::weighted_of(&inputs.params(), x, host::Weights::Same(-1.0 / n as f64), false)?
+        } else {
+            host::loss_and_grads(&inputs.params(), &inputs.x)
+        };
         let mut flat = Vec::with_capacity(self.variables.iter().map(|(_, v)| v.numel()).sum());
         self.host_pull_back(&self.logits, &g.logits, &[], false, &mut flat)?;
         self.host_pull_back(&self.loc, &g.loc, loc_shape, self.diagonal, &mut flat)?;
@@ -553,10 +566,17 @@ impl<'a> MixtureNll<'a> {
         Some((g.loss, flat))
     }
 
-    /// The host loop's parameters and points (`n` of them), when it takes the problem.
-    fn host_inputs(&self, x: &Tensor, n: usize) -> Option<HostInputs> {
+    /// Whether the host's gradients come from the wide loops (`wide.rs`): triangular scales
+    /// with `d > 8` on a CPU with FMA.
+    fn wide(&self) -> bool {
+        !self.diagonal && self.d as usize > HOST_MAX_D && crate::host::has_fma()
+    }
+
+    /// The host loop's parameters, and the points (`n` of them) when `points` (the wide loops
+    /// read them in their own precision), when the host loops take the problem.
+    fn host_inputs(&self, x: &Tensor, n: usize, points: bool) -> Option<HostInputs> {
         let (k, d) = (self.k as usize, self.d as usize);
-        if !self.host_kernel || self.device != Device::Cpu || n == 0 || d > HOST_MAX_D {
+        if !self.host_kernel || self.device != Device::Cpu || n == 0 || (d > HOST_MAX_D && !self.wide()) {
             return None;
         }
         // The diagonal components' loc and scale broadcast to [K, d]; the others are exact.
@@ -564,7 +584,7 @@ impl<'a> MixtureNll<'a> {
             logits: self.host_value(&self.logits, &[], false)?,
             loc: self.host_value(&self.loc, &self.shapes.0, self.diagonal)?,
             scale: self.host_value(&self.scale, &self.shapes.1, self.diagonal)?,
-            x: crate::host::read(x)?,
+            x: if points { crate::host::read(x)? } else { vec![] },
             diagonal: self.diagonal,
             k,
             d,

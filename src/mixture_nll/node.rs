@@ -1,13 +1,14 @@
 //! `log p(x)` of a Gaussian mixture as one autograd node ([`crate::host_function`]) whose
-//! forward and backward are the host loop: `MixtureSameFamily::log_prob` with a graph, for the
-//! event sizes the loop takes on the CPU (and the loop alone when no graph is needed). The node's
+//! forward and backward are the host loop (or, for triangular scales with `d > 8`, the wide
+//! loops): `MixtureSameFamily::log_prob` with a graph, for the event sizes the loops take on the
+//! CPU (and the loops alone when no graph is needed). The node's
 //! inputs are the points `[N, d]` and, for each parameter, the raw variable when its bijector
 //! has a closed form in the loop (`FillScaleTriL` with a `Softplus` or `Exp` diagonal, `Softplus`,
 //! `Exp`: [`Through`]), else the parameter's value with its own graph (other bijectors, a
 //! network's output). One node then replaces the mixture's and the bijectors' thirty-odd.
 //!
 //! Its backward is the module's closed form with each point weighted by the output's gradient
-//! (`host::weighted`), plus `∂/∂x_n = -Σ_k w_nk L_k⁻ᵀ z_nk`. Asked for a graph of the gradients
+//! (`host::weighted`, `wide::weighted`), plus `∂/∂x_n = -Σ_k w_nk L_k⁻ᵀ z_nk`. Asked for a graph of the gradients
 //! (second derivatives), it records the same density in libtorch operations and differentiates
 //! that instead ([`graph_log_prob`]).
 
@@ -23,19 +24,19 @@ use tch::{Device, Kind, Tensor};
 
 /// `model.log_prob(x)` by the host loop, for a model [`super::MixtureNll`] recognises (its
 /// parameters may also be tensors with a graph of their own) that does not validate, on the CPU
-/// in float32 or float64, for event sizes up to 8: one autograd node when the result needs a
-/// graph, else the loop alone (or the wide loop, as [`super::WIDE_FROM_WORK`] says); for larger
-/// triangular problems without a graph, the wide loop; `None` otherwise. `x` is
+/// in float32 or float64, for event sizes up to 8 (and larger ones with triangular scales, by
+/// the wide loops): one autograd node when the result needs a graph, else the loop alone (or
+/// the wide loop, as [`super::WIDE_FROM_WORK`] says); `None` otherwise. `x` is
 /// `[..., d]`, already checked; the result is `[...]`.
 pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Tensor>> {
     let Ok(parts) = Parts::of(model) else { return Ok(None) };
     let (k, d) = (parts.k as usize, parts.d as usize);
     let shape = x.size();
     let n = shape[..shape.len() - 1].iter().product::<i64>() as usize;
-    // The host loop for small event sizes; without a graph, the wide loop for triangular scales
-    // with larger event sizes or many points.
+    // The host loop for small event sizes; the wide loops for triangular scales with larger
+    // event sizes (and, without a graph, for many points).
     let host = d <= HOST_MAX_D;
-    let wide = !parts.diagonal && (!host || n * k * d * (d + 1) > WIDE_FROM_WORK);
+    let wide = !parts.diagonal && crate::host::has_fma() && (!host || n * k * d * (d + 1) > WIDE_FROM_WORK);
     if parts.validates
         || parts.device != Device::Cpu
         || !matches!(parts.kind, Kind::Float | Kind::Double)
@@ -50,22 +51,16 @@ pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Te
     };
     let ((loc, b), (scale, c)) = (input(parts.loc, d)?, input(parts.scale, d)?);
     let shapes = [vec![k as i64], parts.loc.shape(), parts.scale.shape()];
-    let node = MixtureLogProb { diagonal: parts.diagonal, k, d, through: [a, b, c], shapes };
+    let node = MixtureLogProb { diagonal: parts.diagonal, wide, k, d, through: [a, b, c], shapes };
     // (each libtorch call costs about a microsecond at these sizes: none is made twice)
     let x = if shape.len() == 2 { x.shallow_clone() } else { x.reshape([n as i64, d as i64]) };
     let inputs = [logits, loc, scale, x];
     let graph = crate::host::grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let points = &shape[..shape.len() - 1];
-    if wide && !graph {
-        if let Some(lp) = node.wide(&inputs)? {
-            return Ok(Some(lp.reshape(points)));
-        }
-    }
-    if !host {
-        return Ok(None);
-    }
+    // With a graph, the wide loops only where the host loop cannot go (the host loop's
+    // backward in f64 is the one measured faster for small event sizes).
+    let node = MixtureLogProb { wide: wide && (!graph || !host), ..node };
     let lp = if graph { host_function::apply(node, &inputs.each_ref())? } else { node.forward(&inputs)? };
-    Ok(Some(lp.reshape(points)))
+    Ok(Some(lp.reshape(&shape[..shape.len() - 1])))
 }
 
 /// The tensor the node takes for a parameter, and how the parameter's value comes from it: the
@@ -81,9 +76,12 @@ fn input(p: &Parameter, d: usize) -> Result<(Tensor, Through)> {
 }
 
 /// The node: inputs logits, loc, scale (each read [`Through`] its own way; values of `shapes`)
-/// and the points `[N, d]` (one float kind, on the CPU); output `[N]`.
+/// and the points `[N, d]` (one float kind, on the CPU); output `[N]`. Forward and backward
+/// run the wide loops (`wide.rs`, triangular scales, the points in their own precision) when
+/// `wide`, else the host loop.
 struct MixtureLogProb {
     diagonal: bool,
+    wide: bool,
     k: usize,
     d: usize,
     through: [Through; 3],
@@ -132,20 +130,9 @@ impl MixtureLogProb {
         })
     }
 
-    /// The output by the wide loop (`wide.rs`: triangular scales, no graph), reading the points
-    /// in their own precision; `None` on a CPU without FMA.
-    fn wide(&self, inputs: &[Tensor]) -> Result<Option<Tensor>> {
-        let r = self.read(inputs, false)?;
-        let params = r.host.params();
-        let x = inputs[3].contiguous();
-        // SAFETY: x is a contiguous CPU tensor of one of the kinds read, only read meanwhile.
-        let lp = unsafe {
-            match x.kind() {
-                Kind::Float => super::wide::log_prob(&params, crate::host::slice::<f32>(&x).expect("checked")),
-                _ => super::wide::log_prob(&params, crate::host::slice::<f64>(&x).expect("checked")),
-            }
-        };
-        Ok(lp.map(|lp| crate::host::tensor(&lp, &[lp.len() as i64], x.kind())))
+    /// The error of the wide loops on a CPU without FMA (chosen only where it has them).
+    fn no_fma(&self) -> anyhow::Error {
+        anyhow!("{}: the wide loop needs a CPU with AVX2 and FMA", Self::OP)
     }
 
     /// The parameter `i`'s value from its input with libtorch operations (with a graph).
@@ -168,8 +155,12 @@ impl MixtureLogProb {
 
 impl HostFunction for MixtureLogProb {
     fn forward(&self, inputs: &[Tensor]) -> Result<Tensor> {
-        let r = self.read(inputs, true)?;
-        let lp = host::log_prob(&r.host.params(), &r.host.x);
+        let r = self.read(inputs, !self.wide)?;
+        let lp = if self.wide {
+            super::wide::log_prob_of(&r.host.params(), &inputs[3]).ok_or_else(|| self.no_fma())?
+        } else {
+            host::log_prob(&r.host.params(), &r.host.x)
+        };
         Ok(crate::host::tensor(&lp, &[lp.len() as i64], inputs[3].kind()))
     }
 
@@ -179,10 +170,15 @@ impl HostFunction for MixtureLogProb {
             let out = graph_log_prob(&v(0)?, &v(1)?, &v(2)?, &inputs[3], self.diagonal);
             return host_function::vjp_by_autograd(&out, inputs, grad, needs);
         }
-        let r = self.read(inputs, true)?;
+        let r = self.read(inputs, !self.wide)?;
         let g = crate::host::read(&grad.contiguous())
             .ok_or_else(|| anyhow!("{}: expected a float CPU gradient, got {:?}", Self::OP, grad.kind()))?;
-        let grads = host::weighted(&r.host.params(), &r.host.x, Weights::Each(&g), needs[3]);
+        let (params, g) = (r.host.params(), Weights::Each(&g));
+        let grads = if self.wide {
+            super::wide::weighted_of(&params, &inputs[3], g, needs[3]).ok_or_else(|| self.no_fma())?
+        } else {
+            host::weighted(&params, &r.host.x, g, needs[3])
+        };
         let kind = inputs[3].kind();
         let mut out = vec![];
         for (i, g) in [grads.logits, grads.loc, grads.scale].iter().enumerate() {
