@@ -122,7 +122,7 @@ extern "C" {
 
 /// Work (about the multiply-adds) per thread from which [`parallel_map`] splits a host loop over
 /// libtorch's threads.
-const WORK_PER_THREAD: usize = 1 << 15;
+pub(crate) const WORK_PER_THREAD: usize = 1 << 15;
 
 /// `f` of consecutive ranges of `0..n` (items of about `work` multiply-adds each), run on
 /// libtorch's intra-op threads (`at::parallel_for`, `tch::set_num_threads`) with at least

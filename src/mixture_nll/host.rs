@@ -417,11 +417,20 @@ pub(super) fn gradients(p: &Params, c: &Constants, sums: Sums) -> Gradients {
             }
         };
         back_substitute(&|i| sk[i], &mut loc[kk * d..(kk + 1) * d], 1);
-        let sym = |i: usize, j: usize| if j <= i { mk[i * d + j] } else { mk[j * d + i] };
+        // Y = L⁻ᵀ M (M symmetric, its lower triangle held) row by row from the last, only the
+        // lower triangle (row i's entries j <= i need rows below it at those j alone): a sixth
+        // of d³ multiply-adds rather than half, each row's loop over contiguous entries.
         let mut y = vec![0.0; d * d];
-        for col in 0..d {
-            let rhs = |i: usize| sym(i, col);
-            back_substitute(&rhs, &mut y[col..], d);
+        for i in (0..d).rev() {
+            let (head, below) = y.split_at_mut((i + 1) * d);
+            let yi = &mut head[i * d..i * d + i + 1];
+            yi.copy_from_slice(&mk[i * d..i * d + i + 1]);
+            for (r, row) in below.chunks_exact(d).enumerate() {
+                let l_ri = l[(i + 1 + r) * d + i];
+                yi.iter_mut().zip(&row[..i + 1]).for_each(|(v, &w)| *v -= l_ri * w);
+            }
+            let inv = inv_diag[kk * d + i];
+            yi.iter_mut().for_each(|v| *v *= inv);
         }
         for i in 0..d {
             for j in 0..=i {

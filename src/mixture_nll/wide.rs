@@ -63,7 +63,7 @@ pub(super) fn log_prob<T: Lane>(p: &Params, x: &[T]) -> Option<Vec<f64>> {
     let inputs = Inputs::new(p, &c);
     let d = p.d;
     let blocks =
-        crate::host::parallel_map(x.len() / d, inputs.work(), |r| T::points(&inputs, &x[r.start * d..r.end * d]));
+        crate::host::parallel_map(x.len() / d, inputs.work(1), |r| T::points(&inputs, &x[r.start * d..r.end * d]));
     blocks.into_iter().collect::<Option<Vec<_>>>().map(|b| b.concat())
 }
 
@@ -74,7 +74,7 @@ pub(super) fn weighted<T: Lane>(p: &Params, x: &[T], g: Weights, points: bool) -
     let c = Constants::new(p);
     let inputs = Inputs::new(p, &c);
     let d = p.d;
-    let parts = crate::host::parallel_map(x.len() / d, 2 * inputs.work(), |r| {
+    let parts = crate::host::parallel_map(x.len() / d, inputs.work(2), |r| {
         T::sums(&inputs, &x[r.start * d..r.end * d], g.part(r.clone()), points)
     });
     let sums = parts.into_iter().collect::<Option<Vec<_>>>()?.into_iter().reduce(Sums::add)?;
@@ -105,6 +105,10 @@ pub(super) fn weighted_of(p: &Params, x: &tch::Tensor, g: Weights, points: bool)
     }
 }
 
+/// The fewest points a thread takes: each range sets up its blocks' buffers and lane sums
+/// (hundreds of KB at K=16, d=32), which at K=16, d=32, N=100 cost more than a second thread saved.
+const MIN_POINTS: usize = 256;
+
 /// The parameters in the loops' precision and layout.
 pub(super) struct Inputs<T> {
     k: usize,
@@ -125,14 +129,21 @@ impl<T: Lane> Inputs<T> {
         let (k, d) = (p.k, p.d);
         let cast = |v: &[f64]| v.iter().map(|&v| T::from_f64(v)).collect::<Vec<T>>();
         let neg_l: Vec<T> = p.scale.iter().map(|&v| T::from_f64(-v)).collect();
-        let neg_lt = (0..k * d * d).map(|j| neg_l[j / (d * d) * d * d + j % d * d + j % (d * d) / d]).collect();
+        let mut neg_lt = neg_l.clone();
+        for (t, l) in neg_lt.chunks_exact_mut(d * d).zip(neg_l.chunks_exact(d * d)) {
+            for (i, row) in t.chunks_exact_mut(d).enumerate() {
+                row.iter_mut().zip(l[i..].iter().step_by(d)).for_each(|(t, &l)| *t = l);
+            }
+        }
         let pi = c.log_pi.iter().map(|v| v.exp()).collect();
         Self { k, d, neg_l, neg_lt, inv: cast(&c.inv_diag), mu: cast(p.loc), constant: c.constant.clone(), pi }
     }
 
-    /// The multiply-adds per point of the forward substitution over all components.
-    fn work(&self) -> usize {
-        self.k * self.d * (self.d + 1)
+    /// The work per point for [`crate::host::parallel_map`]: `passes` times the forward
+    /// substitution's multiply-adds over all components, but at most what gives each thread
+    /// [`MIN_POINTS`] points.
+    fn work(&self, passes: usize) -> usize {
+        (passes * self.k * self.d * (self.d + 1)).min(crate::host::WORK_PER_THREAD / MIN_POINTS)
     }
 }
 
