@@ -49,6 +49,9 @@ float64:
   closed form inside torch's unstable region, RelaxedBernoulli's log-det with an exact softplus
   (see VonMisesRef, ContinuousBernoulliRef, RelaxedBernoulliRef); VonMises's sample moments
   (its mean and variance are circular) and RelaxedBernoulli's (it has none) from torch draws;
+* Logistic (TFP's; torch has none), 12 cases from a generator of its own appended after all
+  other cases, against the closed form in torch ops in TFP's forms (LogisticRef) and, in float64,
+  SciPy's logistic (log_prob, cdf, icdf);
 * entropy, where both have it (VonMises: TFP's formula in the reference);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
   Gumbel, Weibull, Pareto, ContinuousBernoulli) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
@@ -1192,6 +1195,9 @@ def more_spec(rng, family, batch, dtype, extreme=False):
         return {"type": family, "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
     if family in ("Cauchy", "Gumbel"):
         return {"type": family, "loc": real(rng, batch, 2.0, dtype, "loc"), "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
+    if family == "Logistic":
+        # scales 0.03 to 30
+        return {"type": "Logistic", "loc": real(rng, batch, 3.0, dtype, "loc"), "scale": pos(rng, batch, -1.5, 1.5, dtype, "scale")}
     if family == "Chi2":
         return {"type": "Chi2", "df": pos(rng, batch, -0.3, 1.5, dtype, "df")}
     if family == "Weibull":
@@ -1312,6 +1318,23 @@ NEW_FAMILIES = ["Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel", "
                 "Geometric"]
 # VonMises, ContinuousBernoulli and RelaxedBernoulli, from a generator of their own as well.
 NEW_FAMILIES_CONT2 = ["VonMises", "ContinuousBernoulli", "RelaxedBernoulli"]
+
+# TFP's families that torch lacks (Logistic), from a generator of their own, appended after every
+# other case so that those keep their draws; the reference is the closed form in torch ops
+# (LogisticRef) and, in float64, SciPy (check_scipy).
+TFP_FAMILIES = ["Logistic"]
+
+
+def tfp_family_cases(rng):
+    cases = []
+    for dtype in ("float32", "float64"):
+        for rep in range(6 * len(TFP_FAMILIES)):
+            family = TFP_FAMILIES[rep % len(TFP_FAMILIES)]
+            spec = more_spec(rng, family, random_shape(rng, 2), dtype)
+            cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
+                          "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": 1_000_000 + len(cases)})
+    return cases
+
 
 # The count families (Binomial, NegativeBinomial), again from a generator of their own.
 COUNT_FAMILIES = ["Binomial", "NegativeBinomial"]
@@ -1459,7 +1482,7 @@ NEW_FAMILIES_CONT1 = ["InverseGamma", "Kumaraswamy", "FisherSnedecor", "Generali
 
 # Families with a closed-form icdf, checked against torch's icdf.
 ICDF_FAMILIES = ("Normal", "Laplace", "Uniform", "LogNormal", "Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel",
-                 "Weibull", "Pareto", "Kumaraswamy", "GeneralizedPareto", "ContinuousBernoulli")
+                 "Weibull", "Pareto", "Kumaraswamy", "GeneralizedPareto", "ContinuousBernoulli", "Logistic")
 
 
 def distribution_cases(rng, new_rng, cont1_rng, cont2_rng):
@@ -1552,6 +1575,54 @@ def _log1mexp(t):
     return torch.where(t > -math.log(2.0), torch.log(-torch.expm1(t)), torch.log1p(-torch.exp(t)))
 
 
+class LogisticRef(td.Distribution):
+    """TFP's Logistic (torch has none) in closed form in torch ops, in TFP's forms (Rust's are
+    written differently): log_prob -z - 2 softplus(-z) - log s with an exact softplus
+    (logaddexp(t, 0); torch's returns t above 20), cdf sigmoid(z), icdf loc + s (log u - log1p(-u)),
+    mean and mode loc, variance (pi s)^2 / 3, entropy log s + 2; draws by the inverse cdf."""
+    arg_constraints = {"loc": td.constraints.real, "scale": td.constraints.positive}
+    support = td.constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = torch.broadcast_tensors(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def _z(self, x):
+        return (x - self.loc) / self.scale
+
+    def log_prob(self, x):
+        z = self._z(x)
+        return -z - 2 * torch.logaddexp(-z, torch.zeros_like(z)) - self.scale.log()
+
+    def cdf(self, x):
+        return torch.sigmoid(self._z(x))
+
+    def icdf(self, u):
+        return self.loc + self.scale * (u.log() - torch.log1p(-u))
+
+    def rsample(self, sample_shape=torch.Size()):
+        shape = self._extended_shape(sample_shape)
+        fi = torch.finfo(self.loc.dtype)
+        u = torch.rand(shape, dtype=self.loc.dtype).clamp(fi.tiny, 1 - fi.eps)
+        return self.icdf(u)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return (math.pi * self.scale) ** 2 / 3
+
+    def entropy(self):
+        return self.scale.log() + 2
+
+
 class KumaraswamyReference(td.Kumaraswamy):
     """torch's Kumaraswamy with closed forms in torch ops for log_prob, cdf, icdf and mode:
     torch composes transforms of a uniform, which rounds 1 - x^a to 1 in the left tail (its
@@ -1639,7 +1710,7 @@ def cdf_reference(d, x):
 
 
 def check_scipy(report, tag, case, res, d):
-    """float64 cases of GeneralizedPareto and InverseGamma against SciPy (scipy.stats, float64):
+    """float64 cases of GeneralizedPareto, InverseGamma and Logistic against SciPy (scipy.stats, float64):
     an independent reference for the extreme parameters (concentration near 0, 1e-3 .. 1e3),
     where torch's own forms are inaccurate or are not the reference above."""
     import scipy.special as sp_special
@@ -1666,12 +1737,26 @@ def check_scipy(report, tag, case, res, d):
                 # for a finite true value): SciPy is the float64 reference there
                 "log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + (a + 1) * np.abs(np.log(xn)) + b / xn
                              + np.abs(a * np.log(b)) + np.abs(sp_special.gammaln(a)))}
+    elif isinstance(d, LogisticRef):
+        loc, scale = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale))
+        dist = st.logistic(loc=loc, scale=scale)
+        # z = (x - loc)/s rounds at (|x| + |loc|)/s units; log_prob and log cdf move by at most
+        # one per unit of z
+        zz = (np.abs(xn) + np.abs(loc)) / scale
+        refs = {"log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + np.abs(np.log(scale)) + zz),
+                "cdf": (dist.cdf(xn), np.abs(dist.cdf(xn)) * (1 + zz))}
     else:
         return
     for name, (ref, magnitude) in refs.items():
         ref = torch.as_tensor(np.asarray(ref, dtype=np.float64))
         tol = 4 * C * EPS["float64"] * torch.as_tensor(magnitude) + TINY["float64"]
         report.add(f"{tag} {name} vs scipy", from_json(res[name]), ref, tol, case["id"])
+    if "u" in case and isinstance(d, LogisticRef):
+        u = from_json(case["u"]).numpy()
+        loc, scale = (torch.broadcast_to(p.detach(), u.shape).numpy() for p in (d.loc, d.scale))
+        q = st.logistic(loc=loc, scale=scale).ppf(u)
+        tol = 4 * C * EPS["float64"] * torch.as_tensor(np.abs(q) + np.abs(loc)) + TINY["float64"]
+        report.add(f"{tag} icdf vs scipy", from_json(res["icdf"]), torch.as_tensor(q), tol, case["id"])
     if "u" in case and isinstance(d, td.GeneralizedPareto):
         u = from_json(case["u"]).numpy()
         k, loc, scale = (torch.broadcast_to(p.detach(), u.shape).numpy() for p in (d.concentration, d.loc, d.scale))
@@ -1858,6 +1943,8 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return cls(param("total_count"), logits=param("logits"), **v)
     if t == "InverseGamma":
         return td.InverseGamma(param("concentration"), param("rate"), **v)
+    if t == "Logistic":
+        return LogisticRef(param("loc"), param("scale"), **v)
     if t == "Kumaraswamy":
         return KumaraswamyReference(param("concentration1"), param("concentration0"), **v)
     if t == "FisherSnedecor":
@@ -1906,7 +1993,7 @@ def fourth_central_moment(d):
 
 
 REAL_SUPPORT = {"Normal", "Independent", "MultivariateNormalTriL", "MultivariateNormalDiag", "MultivariateNormal",
-                "MixtureSameFamily", "Laplace", "StudentT", "Mixture"}
+                "MixtureSameFamily", "Laplace", "StudentT", "Mixture", "Logistic"}
 
 
 def draw_points(case, raw, gen):
@@ -2563,7 +2650,7 @@ def main():
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
              + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7]))
              + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs)
-             + map_cases(np.random.default_rng([args.seed, 9])))
+             + map_cases(np.random.default_rng([args.seed, 9])) + tfp_family_cases(np.random.default_rng([args.seed, 10])))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points

@@ -158,7 +158,7 @@ fn declarations() -> Result<()> {
         "Bernoulli", "Beta", "Binomial", "Cauchy", "Chi2", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
         "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
         "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL", "InverseGamma", "Kumaraswamy",
-        "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "RelaxedBernoulli",
+        "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "RelaxedBernoulli", "Logistic",
     ] {
         assert!(names.contains(&known), "{known} missing from FAMILIES");
     }
@@ -324,6 +324,8 @@ fn new_continuous_families_against_quadrature() -> Result<()> {
     check_density(&Exponential::new(s(1.5))?, 0.0, 40.0, None, true, 1e-8)?;
     check_density(&HalfNormal::new(s(0.7))?, 0.0, 12.0, None, true, 1e-8)?;
     check_density(&Gumbel::new(s(-1.0), s(2.0))?, -12.0, 80.0, None, true, 1e-8)?;
+    // (the tails beyond ±80 hold e^(-53) of the mass at scale 1.5)
+    check_density(&tch_distributions::distributions::Logistic::new(s(0.5), s(1.5))?, -80.0, 80.0, None, true, 1e-8)?;
     check_density(&Chi2::new(s(5.0))?, 0.0, 120.0, Some(1.0), true, 1e-6)?;
     // Gamma's and Chi2's cdf (regularized incomplete gamma) against the mass on [0.5, b].
     check_density(&Chi2::new(s(5.0))?, 0.5, 20.0, None, false, 1e-8)?;

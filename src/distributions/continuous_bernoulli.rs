@@ -1,7 +1,7 @@
 //! The continuous Bernoulli distribution.
 
 use super::family::{declare_family_with_probability, family_methods, Constraint, LOGITS, PROBS};
-use super::univariate_common::eps;
+use super::univariate_common::{eps, softplus};
 use super::Distribution;
 use anyhow::Result;
 use std::f64::consts::LN_2;
@@ -89,11 +89,6 @@ fn split(l: &Tensor) -> (Tensor, Tensor) {
 fn poly(y: &Tensor, coefficients: &[f64]) -> Tensor {
     let (last, rest) = coefficients.split_last().expect("coefficients");
     rest.iter().rev().fold(y.zeros_like() + *last, |acc, c| acc * y + *c)
-}
-
-/// `softplus(λ) = log(1 + e^λ)`, accurate everywhere (and its gradient `sigmoid(λ)` at 0).
-fn softplus(l: &Tensor) -> Tensor {
-    l.logaddexp(&l.zeros_like())
 }
 
 /// `log C(λ) = log(λ / tanh(λ/2))`.

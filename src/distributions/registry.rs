@@ -8,6 +8,7 @@ use super::{
 };
 use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
+use super::Logistic;
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -89,6 +90,7 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Kumaraswamy::new(concentration1, concentration0)),
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
+    entry!(Logistic::new(loc, scale)),
     entry!(MultivariateNormalDiag::new(loc, scale_diag)),
     entry!(MultivariateNormalTriL::new(loc, scale_tril)),
     entry!(NegativeBinomial::from_probs(total_count, probs) | from_logits),

@@ -1,7 +1,7 @@
 //! The relaxed Bernoulli (binary Concrete) distribution.
 
 use super::family::{declare_family_with_probability, family_methods, Constraint, LOGITS, PROBS};
-use super::univariate_common::{eps, tiny};
+use super::univariate_common::{eps, softplus, tiny};
 use super::{not_implemented, Distribution};
 use anyhow::Result;
 use tch::Tensor;
@@ -67,11 +67,6 @@ impl RelaxedBernoulli {
         let yc = y.clamp(tiny(k), 1.0 - eps(k));
         yc.log() - (-&yc).log1p()
     }
-}
-
-/// `softplus(x) = log(1 + e^x)` without overflow.
-fn softplus(x: &Tensor) -> Tensor {
-    x.logaddexp(&x.zeros_like())
 }
 
 impl Distribution for RelaxedBernoulli {

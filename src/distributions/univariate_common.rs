@@ -50,6 +50,12 @@ pub(crate) fn standard_gamma(c: &Tensor) -> Tensor {
     c.internal_standard_gamma().clamp_min(tiny(c.kind()))
 }
 
+/// `softplus(x) = log(1 + e^x)`, accurate everywhere (no overflow; libtorch's own returns `x`
+/// above 20, an error of `e^(-20)`), with the gradient `sigmoid(x)`.
+pub(crate) fn softplus(x: &Tensor) -> Tensor {
+    x.logaddexp(&x.zeros_like())
+}
+
 /// `log(1 - exp(t))` for `t <= 0`, accurate over the whole range (Mächler's `log1mexp`):
 /// `log(-expm1(t))` for `t > -ln 2`, `log1p(-exp(t))` below.
 pub(crate) fn log1mexp(t: &Tensor) -> Tensor {
