@@ -49,9 +49,10 @@ float64:
   closed form inside torch's unstable region, RelaxedBernoulli's log-det with an exact softplus
   (see VonMisesRef, ContinuousBernoulliRef, RelaxedBernoulliRef); VonMises's sample moments
   (its mean and variance are circular) and RelaxedBernoulli's (it has none) from torch draws;
-* Logistic (TFP's; torch has none), 12 cases from a generator of its own appended after all
-  other cases, against the closed form in torch ops in TFP's forms (LogisticRef) and, in float64,
-  SciPy's logistic (log_prob, cdf, icdf);
+* Logistic and GeneralizedNormal (TFP's; torch has neither), 12 cases each from a generator of
+  their own appended after all other cases, against closed forms in torch ops (LogisticRef,
+  GeneralizedNormalRef) and, in float64, SciPy's logistic and gennorm (log_prob, cdf, Logistic's
+  icdf);
 * entropy, where both have it (VonMises: TFP's formula in the reference);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
   Gumbel, Weibull, Pareto, ContinuousBernoulli) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
@@ -1195,6 +1196,10 @@ def more_spec(rng, family, batch, dtype, extreme=False):
         return {"type": family, "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
     if family in ("Cauchy", "Gumbel"):
         return {"type": family, "loc": real(rng, batch, 2.0, dtype, "loc"), "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
+    if family == "GeneralizedNormal":
+        # powers 0.8 (kurtosis ~8.6) to 5 (nearly flat)
+        return {"type": "GeneralizedNormal", "loc": real(rng, batch, 3.0, dtype, "loc"),
+                "scale": pos(rng, batch, -1, 1, dtype, "scale"), "power": pos(rng, batch, np.log10(0.8), np.log10(5.0), dtype, "power")}
     if family == "Logistic":
         # scales 0.03 to 30
         return {"type": "Logistic", "loc": real(rng, batch, 3.0, dtype, "loc"), "scale": pos(rng, batch, -1.5, 1.5, dtype, "scale")}
@@ -1319,10 +1324,10 @@ NEW_FAMILIES = ["Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel", "
 # VonMises, ContinuousBernoulli and RelaxedBernoulli, from a generator of their own as well.
 NEW_FAMILIES_CONT2 = ["VonMises", "ContinuousBernoulli", "RelaxedBernoulli"]
 
-# TFP's families that torch lacks (Logistic), from a generator of their own, appended after every
-# other case so that those keep their draws; the reference is the closed form in torch ops
-# (LogisticRef) and, in float64, SciPy (check_scipy).
-TFP_FAMILIES = ["Logistic"]
+# TFP's families that torch lacks (Logistic, GeneralizedNormal), from a generator of their own,
+# appended after every other case so that those keep their draws; the reference is the closed
+# form in torch ops (LogisticRef, GeneralizedNormalRef) and, in float64, SciPy (check_scipy).
+TFP_FAMILIES = ["Logistic", "GeneralizedNormal"]
 
 
 def tfp_family_cases(rng):
@@ -1623,6 +1628,51 @@ class LogisticRef(td.Distribution):
         return self.scale.log() + 2
 
 
+class GeneralizedNormalRef(td.Distribution):
+    """TFP's GeneralizedNormal (torch has none) in closed form in torch ops: log_prob
+    log p - log 2 - log s - lgamma(1/p) - |z|^p, cdf from the regularized upper incomplete gamma
+    Q(1/p, |z|^p)/2 on either side (TFP's 1/2 + sign(z) P/2 cancels in the left tail), mean and
+    mode loc, variance s^2 Gamma(3/p)/Gamma(1/p), entropy 1/p - log p + log(2 s) + lgamma(1/p);
+    draws loc + s * sign * Gamma(1/p)^(1/p) (TFP's sampler, torch's gamma draws)."""
+    arg_constraints = {"loc": td.constraints.real, "scale": td.constraints.positive, "power": td.constraints.positive}
+    support = td.constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, power, validate_args=None):
+        self.loc, self.scale, self.power = torch.broadcast_tensors(loc, scale, power)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def log_prob(self, x):
+        z = ((x - self.loc) / self.scale).abs()
+        return self.power.log() - math.log(2) - self.scale.log() - torch.lgamma(1 / self.power) - z ** self.power
+
+    def cdf(self, x):
+        z = (x - self.loc) / self.scale
+        q = 0.5 * torch.special.gammaincc(1 / self.power, z.abs() ** self.power)
+        return torch.where(z < 0, q, 1 - q)
+
+    def rsample(self, sample_shape=torch.Size()):
+        shape = self._extended_shape(sample_shape)
+        g = td.Gamma(1 / self.power, torch.ones_like(self.power)).rsample(sample_shape)
+        sign = torch.where(torch.rand(shape, dtype=self.loc.dtype) < 0.5, -1.0, 1.0).to(self.loc.dtype)
+        return self.loc + self.scale * sign * g ** (1 / self.power)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return self.scale ** 2 * torch.exp(torch.lgamma(3 / self.power) - torch.lgamma(1 / self.power))
+
+    def entropy(self):
+        return 1 / self.power - self.power.log() + math.log(2) + self.scale.log() + torch.lgamma(1 / self.power)
+
+
 class KumaraswamyReference(td.Kumaraswamy):
     """torch's Kumaraswamy with closed forms in torch ops for log_prob, cdf, icdf and mode:
     torch composes transforms of a uniform, which rounds 1 - x^a to 1 in the left tail (its
@@ -1737,6 +1787,16 @@ def check_scipy(report, tag, case, res, d):
                 # for a finite true value): SciPy is the float64 reference there
                 "log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + (a + 1) * np.abs(np.log(xn)) + b / xn
                              + np.abs(a * np.log(b)) + np.abs(sp_special.gammaln(a)))}
+    elif isinstance(d, GeneralizedNormalRef):
+        loc, scale, power = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale, d.power))
+        dist = st.gennorm(power, loc=loc, scale=scale)
+        # z rounds at (|x| + |loc|)/s units; |z|^p moves by p |z|^(p-1) per unit of z
+        zz = (np.abs(xn) + np.abs(loc)) / scale
+        z = np.abs((xn - loc) / scale)
+        slope = power * z ** (power - 1)
+        refs = {"log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + np.abs(np.log(scale)) + np.abs(sp_special.gammaln(1 / power))
+                             + zz * slope),
+                "cdf": (dist.cdf(xn), np.abs(dist.cdf(xn)) * (1 + zz * slope))}
     elif isinstance(d, LogisticRef):
         loc, scale = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale))
         dist = st.logistic(loc=loc, scale=scale)
@@ -1945,6 +2005,8 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return td.InverseGamma(param("concentration"), param("rate"), **v)
     if t == "Logistic":
         return LogisticRef(param("loc"), param("scale"), **v)
+    if t == "GeneralizedNormal":
+        return GeneralizedNormalRef(param("loc"), param("scale"), param("power"), **v)
     if t == "Kumaraswamy":
         return KumaraswamyReference(param("concentration1"), param("concentration0"), **v)
     if t == "FisherSnedecor":
@@ -1993,7 +2055,7 @@ def fourth_central_moment(d):
 
 
 REAL_SUPPORT = {"Normal", "Independent", "MultivariateNormalTriL", "MultivariateNormalDiag", "MultivariateNormal",
-                "MixtureSameFamily", "Laplace", "StudentT", "Mixture", "Logistic"}
+                "MixtureSameFamily", "Laplace", "StudentT", "Mixture", "Logistic", "GeneralizedNormal"}
 
 
 def draw_points(case, raw, gen):

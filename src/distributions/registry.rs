@@ -8,7 +8,7 @@ use super::{
 };
 use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
-use super::Logistic;
+use super::{GeneralizedNormal, Logistic};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -81,6 +81,7 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Exponential::new(rate)),
     entry!(FisherSnedecor::new(df1, df2)),
     entry!(Gamma::new(concentration, rate)),
+    entry!(GeneralizedNormal::new(loc, scale, power)),
     entry!(GeneralizedPareto::new(loc, scale, concentration)),
     entry!(Geometric::from_probs(probs) | from_logits),
     entry!(Gumbel::new(loc, scale)),
