@@ -34,6 +34,10 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Laplace", Box::new(Laplace::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
         ("Logistic", Box::new(Logistic::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
         ("GeneralizedNormal", Box::new(GeneralizedNormal::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]), t(&[0.7, 3.0]))?)),
+        (
+            "TruncatedNormal",
+            Box::new(TruncatedNormal::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]), t(&[-1.0, 20.0]), t(&[2.0, 21.0]))?),
+        ),
         ("StudentT", Box::new(StudentT::new(t(&[5.0, 3.0]), t(&[0.0, 1.0]), t(&[1.0, 2.0]))?)),
         ("Gamma", Box::new(Gamma::new(t(&[2.0, 0.5]), t(&[1.0, 3.0]))?)),
         ("Beta", Box::new(Beta::new(t(&[2.0, 0.5]), t(&[3.0, 1.5]))?)),

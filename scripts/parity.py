@@ -49,10 +49,13 @@ float64:
   closed form inside torch's unstable region, RelaxedBernoulli's log-det with an exact softplus
   (see VonMisesRef, ContinuousBernoulliRef, RelaxedBernoulliRef); VonMises's sample moments
   (its mean and variance are circular) and RelaxedBernoulli's (it has none) from torch draws;
-* Logistic and GeneralizedNormal (TFP's; torch has neither), 12 cases each from a generator of
-  their own appended after all other cases, against closed forms in torch ops (LogisticRef,
-  GeneralizedNormalRef) and, in float64, SciPy's logistic and gennorm (log_prob, cdf, Logistic's
-  icdf);
+* Logistic, GeneralizedNormal and TruncatedNormal (TFP's; torch has none of them), 12 cases each
+  from a generator of their own appended after all other cases, against closed forms in torch ops
+  (LogisticRef, GeneralizedNormalRef, TruncatedNormalRef, whose quantiles are SciPy's) and, in
+  float64, SciPy's logistic, gennorm and truncnorm (log_prob, cdf, Logistic's icdf,
+  TruncatedNormal's mean) and 40-digit mpmath for TruncatedNormal's icdf; TruncatedNormal's
+  bounds lie around the location, on one side only (the other infinite) or 5 to 30 standard
+  deviations out in either tail;
 * entropy, where both have it (VonMises: TFP's formula in the reference);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
   Gumbel, Weibull, Pareto, ContinuousBernoulli) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
@@ -101,7 +104,9 @@ FALSE_FAILURE_RATE = 1e-4
 
 def to_json(a):
     a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
+    # (JSON has no infinities: Rust reads the strings "inf" and "-inf", docs/json.md)
+    return {"shape": list(a.shape), "data": [float(v) if np.isfinite(v) or np.isnan(v) else ("inf" if v > 0 else "-inf")
+                                             for v in a.reshape(-1)]}
 
 
 def from_json(t, dtype=torch.float64):
@@ -1196,6 +1201,29 @@ def more_spec(rng, family, batch, dtype, extreme=False):
         return {"type": family, "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
     if family in ("Cauchy", "Gumbel"):
         return {"type": family, "loc": real(rng, batch, 2.0, dtype, "loc"), "scale": pos(rng, batch, -1, 0.5, dtype, "scale")}
+    if family == "TruncatedNormal":
+        # standardized bounds (a, b) per element: around the location, one-sided (an infinite
+        # bound), or far in either tail (5 to 30 standard deviations out)
+        loc, scale = rng.normal(size=batch) * 2.0, 10.0 ** rng.uniform(-1, 1, size=batch)
+        a, b = np.empty(batch), np.empty(batch)
+        for i in np.ndindex(*batch):
+            kind = rng.choice(["inside", "below", "above", "far_right", "far_left"])
+            if kind == "inside":
+                a[i], b[i] = -rng.uniform(0.1, 3), rng.uniform(0.1, 3)
+            elif kind == "below":
+                a[i], b[i] = -np.inf, rng.uniform(-3, 3)
+            elif kind == "above":
+                a[i], b[i] = rng.uniform(-3, 3), np.inf
+            else:
+                lo = rng.uniform(5, 30)
+                hi = np.inf if rng.random() < 0.4 else lo + rng.uniform(0.05, 5)
+                a[i], b[i] = (lo, hi) if kind == "far_right" else (-hi, -lo)
+        finite = bool(np.isfinite(a).all() and np.isfinite(b).all())
+        bk = str(rng.choice(["variable", "constant"])) if finite else "constant"
+        sk = str(rng.choice(["Softplus", "Exp", "variable", "constant"]))
+        return {"type": "TruncatedNormal", "loc": param_spec(loc, "variable", "loc", dtype),
+                "scale": param_spec(scale, "transformed" if sk in ("Softplus", "Exp") else sk, "scale", dtype, sk),
+                "low": param_spec(loc + scale * a, bk, "low", dtype), "high": param_spec(loc + scale * b, bk, "high", dtype)}
     if family == "GeneralizedNormal":
         # powers 0.8 (kurtosis ~8.6) to 5 (nearly flat)
         return {"type": "GeneralizedNormal", "loc": real(rng, batch, 3.0, dtype, "loc"),
@@ -1324,10 +1352,11 @@ NEW_FAMILIES = ["Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel", "
 # VonMises, ContinuousBernoulli and RelaxedBernoulli, from a generator of their own as well.
 NEW_FAMILIES_CONT2 = ["VonMises", "ContinuousBernoulli", "RelaxedBernoulli"]
 
-# TFP's families that torch lacks (Logistic, GeneralizedNormal), from a generator of their own,
-# appended after every other case so that those keep their draws; the reference is the closed
-# form in torch ops (LogisticRef, GeneralizedNormalRef) and, in float64, SciPy (check_scipy).
-TFP_FAMILIES = ["Logistic", "GeneralizedNormal"]
+# TFP's families that torch lacks (Logistic, GeneralizedNormal, TruncatedNormal), from a generator
+# of their own, appended after every other case so that those keep their draws; the reference is
+# the closed form in torch ops (LogisticRef, GeneralizedNormalRef, TruncatedNormalRef) and, in
+# float64, SciPy (check_scipy).
+TFP_FAMILIES = ["Logistic", "GeneralizedNormal", "TruncatedNormal"]
 
 
 def tfp_family_cases(rng):
@@ -1487,7 +1516,7 @@ NEW_FAMILIES_CONT1 = ["InverseGamma", "Kumaraswamy", "FisherSnedecor", "Generali
 
 # Families with a closed-form icdf, checked against torch's icdf.
 ICDF_FAMILIES = ("Normal", "Laplace", "Uniform", "LogNormal", "Exponential", "HalfNormal", "Cauchy", "HalfCauchy", "Gumbel",
-                 "Weibull", "Pareto", "Kumaraswamy", "GeneralizedPareto", "ContinuousBernoulli", "Logistic")
+                 "Weibull", "Pareto", "Kumaraswamy", "GeneralizedPareto", "ContinuousBernoulli", "Logistic", "TruncatedNormal")
 
 
 def distribution_cases(rng, new_rng, cont1_rng, cont2_rng):
@@ -1673,6 +1702,90 @@ class GeneralizedNormalRef(td.Distribution):
         return 1 / self.power - self.power.log() + math.log(2) + self.scale.log() + torch.lgamma(1 / self.power)
 
 
+class TruncatedNormalRef(td.Distribution):
+    """TFP's TruncatedNormal (torch has none) in torch ops, in TFP's log-space form: log Z =
+    log(Phi(b) - Phi(a)) as log_ndtr(hi) + log(-expm1(log_ndtr(lo) - log_ndtr(hi))) with (lo, hi)
+    = (-b, -a) where a > 0; log_prob, cdf from the same difference, TFP's mean, variance and
+    entropy. The quantile (icdf, and the draws through it) is SciPy's truncnorm.ppf of the
+    standardized bounds in float64 (stable in the tails), mapped back in the distribution's dtype;
+    float64 values are also compared with SciPy's logpdf, cdf and mean (check_scipy)."""
+    arg_constraints = {"loc": td.constraints.real, "scale": td.constraints.positive}
+    has_rsample = True
+
+    def __init__(self, loc, scale, low, high, validate_args=None):
+        self.loc, self.scale, self.low, self.high = torch.broadcast_tensors(loc, scale, low, high)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @property
+    def support(self):
+        return td.constraints.interval(self.low, self.high)
+
+    def _ab(self):
+        big = 1e10
+
+        def standard(bound):
+            finite = torch.isfinite(bound)
+            z = ((torch.where(finite, bound, 0.0) - self.loc) / self.scale).clamp(-big, big)
+            return torch.where(finite, z, torch.sign(bound) * big)
+        return standard(self.low), standard(self.high)
+
+    @staticmethod
+    def _log_diff(lo, hi):
+        right = lo > 0
+        l, h = torch.where(right, -hi, lo), torch.where(right, -lo, hi)
+        ll, lh = torch.special.log_ndtr(l), torch.special.log_ndtr(h)
+        return lh + torch.log(-torch.expm1(ll - lh))
+
+    def _log_z(self):
+        return self._log_diff(*self._ab())
+
+    def log_prob(self, x):
+        z = (x - self.loc) / self.scale
+        lp = -0.5 * z ** 2 - 0.5 * math.log(2 * math.pi) - self.scale.log() - self._log_z()
+        return torch.where((x >= self.low) & (x <= self.high), lp, -torch.inf)
+
+    def cdf(self, x):
+        a, b = self._ab()
+        z = torch.minimum(torch.maximum((x - self.loc) / self.scale, a), b)
+        return torch.exp(self._log_diff(a, z) - self._log_z())
+
+    def icdf(self, u):
+        import scipy.stats as st
+        a, b = self._ab()
+        shape = torch.broadcast_shapes(u.shape, a.shape)
+        a64, b64 = (t.detach().double().expand(shape).numpy() for t in (a, b))
+        z = st.truncnorm.ppf(u.detach().double().expand(shape).numpy(), a64, b64)
+        x = self.loc + self.scale * torch.as_tensor(z, dtype=self.loc.dtype)
+        return torch.minimum(torch.maximum(x, self.low), self.high)
+
+    def rsample(self, sample_shape=torch.Size()):
+        fi = torch.finfo(self.loc.dtype)
+        return self.icdf(torch.rand(self._extended_shape(sample_shape), dtype=self.loc.dtype).clamp(fi.tiny, 1 - fi.eps))
+
+    def _ratios(self):
+        a, b = self._ab()
+        log_z, log_phi = self._log_z(), lambda t: -0.5 * t ** 2 - 0.5 * math.log(2 * math.pi)
+        return a, b, torch.exp(log_phi(a) - log_z), torch.exp(log_phi(b) - log_z)
+
+    @property
+    def mean(self):
+        _, _, ra, rb = self._ratios()
+        return self.loc + self.scale * (ra - rb)
+
+    @property
+    def mode(self):
+        return torch.minimum(torch.maximum(self.loc, self.low), self.high)
+
+    @property
+    def variance(self):
+        a, b, ra, rb = self._ratios()
+        return self.scale ** 2 * (1 + a * ra - b * rb - (ra - rb) ** 2)
+
+    def entropy(self):
+        a, b, ra, rb = self._ratios()
+        return self.scale.log() + self._log_z() + 0.5 * math.log(2 * math.pi) + 0.5 + 0.5 * (a * ra - b * rb)
+
+
 class KumaraswamyReference(td.Kumaraswamy):
     """torch's Kumaraswamy with closed forms in torch ops for log_prob, cdf, icdf and mode:
     torch composes transforms of a uniform, which rounds 1 - x^a to 1 in the left tail (its
@@ -1759,6 +1872,25 @@ def cdf_reference(d, x):
     return d.cdf(x).detach()
 
 
+def truncnorm_ppf_mp(u, loc, scale, low, high, start):
+    """The standardized quantile z of u for N(loc, scale) truncated to [low, high], in 40-digit
+    mpmath from the exact float64 inputs: Phi(z) = Phi(a) + u Z, or in the upper tail's terms
+    (Q = 1 - Phi) where Phi rounds towards 1, solved in log space from `start`."""
+    import mpmath as mp
+    with mp.workdps(40):
+        a = (mp.mpf(low) - mp.mpf(loc)) / mp.mpf(scale) if np.isfinite(low) else -mp.inf
+        b = (mp.mpf(high) - mp.mpf(loc)) / mp.mpf(scale) if np.isfinite(high) else mp.inf
+        lower, upper = mp.ncdf, (lambda t: mp.ncdf(-t))
+        if a >= 0 or (b > 0 and u > 0.5):
+            # the mass above z: Q(z) = Q(b) + (1 - u) Z
+            z_mass = upper(a) - upper(b) if a >= 0 else lower(b) - lower(a)
+            f, target = upper, upper(b) + (1 - mp.mpf(u)) * z_mass
+        else:
+            f, target = lower, lower(a) + mp.mpf(u) * (lower(b) - lower(a))
+        root = mp.findroot(lambda t: mp.log(f(t)) - mp.log(target), mp.mpf(float(start)))
+        return float(root)
+
+
 def check_scipy(report, tag, case, res, d):
     """float64 cases of GeneralizedPareto, InverseGamma and Logistic against SciPy (scipy.stats, float64):
     an independent reference for the extreme parameters (concentration near 0, 1e-3 .. 1e3),
@@ -1797,6 +1929,26 @@ def check_scipy(report, tag, case, res, d):
         refs = {"log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + np.abs(np.log(scale)) + np.abs(sp_special.gammaln(1 / power))
                              + zz * slope),
                 "cdf": (dist.cdf(xn), np.abs(dist.cdf(xn)) * (1 + zz * slope))}
+    elif isinstance(d, TruncatedNormalRef):
+        loc, scale, low, high = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale, d.low, d.high))
+        a, b = (low - loc) / scale, (high - loc) / scale
+        dist = st.truncnorm(a, b, loc=loc, scale=scale)
+        # z rounds at (|x| + |loc|)/s units; log_prob moves by |z| per unit, log cdf by the
+        # density over the mass below, bounded by |z| + 1/(|z| + ...) (Mills): |z| + 2
+        zz = (np.abs(xn) + np.abs(loc)) / scale
+        z = np.abs((xn - loc) / scale)
+        log_z = np.log(np.abs(dist.pdf(loc) * scale * np.sqrt(2 * np.pi)) + 1e-300)
+        refs = {"log_prob": (dist.logpdf(xn), np.abs(dist.logpdf(xn)) + np.abs(np.log(scale)) + z * z + zz * (z + 2)
+                             + np.abs(log_z)),
+                "cdf": (dist.cdf(xn), np.abs(dist.cdf(xn)) * (1 + zz * (z + 2)))}
+        if "mean" in res:
+            # the mean, once per batch element: |loc| + s (|a| + 1) for a finite lower bound
+            # (the mean is near it far in the right tail), |b| likewise
+            pl, ps, pa, pb = (p.detach().numpy() for p in (d.loc, d.scale) + d._ab())
+            mean = st.truncnorm.mean(pa, pb, loc=pl, scale=ps)
+            size = np.abs(pl) + ps * (np.minimum(np.abs(pa), np.abs(pb)) + 1)
+            tol = 4 * C * EPS["float64"] * torch.as_tensor(np.abs(mean) + size) + TINY["float64"]
+            report.add(f"{tag} mean vs scipy", from_json(res["mean"]), torch.as_tensor(mean), tol, case["id"])
     elif isinstance(d, LogisticRef):
         loc, scale = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale))
         dist = st.logistic(loc=loc, scale=scale)
@@ -1811,6 +1963,17 @@ def check_scipy(report, tag, case, res, d):
         ref = torch.as_tensor(np.asarray(ref, dtype=np.float64))
         tol = 4 * C * EPS["float64"] * torch.as_tensor(magnitude) + TINY["float64"]
         report.add(f"{tag} {name} vs scipy", from_json(res[name]), ref, tol, case["id"])
+    if "u" in case and isinstance(d, TruncatedNormalRef):
+        # SciPy's truncnorm.ppf is off by up to ~3e-13 relative in a tail (against mpmath), so
+        # the float64 quantiles come from 40-digit mpmath (truncnorm_ppf_mp), started at SciPy's
+        u = from_json(case["u"]).numpy()
+        loc, scale, low, high = (torch.broadcast_to(p.detach(), u.shape).numpy() for p in (d.loc, d.scale, d.low, d.high))
+        start = st.truncnorm.ppf(u, (low - loc) / scale, (high - loc) / scale)
+        z = np.array([truncnorm_ppf_mp(*v) for v in zip(u.ravel(), loc.ravel(), scale.ravel(), low.ravel(), high.ravel(),
+                                                         start.ravel())]).reshape(u.shape)
+        q = loc + scale * z
+        tol = 4 * C * EPS["float64"] * torch.as_tensor(np.abs(q) + np.abs(loc) + scale * np.abs(z)) + TINY["float64"]
+        report.add(f"{tag} icdf vs mpmath", from_json(res["icdf"]), torch.as_tensor(q), tol, case["id"])
     if "u" in case and isinstance(d, LogisticRef):
         u = from_json(case["u"]).numpy()
         loc, scale = (torch.broadcast_to(p.detach(), u.shape).numpy() for p in (d.loc, d.scale))
@@ -2007,6 +2170,8 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return LogisticRef(param("loc"), param("scale"), **v)
     if t == "GeneralizedNormal":
         return GeneralizedNormalRef(param("loc"), param("scale"), param("power"), **v)
+    if t == "TruncatedNormal":
+        return TruncatedNormalRef(param("loc"), param("scale"), param("low"), param("high"), **v)
     if t == "Kumaraswamy":
         return KumaraswamyReference(param("concentration1"), param("concentration0"), **v)
     if t == "FisherSnedecor":

@@ -159,7 +159,7 @@ fn declarations() -> Result<()> {
         "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
         "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL", "InverseGamma", "Kumaraswamy",
         "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "RelaxedBernoulli", "Logistic",
-        "GeneralizedNormal",
+        "GeneralizedNormal", "TruncatedNormal",
     ] {
         assert!(names.contains(&known), "{known} missing from FAMILIES");
     }
@@ -1101,7 +1101,7 @@ fn make_trainable_covers_every_declared_family() -> Result<()> {
         let r = make_trainable(e.spec.type_name, &vs.root(), &[2], event, Kind::Double);
         match e.spec.type_name {
             "Binomial" => assert!(err(r).contains("\"total_count\""), "Binomial"),
-            "Uniform" => assert!(err(r).contains("\"high\""), "Uniform"),
+            "Uniform" | "TruncatedNormal" => assert!(err(r).contains("\"high\""), "{}", e.spec.type_name),
             name => {
                 let d = r?;
                 assert_eq!((d.batch_shape(), d.event_shape()), (vec![2], event.to_vec()), "{name}");
@@ -1172,6 +1172,49 @@ fn generalized_normal_draws_and_their_gradient() -> Result<()> {
         let want_grad = Tensor::run_backward(&[&closed.sum(Kind::Double)], &[&q], false, false).remove(0).double_value(&[0]);
         let rel = (grad - want_grad).abs() / want_grad.abs();
         assert!(rel < 0.03, "power {power}: d E|X| / dβ {grad} vs closed form {want_grad}");
+    }
+    Ok(())
+}
+
+/// TruncatedNormal with bounds from inside the bulk to 40 standard deviations out (where Φ rounds
+/// to 0 or 1), in both dtypes: draws finite and inside the bounds, `cdf(icdf(p)) = p`, the
+/// density's mass 1 by quadrature (float64), and at (-1, 2) the moments and entropy by quadrature.
+#[test]
+fn truncated_normal_far_in_the_tails() -> Result<()> {
+    use tch_distributions::distributions::TruncatedNormal;
+    let _g = common::seeded(73);
+    let (mu, sigma) = (0.7, 1.9);
+    let inf = f64::INFINITY;
+    for (a, b) in [(40.0, 41.0), (-41.0, -40.0), (8.0, inf), (-inf, -12.0), (-1.0, 2.0), (30.0, 30.01)] {
+        for (kind, rtol) in [(Kind::Double, 1e-11), (Kind::Float, 2e-4)] {
+            let s = |v: f64| Tensor::from_slice(&[v]).to_kind(kind);
+            let (low, high) = (mu + sigma * a, mu + sigma * b);
+            let d = TruncatedNormal::new(s(mu), s(sigma), s(low), s(high))?;
+            let x = d.sample(&[10_000])?.to_kind(Kind::Double);
+            let finite = x.isfinite().all().int64_value(&[]) == 1;
+            let (lo, hi) = (x.min().double_value(&[]), x.max().double_value(&[]));
+            // (the bounds as the dtype holds them: the quantiles are clamped to them)
+            let (l, h) = (s(low).double_value(&[0]), s(high).double_value(&[0]));
+            assert!(finite && lo >= l && hi <= h, "({a}, {b}) {kind:?}: draws in [{lo}, {hi}], bounds [{l}, {h}]");
+            // to rtol of min(p, 1 - p), plus the cdf's own rounding: it is exp(log mass below -
+            // log Z), whose absolute error is about eps·|log Z| (log Z is -a²/2 and less, far in
+            // a tail)
+            let p = Tensor::from_slice(&[1e-6, 0.01, 0.3, 0.5, 0.8, 0.999, 1.0 - 1e-6]).to_kind(kind);
+            let back = d.cdf(&d.icdf(&p)?)?;
+            let log_z = 1.0 + 0.5 * a.abs().min(b.abs()).powi(2) + 10.0;
+            let eps = if kind == Kind::Double { f64::EPSILON } else { f32::EPSILON as f64 };
+            let allowed = p.minimum(&(-&p + 1.0)) * (50.0 * rtol) + 50.0 * eps * log_z;
+            let err = ((&back - &p).abs() / allowed).max().double_value(&[]);
+            assert!(err < 1.0, "({a}, {b}) {kind:?}: cdf(icdf(p)) error {err:e} of the allowed\n{back}");
+        }
+        let s = |v: f64| Tensor::from(v).to_kind(Kind::Double);
+        let d = TruncatedNormal::new(s(mu), s(sigma), s(mu + sigma * a), s(mu + sigma * b))?;
+        // (an infinite bound replaced by 12 standard deviations beyond the other: the mass
+        // beyond is below e^(-70) of the rest)
+        let (qa, qb) = (if a.is_finite() { a } else { b - 12.0 }, if b.is_finite() { b } else { a + 12.0 });
+        let (qa, qb) = (mu + sigma * qa, mu + sigma * qb);
+        let moments = a == -1.0;
+        check_density(&d, qa, qb, Some(1.0), moments, 1e-8)?;
     }
     Ok(())
 }

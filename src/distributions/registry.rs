@@ -8,7 +8,7 @@ use super::{
 };
 use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
-use super::{GeneralizedNormal, Logistic};
+use super::{GeneralizedNormal, Logistic, TruncatedNormal};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -100,6 +100,7 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Poisson::new(rate)),
     entry!(RelaxedBernoulli::from_logits(temperature, logits) | from_probs),
     entry!(StudentT::new(df, loc, scale)),
+    entry!(TruncatedNormal::new(loc, scale, low, high)),
     entry!(Uniform::new(low, high)),
     entry!(VonMises::new(loc, concentration)),
     entry!(Weibull::new(scale, concentration)),
