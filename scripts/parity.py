@@ -1609,14 +1609,27 @@ def _log1mexp(t):
     return torch.where(t > -math.log(2.0), torch.log(-torch.expm1(t)), torch.log1p(-torch.exp(t)))
 
 
-class LogisticRef(td.Distribution):
+class LocationRef(td.Distribution):
+    """The shared part of the references below: a real support, draws by rsample, and the
+    location as mean and mode (symmetric unimodal families)."""
+    support = td.constraints.real
+    has_rsample = True
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+
+class LogisticRef(LocationRef):
     """TFP's Logistic (torch has none) in closed form in torch ops, in TFP's forms (Rust's are
     written differently): log_prob -z - 2 softplus(-z) - log s with an exact softplus
     (logaddexp(t, 0); torch's returns t above 20), cdf sigmoid(z), icdf loc + s (log u - log1p(-u)),
     mean and mode loc, variance (pi s)^2 / 3, entropy log s + 2; draws by the inverse cdf."""
     arg_constraints = {"loc": td.constraints.real, "scale": td.constraints.positive}
-    support = td.constraints.real
-    has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = torch.broadcast_tensors(loc, scale)
@@ -1642,14 +1655,6 @@ class LogisticRef(td.Distribution):
         return self.icdf(u)
 
     @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
-
-    @property
     def variance(self):
         return (math.pi * self.scale) ** 2 / 3
 
@@ -1657,15 +1662,13 @@ class LogisticRef(td.Distribution):
         return self.scale.log() + 2
 
 
-class GeneralizedNormalRef(td.Distribution):
+class GeneralizedNormalRef(LocationRef):
     """TFP's GeneralizedNormal (torch has none) in closed form in torch ops: log_prob
     log p - log 2 - log s - lgamma(1/p) - |z|^p, cdf from the regularized upper incomplete gamma
     Q(1/p, |z|^p)/2 on either side (TFP's 1/2 + sign(z) P/2 cancels in the left tail), mean and
     mode loc, variance s^2 Gamma(3/p)/Gamma(1/p), entropy 1/p - log p + log(2 s) + lgamma(1/p);
     draws loc + s * sign * Gamma(1/p)^(1/p) (TFP's sampler, torch's gamma draws)."""
     arg_constraints = {"loc": td.constraints.real, "scale": td.constraints.positive, "power": td.constraints.positive}
-    support = td.constraints.real
-    has_rsample = True
 
     def __init__(self, loc, scale, power, validate_args=None):
         self.loc, self.scale, self.power = torch.broadcast_tensors(loc, scale, power)
@@ -1685,14 +1688,6 @@ class GeneralizedNormalRef(td.Distribution):
         g = td.Gamma(1 / self.power, torch.ones_like(self.power)).rsample(sample_shape)
         sign = torch.where(torch.rand(shape, dtype=self.loc.dtype) < 0.5, -1.0, 1.0).to(self.loc.dtype)
         return self.loc + self.scale * sign * g ** (1 / self.power)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

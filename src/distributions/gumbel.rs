@@ -1,7 +1,7 @@
 //! The Gumbel (type I extreme value) distribution.
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::univariate_common::{eps, tiny, EULER_GAMMA};
+use super::univariate_common::{open_unit_uniform, EULER_GAMMA};
 use super::Distribution;
 use anyhow::Result;
 use std::f64::consts::PI;
@@ -36,9 +36,7 @@ impl Gumbel {
 
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
-        let k = self.dtype();
-        let u = Tensor::rand(shape.as_slice(), (k, self.device())).clamp(tiny(k), 1.0 - eps(k));
-        self.quantile(op, &u)
+        self.quantile(op, &open_unit_uniform(&shape, self.dtype(), self.device()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The logistic distribution (TFP's `Logistic`; torch has none).
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::univariate_common::{eps, softplus, tiny};
+use super::univariate_common::{open_unit_uniform, softplus};
 use super::Distribution;
 use anyhow::Result;
 use std::f64::consts::PI;
@@ -46,9 +46,7 @@ impl Logistic {
 
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
-        let k = self.dtype();
-        let u = Tensor::rand(shape.as_slice(), (k, self.device())).clamp(tiny(k), 1.0 - eps(k));
-        self.quantile(op, &u)
+        self.quantile(op, &open_unit_uniform(&shape, self.dtype(), self.device()))
     }
 }
 

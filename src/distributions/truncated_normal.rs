@@ -2,7 +2,7 @@
 //! bounds far in either tail.
 
 use super::family::{declare_family, family_methods, Constraint};
-use super::univariate_common::{eps, log1mexp, tiny};
+use super::univariate_common::{log1mexp, open_unit_uniform};
 use super::{Distribution, HALF_LOG_TWO_PI};
 use anyhow::Result;
 use tch::Tensor;
@@ -131,9 +131,7 @@ impl TruncatedNormal {
 
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
         let shape = self.core.draw_shape(op, sample_shape)?;
-        let k = self.dtype();
-        let u = Tensor::rand(shape.as_slice(), (k, self.device())).clamp(tiny(k), 1.0 - eps(k));
-        self.quantile(op, &u)
+        self.quantile(op, &open_unit_uniform(&shape, self.dtype(), self.device()))
     }
 }
 

@@ -50,6 +50,12 @@ pub(crate) fn standard_gamma(c: &Tensor) -> Tensor {
     c.internal_standard_gamma().clamp_min(tiny(c.kind()))
 }
 
+/// Uniform draws in `[tiny, 1 - eps]` of the dtype (torch's clamp): the inverse-cdf samplers'
+/// input, whose quantiles are then finite at both ends.
+pub(crate) fn open_unit_uniform(shape: &[i64], kind: Kind, device: tch::Device) -> Tensor {
+    Tensor::rand(shape, (kind, device)).clamp(tiny(kind), 1.0 - eps(kind))
+}
+
 /// `softplus(x) = log(1 + e^x)`, accurate everywhere (no overflow; libtorch's own returns `x`
 /// above 20, an error of `e^(-20)`), with the gradient `sigmoid(x)`.
 pub(crate) fn softplus(x: &Tensor) -> Tensor {
