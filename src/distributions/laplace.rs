@@ -31,11 +31,11 @@ declare_family! {
 }
 
 impl Laplace {
-    /// `(x - loc) / scale` after checking `x`.
-    fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
+    /// `(x - loc) / scale` after checking `x`, and the scale (read once per call).
+    fn standardize(&self, op: &str, x: &Tensor) -> Result<(Tensor, Tensor)> {
         self.core.check_x(op, x)?;
         let [loc, scale] = self.core.values(op)?;
-        Ok((x - loc) / scale)
+        Ok(((x - loc) / &scale, scale))
     }
 
     fn draw(&self, op: &str, sample_shape: &[i64]) -> Result<Tensor> {
@@ -54,8 +54,7 @@ impl Distribution for Laplace {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Laplace.log_prob";
-        let z = self.standardize(op, x)?;
-        let [_, scale] = self.core.values(op)?;
+        let (z, scale) = self.standardize(op, x)?;
         Ok(-z.abs() - scale.log() - LN_2)
     }
 
@@ -88,7 +87,7 @@ impl Distribution for Laplace {
 
     /// `1/2 - sign(z) expm1(-|z|)/2`, `z = (x - loc)/scale`.
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
-        let z = self.standardize("Laplace.cdf", x)?;
+        let (z, _) = self.standardize("Laplace.cdf", x)?;
         Ok(-(z.sign() * (-z.abs()).expm1()) * 0.5 + 0.5)
     }
 
@@ -103,7 +102,7 @@ impl Distribution for Laplace {
 
     /// `z - log 2` for `z < 0`, `log1p(-exp(-z)/2)` for `z >= 0`.
     fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
-        let z = self.standardize("Laplace.log_cdf", x)?;
+        let (z, _) = self.standardize("Laplace.log_cdf", x)?;
         // Each branch sees z clamped to its own side so the dropped branch stays finite.
         let left = z.clamp_max(0.0) - LN_2;
         let right = ((-z.clamp_min(0.0)).exp() * -0.5).log1p();

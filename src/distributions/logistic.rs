@@ -31,11 +31,11 @@ declare_family! {
 }
 
 impl Logistic {
-    /// `(x - μ) / s` after checking `x`.
-    fn standardize(&self, op: &str, x: &Tensor) -> Result<Tensor> {
+    /// `(x - μ) / s` after checking `x`, and `s` (read once per call).
+    fn standardize(&self, op: &str, x: &Tensor) -> Result<(Tensor, Tensor)> {
         self.core.check_x(op, x)?;
         let [loc, scale] = self.core.values(op)?;
-        Ok((x - loc) / scale)
+        Ok(((x - loc) / &scale, scale))
     }
 
     /// `μ + s (log u - log1p(-u))`.
@@ -55,8 +55,8 @@ impl Distribution for Logistic {
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Logistic.log_prob";
-        let z = self.standardize(op, x)?.abs();
-        let [_, scale] = self.core.values(op)?;
+        let (z, scale) = self.standardize(op, x)?;
+        let z = z.abs();
         Ok(-&z - (-z).exp().log1p() * 2.0 - scale.log())
     }
 
@@ -89,12 +89,12 @@ impl Distribution for Logistic {
 
     /// `sigmoid(z)`.
     fn cdf(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.standardize("Logistic.cdf", x)?.sigmoid())
+        Ok(self.standardize("Logistic.cdf", x)?.0.sigmoid())
     }
 
     /// `-softplus(-z)`.
     fn log_cdf(&self, x: &Tensor) -> Result<Tensor> {
-        let z = self.standardize("Logistic.log_cdf", x)?;
+        let (z, _) = self.standardize("Logistic.log_cdf", x)?;
         Ok(-softplus(&-z))
     }
 

@@ -90,10 +90,29 @@ fn ndtri_exp(t: &Tensor) -> Tensor {
     x
 }
 
+/// The parameters of one call, with the standardized bounds `a`, `b` (clamped to `±BIG`) and
+/// `log Z`.
+struct Standard {
+    loc: Tensor,
+    scale: Tensor,
+    low: Tensor,
+    high: Tensor,
+    a: Tensor,
+    b: Tensor,
+    log_z: Tensor,
+}
+
+impl Standard {
+    /// `(φ(a)/Z, φ(b)/Z)`, each as `exp(log φ - log Z)`.
+    fn ratios(&self) -> (Tensor, Tensor) {
+        ((log_phi(&self.a) - &self.log_z).exp(), (log_phi(&self.b) - &self.log_z).exp())
+    }
+}
+
 impl TruncatedNormal {
-    /// `(μ, σ, a, b, log Z)` with the standardized bounds clamped to `±BIG` (an infinite bound
-    /// is replaced before the division, so that no `inf / σ` reaches the gradient).
-    fn standard(&self, op: &str) -> Result<[Tensor; 5]> {
+    /// The parameters with `a`, `b` and `log Z` (an infinite bound is replaced before the
+    /// division, so that no `inf / σ` reaches the gradient).
+    fn standard(&self, op: &str) -> Result<Standard> {
         let [loc, scale, low, high] = self.core.values(op)?;
         let standardize = |bound: &Tensor| {
             let finite = bound.isfinite();
@@ -103,15 +122,15 @@ impl TruncatedNormal {
         };
         let (a, b) = (standardize(&low), standardize(&high));
         let log_z = log_diff_ndtr(&a, &b);
-        Ok([loc, scale, a, b, log_z])
+        Ok(Standard { loc, scale, low, high, a, b, log_z })
     }
 
     /// `log P(X <= x)`, with `x` standardized and clamped to the bounds.
     fn log_mass_below(&self, op: &str, x: &Tensor) -> Result<Tensor> {
         self.core.check_x(op, x)?;
-        let [loc, scale, a, b, log_z] = self.standard(op)?;
-        let z = ((x - loc) / scale).clamp_tensor(Some(&a), Some(&b));
-        Ok(log_diff_ndtr(&a, &z) - log_z)
+        let s = self.standard(op)?;
+        let z = ((x - &s.loc) / &s.scale).clamp_tensor(Some(&s.a), Some(&s.b));
+        Ok(log_diff_ndtr(&s.a, &z) - s.log_z)
     }
 
     /// The quantile of `p` in `[0, 1]` (the bounds at 0 and 1): from the mass below it where the
@@ -119,8 +138,7 @@ impl TruncatedNormal {
     /// small `p`'s digits), from the mass above it otherwise (`log1p(-p)` keeps those of
     /// `1 - p`; in the right tail `Φ` rounds to 1, as does `Φ(-x)` in the left).
     fn quantile(&self, op: &str, p: &Tensor) -> Result<Tensor> {
-        let [loc, scale, a, b, log_z] = self.standard(op)?;
-        let [_, _, low, high] = self.core.values(op)?;
+        let Standard { loc, scale, low, high, a, b, log_z } = self.standard(op)?;
         let upper = a.ge(0.0).logical_or(&b.gt(0.0).logical_and(&p.gt(0.5)));
         let below = a.special_log_ndtr().logaddexp(&(p.log() + &log_z)).clamp_max(0.0);
         let above = (-&b).special_log_ndtr().logaddexp(&((-p).log1p() + &log_z)).clamp_max(0.0);
@@ -141,8 +159,7 @@ impl Distribution for TruncatedNormal {
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "TruncatedNormal.log_prob";
         self.core.check_x(op, x)?;
-        let [loc, scale, _, _, log_z] = self.standard(op)?;
-        let [_, _, low, high] = self.core.values(op)?;
+        let Standard { loc, scale, low, high, log_z, .. } = self.standard(op)?;
         let z = (x - loc) / &scale;
         let lp = log_phi(&z) - scale.log() - log_z;
         let inside = x.ge_tensor(&low).logical_and(&x.le_tensor(&high));
@@ -151,17 +168,17 @@ impl Distribution for TruncatedNormal {
 
     /// `μ + σ (φ(a) - φ(b))/Z`.
     fn mean(&self) -> Result<Tensor> {
-        let [loc, scale, a, b, log_z] = self.standard("TruncatedNormal.mean")?;
-        let shift = (log_phi(&a) - &log_z).exp() - (log_phi(&b) - &log_z).exp();
-        Ok(self.core.bcast(loc + scale * shift))
+        let s = self.standard("TruncatedNormal.mean")?;
+        let (ra, rb) = s.ratios();
+        Ok(self.core.bcast(s.loc + s.scale * (ra - rb)))
     }
 
     /// `σ² (1 + (a φ(a) - b φ(b))/Z - ((φ(a) - φ(b))/Z)²)`.
     fn variance(&self) -> Result<Tensor> {
-        let [_, scale, a, b, log_z] = self.standard("TruncatedNormal.variance")?;
-        let (ra, rb) = ((log_phi(&a) - &log_z).exp(), (log_phi(&b) - &log_z).exp());
-        let v = (&a * &ra - &b * &rb) + 1.0 - (&ra - &rb).square();
-        Ok(self.core.bcast(scale.square() * v))
+        let s = self.standard("TruncatedNormal.variance")?;
+        let (ra, rb) = s.ratios();
+        let v = (&s.a * &ra - &s.b * &rb) + 1.0 - (&ra - &rb).square();
+        Ok(self.core.bcast(s.scale.square() * v))
     }
 
     /// `clamp(μ, l, h)`.
@@ -172,9 +189,9 @@ impl Distribution for TruncatedNormal {
 
     /// `log(√(2πe) σ Z) + (a φ(a) - b φ(b))/(2Z)`.
     fn entropy(&self) -> Result<Tensor> {
-        let [_, scale, a, b, log_z] = self.standard("TruncatedNormal.entropy")?;
-        let (ra, rb) = ((log_phi(&a) - &log_z).exp(), (log_phi(&b) - &log_z).exp());
-        let h = scale.log() + &log_z + (HALF_LOG_TWO_PI + 0.5) + (&a * ra - &b * rb) * 0.5;
+        let s = self.standard("TruncatedNormal.entropy")?;
+        let (ra, rb) = s.ratios();
+        let h = s.scale.log() + &s.log_z + (HALF_LOG_TWO_PI + 0.5) + (&s.a * ra - &s.b * rb) * 0.5;
         Ok(self.core.bcast(h))
     }
 

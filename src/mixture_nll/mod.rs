@@ -99,6 +99,12 @@ const OP: &str = "MixtureNll";
 const WIDE_FROM_WORK: usize = 1 << 22;
 const HOST_MAX_D: usize = 8;
 
+/// Whether a problem beyond the host loop's event sizes takes the wide loops (`wide.rs`), with
+/// or without a graph: triangular scales with `d > HOST_MAX_D`, on a CPU with FMA.
+fn wide_loops(diagonal: bool, d: usize) -> bool {
+    !diagonal && d > HOST_MAX_D && crate::host::has_fma()
+}
+
 /// How one parameter is read, and how its gradient reaches its variable.
 enum Read<'a> {
     /// A constant without gradient.
@@ -566,10 +572,9 @@ impl<'a> MixtureNll<'a> {
         Some((g.loss, flat))
     }
 
-    /// Whether the host's gradients come from the wide loops (`wide.rs`): triangular scales
-    /// with `d > 8` on a CPU with FMA.
+    /// Whether the host's gradients come from the wide loops ([`wide_loops`]).
     fn wide(&self) -> bool {
-        !self.diagonal && self.d as usize > HOST_MAX_D && crate::host::has_fma()
+        wide_loops(self.diagonal, self.d as usize)
     }
 
     /// The host loop's parameters, and the points (`n` of them) when `points` (the wide loops

@@ -13,7 +13,7 @@
 //! that instead ([`graph_log_prob`]).
 
 use super::host::{self, Positive, Through, Weights};
-use super::{closed_form, HostInputs, Parts, HOST_MAX_D, WIDE_FROM_WORK};
+use super::{closed_form, wide_loops, HostInputs, Parts, HOST_MAX_D, WIDE_FROM_WORK};
 use crate::bijectors::{Bijector, Exp, FillScaleTriL, Softplus};
 use crate::distributions::{Distribution, HALF_LOG_TWO_PI};
 use crate::host_function::{self, HostFunction};
@@ -34,14 +34,13 @@ pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Te
     let shape = x.size();
     let n = shape[..shape.len() - 1].iter().product::<i64>() as usize;
     // The host loop for small event sizes; the wide loops for triangular scales with larger
-    // event sizes (and, without a graph, for many points).
-    let host = d <= HOST_MAX_D;
-    let wide = !parts.diagonal && crate::host::has_fma() && (!host || n * k * d * (d + 1) > WIDE_FROM_WORK);
+    // event sizes (and, without a graph, for many points: below).
+    let (host, wide_only) = (d <= HOST_MAX_D, wide_loops(parts.diagonal, d));
     if parts.validates
         || parts.device != Device::Cpu
         || !matches!(parts.kind, Kind::Float | Kind::Double)
         || n == 0
-        || !(host || wide)
+        || !(host || wide_only)
     {
         return Ok(None);
     }
@@ -51,14 +50,15 @@ pub(super) fn log_prob(model: &dyn Distribution, x: &Tensor) -> Result<Option<Te
     };
     let ((loc, b), (scale, c)) = (input(parts.loc, d)?, input(parts.scale, d)?);
     let shapes = [vec![k as i64], parts.loc.shape(), parts.scale.shape()];
-    let node = MixtureLogProb { diagonal: parts.diagonal, wide, k, d, through: [a, b, c], shapes };
     // (each libtorch call costs about a microsecond at these sizes: none is made twice)
     let x = if shape.len() == 2 { x.shallow_clone() } else { x.reshape([n as i64, d as i64]) };
     let inputs = [logits, loc, scale, x];
     let graph = crate::host::grad_enabled() && inputs.iter().any(|t| t.requires_grad());
     // With a graph, the wide loops only where the host loop cannot go (the host loop's
     // backward in f64 is the one measured faster for small event sizes).
-    let node = MixtureLogProb { wide: wide && (!graph || !host), ..node };
+    let many = !parts.diagonal && crate::host::has_fma() && n * k * d * (d + 1) > WIDE_FROM_WORK;
+    let wide = wide_only || (many && !graph);
+    let node = MixtureLogProb { diagonal: parts.diagonal, wide, k, d, through: [a, b, c], shapes };
     let lp = if graph { host_function::apply(node, &inputs.each_ref())? } else { node.forward(&inputs)? };
     Ok(Some(lp.reshape(&shape[..shape.len() - 1])))
 }
