@@ -29,6 +29,9 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
         ("Independent(Normal)", Box::new(Independent::new(Normal::new(t(&[0.0, 1.0]), t(&[1.0, 2.0]))?, 1)?)),
         ("Categorical", Box::new(Categorical::new(t(&[0.1, 0.5, -1.0]))?)),
         ("OneHotCategorical", Box::new(OneHotCategorical::new(t(&[0.1, 0.5, -1.0]))?)),
+        ("OneHotCategoricalStraightThrough", Box::new(OneHotCategorical::new(t(&[0.1, 0.5, -1.0]))?.straight_through())),
+        ("Multinomial", Box::new(Multinomial::new(t(&[5.0]), t(&[0.1, 0.5, -1.0]).unsqueeze(0))?)),
+        ("RelaxedOneHotCategorical", Box::new(RelaxedOneHotCategorical::new(t(&[0.5]), t(&[0.1, 0.5, -1.0]).unsqueeze(0))?)),
         ("Bernoulli", Box::new(Bernoulli::from_logits(t(&[0.3, -2.0]))?)),
         ("Uniform", Box::new(Uniform::new(t(&[0.0, -1.0]), t(&[1.0, 3.0]))?)),
         ("Laplace", Box::new(Laplace::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
@@ -82,6 +85,14 @@ pub fn catalog() -> Result<Vec<(&'static str, Box<dyn Distribution>)>> {
             "MultivariateNormal (covariance)",
             Box::new(MultivariateNormal::from_covariance(t(&[0.0, 1.0]), tril.matmul(&tril.tr()))?),
         ),
+        (
+            "LowRankMultivariateNormal",
+            Box::new(LowRankMultivariateNormal::new(t(&[0.0, 1.0]), t(&[1.0, -0.5]).reshape([2, 1]), t(&[0.5, 1.0]))?),
+        ),
+        ("MultivariateStudentT", Box::new(MultivariateStudentT::new(t(&[4.0]).reshape([]), t(&[0.0, 1.0]), tril.copy())?)),
+        ("LogisticNormal", Box::new(LogisticNormal::new(t(&[0.0, 1.0]), t(&[1.0, 0.5]))?)),
+        ("LKJCholesky", Box::new(LkjCholesky::new(3, t(&[1.5, 0.5]))?)),
+        ("Wishart", Box::new(Wishart::from_scale_tril(t(&[3.0]).reshape([]), tril.copy())?)),
         (
             "MixtureSameFamily(Categorical, Normal)",
             Box::new(MixtureSameFamily::new(

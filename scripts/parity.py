@@ -56,6 +56,16 @@ float64:
   TruncatedNormal's mean) and 40-digit mpmath for TruncatedNormal's icdf; TruncatedNormal's
   bounds lie around the location, on one side only (the other infinite) or 5 to 30 standard
   deviations out in either tail;
+* LowRankMultivariateNormal (against torch's) and MultivariateStudentT (against Pyro's, with
+  Pyro's patches of torch.distributions undone for every other case; in float64 also SciPy's
+  multivariate_t for log_prob and entropy, and the entropy in 40-digit mpmath), 16 cases each
+  from a generator of their own; then KL pairs with a low-rank side, each of the Gaussian
+  families on the other, 4 per pair and dtype, against torch's three low-rank rules (the
+  gradients' tolerances sum the sizes of the Woodbury terms' gradients, which cancel);
+* Multinomial (one total_count per case: torch takes an int; its float64 entropy with
+  lgamma(n + 1) in float64, MultinomialRef), OneHotCategoricalStraightThrough and
+  RelaxedOneHotCategorical (one temperature per case, as torch), 12 cases each from a generator
+  of their own;
 * entropy, where both have it (VonMises: TFP's formula in the reference);
 * icdf (Normal, Laplace, Uniform, LogNormal, Exponential, HalfNormal, Cauchy, HalfCauchy,
   Gumbel, Weibull, Pareto, ContinuousBernoulli) at probabilities from 1e-6 to 1 - 1e-6 against torch's icdf (for
@@ -93,6 +103,22 @@ import torch
 import torch.distributions as td
 import torch.distributions.transforms as tt
 import torch.nn.functional as F
+
+
+def _pyro_distributions():
+    """Pyro's distributions (scripts/setup_flow_refs.sh installs Pyro), with the patches its
+    import applies to torch.distributions undone (HalfCauchy.log_prob among them), so that every
+    other case keeps torch's own reference."""
+    import pyro.distributions
+    for owner, name in ((td.HalfCauchy, "log_prob"), (tt.Transform, "__getstate__"), (tt.Transform, "clear_cache"),
+                        (td.TransformedDistribution, "clear_cache"), (td.constraints._CorrCholesky, "check")):
+        f = getattr(owner, name, None)
+        if hasattr(f, "_pyro_unpatched"):
+            setattr(owner, name, f._pyro_unpatched)
+    return pyro.distributions
+
+
+pyro_dist = _pyro_distributions()
 
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 TORCH_DTYPE = {"float32": torch.float32, "float64": torch.float64}
@@ -728,10 +754,10 @@ def reference_bijector(spec, dtype):
     return b.forward, b.inverse, b.fldj, "script"
 
 
-def rand_tril(rng, batch, n, dtype, shift=1e-5):
+def rand_tril(rng, batch, n, dtype, shift=1e-5, scales=(0.3, 1.0, 3.0)):
     """Lower-triangular matrices with a positive diagonal above `shift`, and the raw vectors
     (via this script's FillScaleTriL inverse)."""
-    x = rng.normal(size=list(batch) + [n * (n + 1) // 2]) * rng.choice([0.3, 1.0, 3.0])
+    x = rng.normal(size=list(batch) + [n * (n + 1) // 2]) * rng.choice(list(scales))
     return fill_scale_tril(py_bijector("Softplus", torch.float64), shift).forward(torch.tensor(as_dtype(x, dtype))).numpy()
 
 
@@ -1327,6 +1353,50 @@ def more_spec(rng, family, batch, dtype, extreme=False):
                 key: param_spec(matrix, str(rng.choice(["variable", "constant"])), key, dtype)}
     if family == "Dirichlet":
         return {"type": "Dirichlet", "concentration": pos(rng, batch + [k], -0.3, 1.0, dtype, "concentration")}
+    if family == "LogisticNormal":
+        return {"type": family, "loc": real(rng, batch + [k - 1], 1.5, dtype, "loc"),
+                "scale": pos(rng, batch + [k - 1], -1, 0.3, dtype, "scale")}
+    if family == "LKJCholesky":
+        # concentrations 0.2 to 10 (below 1 the density is high near singular correlations)
+        return {"type": family, "dim": k, "concentration": pos(rng, batch, -0.7, 1.0, dtype, "concentration")}
+    if family == "Wishart":
+        d = int(rng.integers(1, 5))
+        df = (d - 1) + 10.0 ** rng.uniform(-0.5, 1.3, size=batch)
+        tril = rand_tril(rng, batch, d, dtype, shift=0.05, scales=(0.3, 0.6, 1.0))
+        key = str(rng.choice(["scale_tril", "covariance_matrix", "precision_matrix"]))
+        if key == "scale_tril":
+            matrix = param_spec(tril, "transformed", "scale_tril", dtype, {"type": "FillScaleTriL"})
+        else:
+            m = tril @ np.swapaxes(tril, -1, -2) + 0.05 * np.eye(d)
+            matrix = param_spec(m if key == "covariance_matrix" else np.linalg.inv(m), str(rng.choice(["variable", "constant"])),
+                                key, dtype)
+        return {"type": family, "df": param_spec(df, str(rng.choice(["variable", "constant"])), "df", dtype), key: matrix}
+    if family in ("Multinomial", "OneHotCategoricalStraightThrough", "RelaxedOneHotCategorical"):
+        c = categorical_spec(rng, batch, k, dtype)
+        c.update(type=family)
+        if family == "Multinomial":
+            c["total_count"] = param_spec(np.asarray(float(rng.choice([1, 3, 10, 100]))), "constant", "total_count", dtype)
+        if family == "RelaxedOneHotCategorical":
+            # torch takes one temperature: a scalar, from 0.2 to 5
+            c["temperature"] = pos(rng, [], np.log10(0.2), np.log10(5.0), dtype, "temperature")
+            if "probs" not in c:
+                c["logits"] = real(rng, batch + [k], float(rng.choice([0.5, 2.0])), dtype, "logits")
+        return c
+    if family == "LowRankMultivariateNormal":
+        r = int(rng.integers(1, 4))
+        # W's and D's batch parts sometimes shorter (broadcast), D from 0.03 to 30
+        w_batch = batch[int(rng.integers(0, len(batch) + 1)):]
+        return {"type": family, "loc": real(rng, batch + [k], 3.0, dtype, "loc"),
+                "cov_factor": real(rng, w_batch + [k, r], float(rng.choice([0.3, 1.0, 3.0])), dtype, "cov_factor"),
+                "cov_diag": pos(rng, batch + [k], -1.5, 1.5, dtype, "cov_diag")}
+    if family == "MultivariateStudentT":
+        # df from 0.5 to 30: mean NaN below 1, variance inf between 1 and 2
+        df_shape = batch if rng.random() < 0.6 else []
+        # well conditioned (SciPy's multivariate_t drops eigenvalues below 2e-10 of the largest)
+        tril = rand_tril(rng, batch, k, dtype, shift=0.05, scales=(0.3, 0.6, 1.0))
+        return {"type": family, "df": pos(rng, df_shape, -0.3, 1.5, dtype, "df"), "loc": real(rng, batch + [k], 3.0, dtype, "loc"),
+                "scale_tril": param_spec(tril, str(rng.choice(["variable", "constant"])), "scale_tril", dtype)
+                if rng.random() < 0.3 else param_spec(tril, "transformed", "scale_tril", dtype, {"type": "FillScaleTriL"})}
     if family == "OneHotCategorical":
         c = categorical_spec(rng, batch, k, dtype)
         return dict(c, type="OneHotCategorical")
@@ -1367,6 +1437,68 @@ def tfp_family_cases(rng):
             spec = more_spec(rng, family, random_shape(rng, 2), dtype)
             cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
                           "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": 1_000_000 + len(cases)})
+    return cases
+
+
+# The structured families of issue 15 (torch's LowRankMultivariateNormal; MultivariateStudentT,
+# whose reference is Pyro's and, in float64, SciPy's multivariate_t), from a generator of their
+# own appended after the TFP families.
+STRUCTURED_FAMILIES = ["LowRankMultivariateNormal", "MultivariateStudentT"]
+# torch's categorical relatives (Multinomial, OneHotCategoricalStraightThrough,
+# RelaxedOneHotCategorical), 12 cases each from a generator of their own, appended after the KL
+# pairs above.
+CATEGORICAL_FAMILIES = ["Multinomial", "OneHotCategoricalStraightThrough", "RelaxedOneHotCategorical"]
+# torch's LogisticNormal, LKJCholesky and Wishart, 12 cases each from a generator of their own
+# appended after the categorical ones.
+MATRIX_FAMILIES = ["LogisticNormal", "LKJCholesky", "Wishart"]
+
+
+def family_cases(rng, families, seed):
+    """6 cases per family and dtype, appended with their own generator and seeds."""
+    cases = []
+    for dtype in ("float32", "float64"):
+        for rep in range(6 * len(families)):
+            family = families[rep % len(families)]
+            spec = more_spec(rng, family, random_shape(rng, 2), dtype)
+            cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
+                          "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": seed + len(cases)})
+    return cases
+
+
+def structured_family_cases(rng):
+    cases = []
+    for dtype in ("float32", "float64"):
+        for rep in range(8 * len(STRUCTURED_FAMILIES)):
+            family = STRUCTURED_FAMILIES[rep % len(STRUCTURED_FAMILIES)]
+            spec = more_spec(rng, family, random_shape(rng, 2), dtype)
+            cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
+                          "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": 2_000_000 + len(cases)})
+    return cases
+
+
+def structured_kl_cases(rng):
+    """KL pairs with LowRankMultivariateNormal on one side or both, the other side each of the
+    Gaussian families; torch's three low-rank rules are the reference (MultivariateNormalDiag
+    enters them as a MultivariateNormal with a diagonal scale_tril, kl_reference)."""
+    others = ["LowRankMultivariateNormal", "MultivariateNormalTriL", "MultivariateNormalDiag", "MultivariateNormal"]
+    cases = []
+    for dtype in ("float32", "float64"):
+        for rep in range(4 * (2 * len(others) - 1)):
+            i = rep % (2 * len(others) - 1)
+            pf, qf = ("LowRankMultivariateNormal", others[i]) if i < len(others) else (others[i - len(others) + 1],
+                                                                                     "LowRankMultivariateNormal")
+            batch = random_shape(rng, 2)
+            def one(f, d):
+                if f == "MultivariateNormalTriL":
+                    return mvn_tril_spec(rng, batch, d, dtype)
+                spec = more_spec(rng, f, batch, dtype)
+                while _event_size(spec) != d:  # the other families draw their size
+                    spec = more_spec(rng, f, batch, dtype)
+                return spec
+
+            d = int(rng.integers(2, 6))
+            p, q = one(pf, d), one(qf, d)
+            cases.append({"kind": "kl", "dtype": dtype, "p": p, "q": q, "label": f"KL {pf}-{qf}"})
     return cases
 
 
@@ -1607,6 +1739,31 @@ class PyMixture:
 def _log1mexp(t):
     """log(1 - exp(t)), t <= 0, accurate at both ends."""
     return torch.where(t > -math.log(2.0), torch.log(-torch.expm1(t)), torch.log1p(-torch.exp(t)))
+
+
+class LKJCholeskyRef(td.LKJCholesky):
+    """torch's LKJCholesky with the onion method's Beta(i/2, ...) for row i (torch 2.11 uses
+    Beta(i - 1/2, ...), the paper's only for row 1: for dim 3, concentration 1 -- the uniform
+    distribution over correlation matrices -- its C[2, 0] has variance 0.30 in 400 000 draws,
+    where a rejection sampler over the elliptope and the LKJ marginal Beta(3/2, 3/2) give 0.25)."""
+
+    def __init__(self, dim, concentration, validate_args=None):
+        super().__init__(dim, concentration, validate_args=validate_args)
+        rows = torch.arange(dim, dtype=self.concentration.dtype) * 0.5
+        self._beta = td.Beta(rows.clamp_min(0.5), self._beta.concentration0)
+
+
+class MultinomialRef(td.Multinomial):
+    """torch's Multinomial with its entropy's lgamma(n + 1) in the parameters' dtype: torch
+    computes it from torch.tensor(total_count), an int64 tensor whose lgamma is float32 (4e-6
+    off at n = 100 in a float64 entropy)."""
+
+    def entropy(self):
+        n = torch.tensor(float(self.total_count), dtype=self.probs.dtype)
+        term1 = n * self._categorical.entropy() - torch.lgamma(n + 1)
+        support = self._binomial.enumerate_support(expand=False)[1:]
+        term2 = (torch.exp(self._binomial.log_prob(support)) * torch.lgamma(support + 1)).sum([0, -1])
+        return term1 + term2
 
 
 class LocationRef(td.Distribution):
@@ -1886,6 +2043,54 @@ def truncnorm_ppf_mp(u, loc, scale, low, high, start):
         return float(root)
 
 
+def mvt_entropy_mp(nu, diag):
+    """The multivariate t's entropy Σ log|L_ii| + d/2 log(νπ) + lgamma(ν/2) - lgamma((ν+d)/2)
+    + (ν+d)/2 (ψ((ν+d)/2) - ψ(ν/2)) in 40-digit mpmath (SciPy's multivariate_t.entropy checks
+    the formula itself, at its own accuracy)."""
+    import mpmath as mp
+    with mp.workdps(40):
+        nu, n = mp.mpf(float(nu)), len(diag)
+        h = (sum(mp.log(abs(mp.mpf(float(v)))) for v in diag) + n / mp.mpf(2) * mp.log(nu * mp.pi) + mp.loggamma(nu / 2)
+             - mp.loggamma((nu + n) / 2) + (nu + n) / 2 * (mp.digamma((nu + n) / 2) - mp.digamma(nu / 2)))
+        return float(h)
+
+
+def mvt_scipy(report, tag, case, res, d, xn):
+    """MultivariateStudentT's float64 log_prob (returned, for check_scipy) and entropy (checked
+    here) against SciPy's multivariate_t, one batch element at a time. The tolerances' sizes:
+    log_prob sums |log_prob|, the normaliser's terms and, for the whitened point z = L⁻¹(x - loc),
+    its slope (ν+d)|z|/(ν+|z|²) times the rounding of z (|L⁻¹| (|x| + |loc|) + cond(L) |z|)."""
+    import scipy.special as sp_special
+    import scipy.stats as st
+    df, loc, tril = (t.detach().numpy() for t in (d.df, d.loc, d.scale_tril))
+    n = loc.shape[-1]
+    lp, size = np.empty(xn.shape[:-1]), np.empty(xn.shape[:-1])
+    entropy, h_size, entropy_mp = np.empty(df.shape), np.empty(df.shape), np.empty(df.shape)
+    for idx in np.ndindex(*df.shape):
+        nu, mu, L = float(df[idx]), loc[idx], tril[idx]
+        dist = st.multivariate_t(mu, L @ L.T, df=nu)
+        pts = xn[(Ellipsis,) + idx + (slice(None),)]
+        lp[(Ellipsis,) + idx] = np.asarray(dist.logpdf(pts.reshape(-1, n))).reshape(pts.shape[:-1])
+        l_inv = np.linalg.inv(L)
+        z = np.linalg.norm((pts - mu) @ l_inv.T, axis=-1)
+        rounding = np.linalg.norm(l_inv) * (np.linalg.norm(pts, axis=-1) + np.linalg.norm(mu)) + np.linalg.cond(L) * z
+        normaliser = (np.abs(np.log(np.abs(np.diag(L)))).sum() + n / 2 * abs(np.log(nu * np.pi))
+                      + abs(sp_special.gammaln(nu / 2)) + abs(sp_special.gammaln((nu + n) / 2)))
+        size[(Ellipsis,) + idx] = np.abs(lp[(Ellipsis,) + idx]) + normaliser + (nu + n) * z / (nu + z * z) * rounding
+        entropy[idx] = dist.entropy()
+        # SciPy's log-determinant comes from an eigendecomposition of L Lᵀ: d cond(L)² roundings
+        h_size[idx] = (abs(entropy[idx]) + normaliser + n * np.linalg.cond(L) ** 2
+                       + (nu + n) / 2 * (abs(sp_special.digamma((nu + n) / 2)) + abs(sp_special.digamma(nu / 2))))
+        entropy_mp[idx] = mvt_entropy_mp(nu, np.diag(L))
+    if "entropy" in res:
+        tol = 4 * C * EPS["float64"] * torch.as_tensor(h_size) + TINY["float64"]
+        report.add(f"{tag} entropy vs scipy", from_json(res["entropy"]), torch.as_tensor(entropy), tol, case["id"])
+        # the closed form at 40 digits: the float64 result within a few roundings of its terms
+        tol = 4 * C * EPS["float64"] * torch.as_tensor(h_size - n * np.linalg.cond(tril) ** 2) + TINY["float64"]
+        report.add(f"{tag} entropy vs mpmath", from_json(res["entropy"]), torch.as_tensor(entropy_mp), tol, case["id"])
+    return {"log_prob": (lp, size)}
+
+
 def check_scipy(report, tag, case, res, d):
     """float64 cases of GeneralizedPareto, InverseGamma and Logistic against SciPy (scipy.stats, float64):
     an independent reference for the extreme parameters (concentration near 0, 1e-3 .. 1e3),
@@ -1944,6 +2149,8 @@ def check_scipy(report, tag, case, res, d):
             size = np.abs(pl) + ps * (np.minimum(np.abs(pa), np.abs(pb)) + 1)
             tol = 4 * C * EPS["float64"] * torch.as_tensor(np.abs(mean) + size) + TINY["float64"]
             report.add(f"{tag} mean vs scipy", from_json(res["mean"]), torch.as_tensor(mean), tol, case["id"])
+    elif isinstance(d, pyro_dist.MultivariateStudentT):
+        refs = mvt_scipy(report, tag, case, res, d, xn)
     elif isinstance(d, LogisticRef):
         loc, scale = (torch.broadcast_to(p.detach(), x.shape).numpy() for p in (d.loc, d.scale))
         dist = st.logistic(loc=loc, scale=scale)
@@ -2111,8 +2318,9 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return td.Normal(param("loc"), param("scale"), **v)
     if t == "Independent":
         return td.Independent(sub("distribution"), spec["reinterpreted_batch_ndims"], **v)
-    if t in ("Categorical", "OneHotCategorical", "Bernoulli"):
-        cls = {"Categorical": td.Categorical, "OneHotCategorical": td.OneHotCategorical, "Bernoulli": td.Bernoulli}[t]
+    if t in ("Categorical", "OneHotCategorical", "Bernoulli", "OneHotCategoricalStraightThrough"):
+        cls = {"Categorical": td.Categorical, "OneHotCategorical": td.OneHotCategorical, "Bernoulli": td.Bernoulli,
+               "OneHotCategoricalStraightThrough": td.OneHotCategoricalStraightThrough}[t]
         if "probs" in spec:
             return cls(probs=param("probs"), **v)
         return cls(logits=param("logits"), **v)
@@ -2126,6 +2334,26 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
         return td.MultivariateNormal(param("loc"), precision_matrix=param("precision_matrix"), **v)
     if t == "MixtureSameFamily":
         return td.MixtureSameFamily(sub("mixture"), sub("components"), **v)
+    if t == "Multinomial":
+        # torch's total_count is one int (the cases give a scalar)
+        n = int(param("total_count"))
+        return MultinomialRef(n, probs=param("probs"), **v) if "probs" in spec else MultinomialRef(n, logits=param("logits"), **v)
+    if t == "RelaxedOneHotCategorical":
+        if "probs" in spec:
+            return td.RelaxedOneHotCategorical(param("temperature"), probs=param("probs"), **v)
+        return td.RelaxedOneHotCategorical(param("temperature"), logits=param("logits"), **v)
+    if t == "LogisticNormal":
+        return td.LogisticNormal(param("loc"), param("scale"), **v)
+    if t == "LKJCholesky":
+        return LKJCholeskyRef(spec["dim"], param("concentration"), **v)
+    if t == "Wishart":
+        key = next(k for k in ("scale_tril", "covariance_matrix", "precision_matrix") if k in spec)
+        m = param(key)
+        return td.Wishart(param("df"), **{key: m.tril() if key == "scale_tril" else m}, **v)
+    if t == "LowRankMultivariateNormal":
+        return td.LowRankMultivariateNormal(param("loc"), param("cov_factor"), param("cov_diag"), **v)
+    if t == "MultivariateStudentT":
+        return pyro_dist.MultivariateStudentT(param("df"), param("loc"), param("scale_tril").tril(), **v)
     if t == "Uniform":
         return td.Uniform(param("low"), param("high"), **v)
     if t == "Gamma":
@@ -2215,7 +2443,8 @@ def fourth_central_moment(d):
 
 
 REAL_SUPPORT = {"Normal", "Independent", "MultivariateNormalTriL", "MultivariateNormalDiag", "MultivariateNormal",
-                "MixtureSameFamily", "Laplace", "StudentT", "Mixture", "Logistic", "GeneralizedNormal"}
+                "MixtureSameFamily", "Laplace", "StudentT", "Mixture", "Logistic", "GeneralizedNormal",
+                "LowRankMultivariateNormal", "MultivariateStudentT"}
 
 
 def draw_points(case, raw, gen):
@@ -2237,7 +2466,8 @@ def _draw_points(case, raw, gen):
     if spec["type"] in REAL_SUPPORT and not (spec["type"] == "Mixture" and any(c["type"] == "StudentT" for c in spec["components"])):
         # Stretch each point away from the mean by 1, 10 or 1000: some points far in the tails.
         factor = torch.tensor([1.0, 10.0, 1e3], dtype=torch.float64)[torch.randint(0, 3, x.shape, generator=gen)]
-        return d.mean + (x - d.mean) * factor
+        center = d.loc if spec["type"] == "MultivariateStudentT" else d.mean  # its mean is NaN for df <= 1
+        return center + (x - center) * factor
     if spec["type"] == "VonMises":
         # Angles up to two periods away: log_prob is 2π-periodic.
         return x + 2 * math.pi * torch.randint(-2, 3, x.shape, generator=gen).to(torch.float64)
@@ -2252,7 +2482,8 @@ def _draw_points(case, raw, gen):
 def logit_names(spec):
     """Names of the raw variables behind Categorical logits in a spec."""
     names = set()
-    if spec.get("type") in ("Categorical", "OneHotCategorical", "Bernoulli") and isinstance(spec.get("logits"), dict):
+    if spec.get("type") in ("Categorical", "OneHotCategorical", "Bernoulli", "OneHotCategoricalStraightThrough",
+                            "RelaxedOneHotCategorical") and isinstance(spec.get("logits"), dict):
         names.add(spec["logits"].get("name", "logits"))
     for key in ("distribution", "mixture", "components"):
         if isinstance(spec.get(key), dict):
@@ -2548,7 +2779,7 @@ def count_kl_cases(rng):
 
 def _event_size(spec):
     if spec["type"] not in ("Dirichlet", "OneHotCategorical", "MultivariateNormalDiag", "MultivariateNormal",
-                            "MultivariateNormalTriL"):
+                            "MultivariateNormalTriL", "LowRankMultivariateNormal", "MultivariateStudentT"):
         return None
     for key in ("concentration", "logits", "probs", "loc", "scale_diag"):
         if key in spec:
@@ -2564,6 +2795,48 @@ def _uniform_bound(spec, key, dtype):
     return np.asarray(v["data"]).reshape(v["shape"])
 
 
+def kl_reference(p, q):
+    """torch's kl_divergence; against a LowRankMultivariateNormal, an Independent Normal (the
+    reference of MultivariateNormalDiag) as the MultivariateNormal with its diagonal scale_tril
+    (torch registers the low-rank rules with MultivariateNormal only)."""
+    if isinstance(p, td.LowRankMultivariateNormal) or isinstance(q, td.LowRankMultivariateNormal):
+        p, q = _as_mvn(p), _as_mvn(q)
+    return td.kl_divergence(p, q)
+
+
+def _as_mvn(d):
+    if isinstance(d, td.Independent) and isinstance(d.base_dist, td.Normal):
+        return td.MultivariateNormal(d.base_dist.loc, scale_tril=torch.diag_embed(d.base_dist.scale), validate_args=False)
+    return d
+
+
+def lowrank_kl_terms(p, q):
+    """The additive terms of a Gaussian KL with a low-rank side, in torch ops (float64, with
+    their graph): the tolerance of the gradients sums the sizes of the terms' gradients, which
+    cancel (the Woodbury pairs |D^-½ M|² - |L_C⁻¹ Wᵀ D⁻¹ M|²). torch's forms, for sizes only."""
+    p, q = _as_mvn(p), _as_mvn(q)
+
+    def factor(d):
+        if isinstance(d, td.LowRankMultivariateNormal):
+            return torch.cat([d.cov_factor, torch.diag_embed(d.cov_diag.sqrt())], -1)
+        return d.scale_tril
+
+    def half_log_det(d):
+        if isinstance(d, td.LowRankMultivariateNormal):
+            return [d._capacitance_tril.diagonal(0, -2, -1).log().sum(-1), 0.5 * d.cov_diag.log().sum(-1)]
+        return [d.scale_tril.diagonal(0, -2, -1).log().sum(-1)]
+
+    def inverse_quadratic(d, m):
+        if isinstance(d, td.LowRankMultivariateNormal):
+            wt_dinv = d.cov_factor.mT / d.cov_diag.unsqueeze(-2)
+            low = torch.linalg.solve_triangular(d._capacitance_tril, wt_dinv @ m, upper=False)
+            return [(m / d.cov_diag.sqrt().unsqueeze(-1)).square().sum((-2, -1)), -low.square().sum((-2, -1))]
+        return [torch.linalg.solve_triangular(d.scale_tril, m, upper=False).square().sum((-2, -1))]
+
+    return (half_log_det(q) + half_log_det(p) + inverse_quadratic(q, factor(p))
+            + inverse_quadratic(q, (q.loc - p.loc).unsqueeze(-1)))
+
+
 def check_kl(report, case, res):
     dtype = case["dtype"]
     tag = f"{case['label']} {dtype}"
@@ -2572,7 +2845,7 @@ def check_kl(report, case, res):
         raw = {k: from_json(v, dt).requires_grad_(True) for k, v in res["variables"].items()}
         p = torch_distribution(case["p"], raw, dt, "p.")
         q = torch_distribution(case["q"], raw, dt, "q.")
-        kl = td.kl_divergence(p, q)
+        kl = kl_reference(p, q)
         finite = torch.isfinite(kl)
         # an all-inf KL (torch's _infinite_like) has no graph: no gradients
         differentiable = raw and kl.requires_grad
@@ -2602,6 +2875,15 @@ def check_kl(report, case, res):
     # The first KL cases compare gradients where the KL is finite everywhere; the later pairs
     # also with inf elements, where torch's gradients (of the sum of the finite elements) are finite.
     partial = case.get("partial_grads", False)
+    term_sizes = {}
+    p64, q64 = refs[torch.float64]["pq"]
+    if any(isinstance(_as_mvn(t), td.LowRankMultivariateNormal) for t in (p64, q64)):
+        raw = {k: from_json(v).requires_grad_(True) for k, v in res["variables"].items()}
+        p, q = (torch_distribution(case[side], raw, torch.float64, f"{side}.") for side in ("p", "q"))
+        for term in (t for t in lowrank_kl_terms(p, q) if t.requires_grad):
+            for name, g in zip(raw, torch.autograd.grad(term.sum(), list(raw.values()), allow_unused=True, retain_graph=True)):
+                if g is not None:
+                    term_sizes[name] = term_sizes.get(name, 0.0) + g.abs()
     if bool(refs[torch.float64]["finite"].all()) or partial:
         for name, g64 in refs[torch.float64]["grads"].items():
             g32 = refs[torch.float32]["grads"][name]
@@ -2611,8 +2893,9 @@ def check_kl(report, case, res):
             if partial:
                 keep = torch.isfinite(g64) & torch.isfinite(g32)
                 rust_g, g64, g32 = rust_g[keep], g64[keep], g32[keep]
+            size = g64.abs() + term_sizes[name] if name in term_sizes else g64.abs()
             report.add(f"{tag} grad wrt {name.split('.')[0]}.{name.split('.')[-1]}", rust_g, g64,
-                       tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * g64.abs()), case["id"])
+                       tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * size), case["id"])
 
 
 def bernoulli_entropy_mp(logits):
@@ -2648,8 +2931,9 @@ def moment_mask(d, spec, n):
         ok_mean &= var * n >= 10
     ok_var = ok_mean.clone()
     t = spec["distribution"]["type"] if spec["type"] == "BatchBroadcast" else spec["type"]
-    if t == "StudentT":
+    if t in ("StudentT", "MultivariateStudentT"):
         df = (d.base_dist if isinstance(d, td.Independent) else d).df.detach()
+        df = df.unsqueeze(-1) if t == "MultivariateStudentT" else df
         ok_mean &= (df > 2.5).expand_as(ok_mean)
         ok_var &= (df > 4.5).expand_as(ok_var)
     if t == "Mixture":
@@ -2810,6 +3094,9 @@ def check_distribution(report, case, res):
             # d log_prob / d logit_k = r_k - pi_k per point: a difference of two probabilities,
             # which may vanish (identical components) while each is up to 1.
             m = m + 2.0 * x64.numel() / max(1, int(np.prod(res["event_shape"])))
+        if spec.get("type") == "Multinomial" and name == spec.get("logits", {}).get("name"):
+            # x_k - n p_k per point: a difference of counts up to n
+            m = m + 2.0 * float(_spec_value(spec["total_count"])) * x64.numel() / res["event_shape"][0]
         report.add(f"{tag} grad sum(log_prob) wrt {name}", from_json(res["grads"][name]), g64,
                    tolerance(g64, g32, dtype, magnitude=GRAD_ROUNDINGS / C * m), case["id"])
     if dtype == "float64":
@@ -2832,7 +3119,7 @@ def check_distribution(report, case, res):
         ok_mean = ok_var = torch.isfinite(var) & (var > 0)
     elif not isinstance(d, td.Categorical):
         mu, var = torch.as_tensor(d.mean).detach(), torch.as_tensor(d.variance).detach()
-        known = isinstance(d, (td.Normal, td.MultivariateNormal, td.MixtureSameFamily)) or (
+        known = isinstance(d, (td.Normal, td.MultivariateNormal, td.LowRankMultivariateNormal, td.MixtureSameFamily)) or (
             isinstance(d, td.Independent) and isinstance(d.base_dist, td.Normal))
         # The fourth central moment: exact for the Gaussian families and mixtures of them,
         # otherwise estimated from the same draws (Rust's sample_m4).
@@ -2840,11 +3127,12 @@ def check_distribution(report, case, res):
         ok_mean, ok_var = moment_mask(d, spec, n)
     else:
         ok_mean = ok_var = var > 0
-    if isinstance(d, (td.Bernoulli, td.OneHotCategorical, td.Categorical)) or (
+    if isinstance(d, (td.Bernoulli, td.OneHotCategorical, td.Categorical, td.Multinomial)) or (
             isinstance(d, td.Independent) and isinstance(d.base_dist, td.Bernoulli)):
         # The normal approximation needs a few occurrences of each outcome: skip elements with
-        # an outcome expected fewer than 10 times in n draws (Poisson regime).
-        p = d.probs.detach()
+        # an outcome expected fewer than 10 times in n draws (Poisson regime); a multinomial
+        # count sums total_count draws.
+        p = d.probs.detach() * (d.total_count if isinstance(d, td.Multinomial) else 1)
         rare = ((n * p < 10) | (n * (1 - p) < 10))
         rare = rare.any(-1) if isinstance(d, td.Categorical) else rare
         ok_mean, ok_var = ok_mean & ~rare, ok_var & ~rare
@@ -2872,7 +3160,11 @@ def main():
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
              + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7]))
              + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs)
-             + map_cases(np.random.default_rng([args.seed, 9])) + tfp_family_cases(np.random.default_rng([args.seed, 10])))
+             + map_cases(np.random.default_rng([args.seed, 9])) + tfp_family_cases(np.random.default_rng([args.seed, 10]))
+             + structured_family_cases(np.random.default_rng([args.seed, 11]))
+             + structured_kl_cases(np.random.default_rng([args.seed, 12]))
+             + family_cases(np.random.default_rng([args.seed, 13]), CATEGORICAL_FAMILIES, 3_000_000)
+             + family_cases(np.random.default_rng([args.seed, 14]), MATRIX_FAMILIES, 4_000_000))
     for i, c in enumerate(cases):
         c["id"] = i
     # The first pass gives the raw variables (what Rust made of the initial values); the points

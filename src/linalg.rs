@@ -11,8 +11,8 @@ fn broadcast_batch(shapes: &[&[i64]]) -> Vec<i64> {
     (0..n).map(|i| shapes.iter().map(|s| dim(s, i)).find(|&v| v != 1).unwrap_or(1)).collect()
 }
 
-/// Applies `op(L, columns)` to vectors `v` (`[..., d]`) against matrices `L` (`[..., d, d]`),
-/// giving `[broadcast batch, d]`. When `L`'s batch shape is the trailing part of the broadcast
+/// Applies `op(L, columns)` to vectors `v` (`[..., d]`) against matrices `L` (`[..., e, d]`,
+/// square for the triangular ones), giving `[broadcast batch, e]`. When `L`'s batch shape is the trailing part of the broadcast
 /// one (points `[N, K, d]` against `K` components, say), the leading dimensions are folded into
 /// the columns of one batched call (`[K, d, N]`), so `L` is never expanded to one copy per point
 /// (for `N = 1e5`, `K = 16`, `d = 32` that would be 6.5 GB); otherwise each vector is a column.
@@ -30,7 +30,9 @@ fn folded(l: &Tensor, v: &Tensor, op: impl Fn(&Tensor, &Tensor) -> Tensor) -> Te
         let mut full_d = full.clone();
         full_d.push(d);
         let cols = v.broadcast_to(full_d.as_slice()).reshape(flat.as_slice()).movedim(0, -1); // [lb, d, m]
-        return op(l, &cols).movedim(-1, 0).reshape(full_d.as_slice());
+        let mut full_e = full;
+        full_e.push(ls[ls.len() - 2]);
+        return op(l, &cols).movedim(-1, 0).reshape(full_e.as_slice());
     }
     op(l, &v.unsqueeze(-1)).squeeze_dim(-1)
 }
@@ -223,5 +225,11 @@ fn by_blocks(n: i64, block: i64, dim: i64, f: impl Fn(i64, i64) -> Tensor) -> Te
 /// (batch shapes broadcast), as one batched product (folded as [`folded`] describes: `L` is
 /// never expanded per draw).
 pub(crate) fn lower_matvec(l: &Tensor, z: &Tensor) -> Tensor {
-    folded(l, z, |l, cols| l.matmul(cols))
+    matvec(l, z)
+}
+
+/// `A v` for matrices `A` of shape `[..., e, d]` (any, not only triangular) and vectors `v` of
+/// shape `[..., d]` (batch shapes broadcast), giving `[..., e]`, folded as [`folded`] describes.
+pub(crate) fn matvec(a: &Tensor, v: &Tensor) -> Tensor {
+    folded(a, v, |a, cols| a.matmul(cols))
 }

@@ -27,8 +27,9 @@ use crate::bijectors::{
     StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, Mixture, MixtureSameFamily,
-    MultivariateNormal, OneHotCategorical, TransformedDistribution,
+    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, LkjCholesky, LogisticNormal,
+    Mixture, MixtureSameFamily, Multinomial, MultivariateNormal, OneHotCategorical, RelaxedOneHotCategorical,
+    TransformedDistribution, Wishart,
 };
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
@@ -513,12 +514,55 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             };
             Box::new(named(d.with_validate_args(validate), name, MultivariateNormal::with_name))
         }
-        "OneHotCategorical" => {
+        "OneHotCategorical" | "OneHotCategoricalStraightThrough" => {
             let d = match either("logits", "probs")? {
                 (true, p) => OneHotCategorical::new(p)?,
                 (false, p) => OneHotCategorical::from_probs(p)?,
             };
+            let d = if ty == "OneHotCategorical" { d } else { d.straight_through() };
             Box::new(named(d.with_validate_args(validate), name, OneHotCategorical::with_name))
+        }
+        "LogisticNormal" => Box::new(named(
+            LogisticNormal::new(param("loc")?, param("scale")?)?,
+            name,
+            TransformedDistribution::with_name,
+        )),
+        "LKJCholesky" => {
+            let dim = field(obj, "dim", ty)?
+                .as_i64()
+                .ok_or_else(|| anyhow!("spec: LKJCholesky: \"dim\" must be an integer"))?;
+            let d = LkjCholesky::new(dim, param("concentration")?)?;
+            Box::new(named(d.with_validate_args(validate), name, LkjCholesky::with_name))
+        }
+        "Wishart" => {
+            let df = param("df")?;
+            let given: Vec<&str> = ["scale_tril", "covariance_matrix", "precision_matrix"]
+                .into_iter()
+                .filter(|k| obj.contains_key(*k))
+                .collect();
+            let d = match given.as_slice() {
+                ["scale_tril"] => Wishart::from_scale_tril(df, param("scale_tril")?)?,
+                ["covariance_matrix"] => Wishart::from_covariance(df, param("covariance_matrix")?)?,
+                ["precision_matrix"] => Wishart::from_precision(df, param("precision_matrix")?)?,
+                _ => bail!("spec: a Wishart needs exactly one of \"scale_tril\", \"covariance_matrix\" and \"precision_matrix\""),
+            };
+            Box::new(named(d.with_validate_args(validate), name, Wishart::with_name))
+        }
+        "Multinomial" => {
+            let n = param("total_count")?;
+            let d = match either("logits", "probs")? {
+                (true, p) => Multinomial::new(n, p)?,
+                (false, p) => Multinomial::from_probs(n, p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, Multinomial::with_name))
+        }
+        "RelaxedOneHotCategorical" => {
+            let t = param("temperature")?;
+            let d = match either("logits", "probs")? {
+                (true, p) => RelaxedOneHotCategorical::new(t, p)?,
+                (false, p) => RelaxedOneHotCategorical::from_probs(t, p)?,
+            };
+            Box::new(named(d.with_validate_args(validate), name, RelaxedOneHotCategorical::with_name))
         }
         "Mixture" => {
             let cat = build_categorical(path, field(obj, "mixture", ty)?, kind)?;
@@ -556,7 +600,8 @@ pub fn build_distribution(path: &nn::Path, v: &Value, kind: Kind) -> Result<Box<
             let declared: Vec<&str> = crate::distributions::FAMILIES.iter().map(|e| e.spec.type_name).collect();
             bail!(
                 "spec: unknown distribution {other:?} (known: {}, and Independent, Categorical, OneHotCategorical, \
-                 MultivariateNormal, MixtureSameFamily, Mixture, TransformedDistribution, BatchBroadcast)",
+                 OneHotCategoricalStraightThrough, Multinomial, RelaxedOneHotCategorical, LogisticNormal, LKJCholesky, \
+                 Wishart, MultivariateNormal, MixtureSameFamily, Mixture, TransformedDistribution, BatchBroadcast)",
                 declared.join(", ")
             )
         }

@@ -17,8 +17,7 @@ const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
 /// `lgamma(x) - ((x - 1/2) log x - x + log(2π)/2)`, Stirling's remainder, for `x >= 8`: the
 /// series `Σ B_2n / (2n (2n - 1) x^(2n-1))` to `n = 6` (truncation error below `1e-14` at `x = 8`).
 fn log_gamma_correction(x: &Tensor) -> Tensor {
-    const COEFFS: [f64; 6] =
-        [1.0 / 12.0, -1.0 / 360.0, 1.0 / 1260.0, -1.0 / 1680.0, 1.0 / 1188.0, -691.0 / 360_360.0];
+    const COEFFS: [f64; 6] = [1.0 / 12.0, -1.0 / 360.0, 1.0 / 1260.0, -1.0 / 1680.0, 1.0 / 1188.0, -691.0 / 360_360.0];
     let inv = x.reciprocal();
     let inv2 = inv.square();
     let mut acc = inv2.zeros_like() + COEFFS[5];
@@ -79,4 +78,14 @@ pub fn log_beta_coefficient(a: &Tensor, b: &Tensor) -> Tensor {
 /// gamma-function extension), accurate for large `n`: [`log_beta_coefficient`]`(k + 1, n - k + 1)`.
 pub fn log_binomial_coefficient(n: &Tensor, k: &Tensor) -> Tensor {
     log_beta_coefficient(&(k + 1.0), &(n - k + 1.0))
+}
+
+/// The multivariate log-gamma function (torch's `mvlgamma`) of each element of `a`:
+/// `log Γ_p(a) = p(p-1)/4 · log π + Σ_{j=1..p} lgamma(a + (1 - j)/2)`. Defined for
+/// `a > (p - 1)/2`; unlike torch's, it does not raise below (callers validate their parameters).
+pub fn mvlgamma(a: &Tensor, p: i64) -> Tensor {
+    const LOG_PI: f64 = 1.144_729_885_849_400_2;
+    let halves = Tensor::arange(p, (a.kind(), a.device())) * -0.5;
+    let terms = (a.unsqueeze(-1) + halves).lgamma().sum_dim_intlist(-1, false, None::<tch::Kind>);
+    terms + (p * (p - 1)) as f64 / 4.0 * LOG_PI
 }

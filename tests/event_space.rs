@@ -21,7 +21,7 @@ fn event_space_bijectors_land_in_the_support() {
     for (name, d) in capabilities::catalog().unwrap() {
         let Ok(b) = d.default_event_space_bijector() else {
             assert!(
-                ["Categorical", "OneHotCategorical", "Bernoulli", "Poisson", "Geometric", "Binomial", "NegativeBinomial"].contains(&name),
+                ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Multinomial", "Bernoulli", "Poisson", "Geometric", "Binomial", "NegativeBinomial"].contains(&name),
                 "{name} has no event-space bijector"
             );
             continue;
@@ -37,7 +37,7 @@ fn event_space_bijectors_land_in_the_support() {
         assert!(lp.isfinite().all().int64_value(&[]) == 1, "{name}: log_prob not finite on the bijector's image");
         checked += 1;
     }
-    assert_eq!(checked, 35);
+    assert_eq!(checked, 41);
 }
 
 #[test]
@@ -85,4 +85,85 @@ fn generalized_pareto_event_space() {
     let e = e.to_string();
     let want = "GeneralizedPareto.default_event_space_bijector: not implemented for a GeneralizedPareto batch mixing";
     assert!(e.contains(want), "{e}");
+}
+
+/// torch's `biject_to` / `transform_to`: each registered support's bijector maps unconstrained
+/// draws into the support (checked by the support's defining property), inverts its image and
+/// passes `check_bijector` (log-dets against autograd); every catalog family whose support is
+/// registered gets a bijector whose image has a finite `log_prob`; the unregistered supports
+/// are errors naming the function.
+#[test]
+fn biject_to_and_transform_to_cover_the_supports() {
+    use tch_distributions::bijectors::{biject_to, testing::check_bijector, transform_to};
+    use tch_distributions::distributions::Support;
+    let _g = seeded(52);
+    let f64s = (Kind::Double, Device::Cpu);
+    let within = |s: &Support, y: &Tensor| -> bool {
+        let all = |t: Tensor| t.all().int64_value(&[]) == 1;
+        match s {
+            Support::Real => all(y.isfinite()),
+            Support::Positive => all(y.gt(0.0)),
+            Support::GreaterThan(c) => all(y.gt(*c)),
+            Support::LessThan(c) => all(y.lt(*c)),
+            Support::UnitInterval => all(y.gt(0.0).logical_and(&y.lt(1.0))),
+            Support::Between(a, b) => all(y.gt(*a).logical_and(&y.lt(*b))),
+            Support::Simplex => {
+                all(y.gt(0.0)) && all((y.sum_dim_intlist(-1, false, Kind::Double) - 1.0).abs().lt(1e-12))
+            }
+            Support::Ordered => all(y.diff(1, -1, None::<Tensor>, None::<Tensor>).gt(0.0)),
+            Support::LowerCholesky => all(y.diagonal(0, -2, -1).gt(0.0)) && all(y.triu(1).eq(0.0)),
+            Support::CorrelationCholesky => {
+                all(y.diagonal(0, -2, -1).gt(0.0))
+                    && all((y.square().sum_dim_intlist(-1, false, Kind::Double) - 1.0).abs().lt(1e-12))
+            }
+            Support::PositiveDefinite => all(y.linalg_cholesky_ex(false, false).1.eq(0)),
+            other => panic!("{other:?}"),
+        }
+    };
+    let cases: Vec<(Support, Vec<i64>)> = vec![
+        (Support::Real, vec![5, 3]),
+        (Support::Positive, vec![5, 3]),
+        (Support::GreaterThan(2.5), vec![5, 3]),
+        (Support::LessThan(-1.0), vec![5, 3]),
+        (Support::UnitInterval, vec![5, 3]),
+        (Support::Between(-2.0, 7.0), vec![5, 3]),
+        (Support::Simplex, vec![5, 3]),
+        (Support::Ordered, vec![5, 4]),
+        (Support::LowerCholesky, vec![5, 3, 3]),
+        (Support::CorrelationCholesky, vec![5, 6]),
+        (Support::PositiveDefinite, vec![5, 3, 3]),
+    ];
+    for (support, raw_shape) in &cases {
+        let b = biject_to(support).unwrap();
+        let x = Tensor::randn(raw_shape.as_slice(), f64s);
+        let y = b.forward(&x).unwrap();
+        assert!(within(support, &y), "biject_to({support:?}): image outside the support");
+        let back = b.inverse(&y).unwrap();
+        let keep = if matches!(support, Support::LowerCholesky | Support::PositiveDefinite) { x.tril(0) } else { x.copy() };
+        assert!((back - &keep).abs().max().double_value(&[]) < 1e-8, "biject_to({support:?}): inverse(forward(x)) != x");
+        check_bijector(b.as_ref(), &keep, 1e-8, 1e-8).unwrap_or_else(|e| panic!("biject_to({support:?}): {e}"));
+        if *support != Support::Simplex {
+            assert_eq!(transform_to(support).unwrap().name(), b.name(), "transform_to({support:?})");
+        }
+    }
+    let softmax = transform_to(&Support::Simplex).unwrap();
+    let y = softmax.forward(&Tensor::randn([5, 4], f64s)).unwrap();
+    assert_eq!(y.size(), vec![5, 4]);
+    assert!(within(&Support::Simplex, &y));
+    let mut registered = 0;
+    for (name, d) in capabilities::catalog().unwrap() {
+        let Ok(b) = biject_to(&d.support()) else { continue };
+        let mut shape = vec![20];
+        shape.extend(d.batch_shape());
+        shape.extend(b.inverse_event_shape(&d.event_shape()).unwrap());
+        let y = b.forward(&(Tensor::randn(shape.as_slice(), f64s) * 2.0)).unwrap();
+        let lp = d.log_prob(&y).unwrap();
+        assert!(lp.isfinite().all().int64_value(&[]) == 1, "{name}: log_prob not finite on biject_to's image");
+        registered += 1;
+    }
+    assert!(registered >= 30, "{registered} catalog families with a registered support");
+    for s in [Support::Interval, Support::Boolean, Support::Categories(3), Support::OneHot, Support::Other("x".into())] {
+        let e = biject_to(&s).err().expect("an error").to_string();
+        assert!(e.starts_with("biject_to: "), "{e}");
+    }
 }

@@ -159,7 +159,7 @@ fn declarations() -> Result<()> {
         "HalfNormal", "Laplace", "LogNormal", "NegativeBinomial", "Normal", "Pareto", "Poisson", "StudentT", "Uniform",
         "Weibull", "Dirichlet", "MultivariateNormalDiag", "MultivariateNormalTriL", "InverseGamma", "Kumaraswamy",
         "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "RelaxedBernoulli", "Logistic",
-        "GeneralizedNormal", "TruncatedNormal",
+        "GeneralizedNormal", "TruncatedNormal", "LowRankMultivariateNormal", "MultivariateStudentT",
     ] {
         assert!(names.contains(&known), "{known} missing from FAMILIES");
     }
@@ -1102,6 +1102,7 @@ fn make_trainable_covers_every_declared_family() -> Result<()> {
         match e.spec.type_name {
             "Binomial" => assert!(err(r).contains("\"total_count\""), "Binomial"),
             "Uniform" | "TruncatedNormal" => assert!(err(r).contains("\"high\""), "{}", e.spec.type_name),
+            "LowRankMultivariateNormal" => assert!(err(r).contains("\"cov_factor\""), "LowRankMultivariateNormal"),
             name => {
                 let d = r?;
                 assert_eq!((d.batch_shape(), d.event_shape()), (vec![2], event.to_vec()), "{name}");

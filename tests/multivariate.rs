@@ -781,3 +781,478 @@ fn host_mixture_draws_equal_their_tensor_form() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// LowRankMultivariateNormal and MultivariateStudentT
+
+/// `W Wᵀ + diag(D)` for `W` `[..., d, r]` and `D` `[..., d]`.
+fn low_rank_covariance(w: &Tensor, diag: &Tensor) -> Tensor {
+    w.matmul(&w.transpose(-1, -2)) + diag.diag_embed(0, -2, -1)
+}
+
+/// The low-rank normal against the explicit covariance `W Wᵀ + diag(D)`: log_prob against an
+/// explicit inverse and log-determinant, entropy, moments, torch's `scale_tril` and
+/// `precision_matrix`, with broadcast batch shapes (`W` shared by the batch); sample moments.
+#[test]
+fn low_rank_mvn_matches_its_explicit_covariance() {
+    use tch_distributions::distributions::LowRankMultivariateNormal;
+    let _g = seeded(101);
+    let (k, d, r) = (3i64, 4i64, 2i64);
+    let loc = Tensor::randn([k, d], F64);
+    let w = Tensor::randn([d, r], F64);
+    let diag = Tensor::rand([k, d], F64) + 0.2;
+    let cov = low_rank_covariance(&w, &diag);
+    let x = Tensor::randn([6, 1, d], F64) * 3.0;
+    let want = mvn_reference(&x, &loc, &cov);
+    let want_h = cov.logdet() * 0.5 + d as f64 * (0.5 + HALF_LOG_TWO_PI);
+    for (kind, tol) in [(Kind::Double, 1e-10), (Kind::Float, 1e-4)] {
+        let m = LowRankMultivariateNormal::new(loc.to_kind(kind), w.to_kind(kind), diag.to_kind(kind)).unwrap();
+        assert_eq!((m.batch_shape(), m.event_shape()), (vec![k], vec![d]));
+        let lp = m.log_prob(&x.to_kind(kind)).unwrap();
+        assert_eq!(lp.size(), vec![6, k]);
+        let err = max_abs_diff(&lp, &want);
+        assert!(err < tol * 100.0, "{kind:?}: max log_prob error {err}");
+        assert!(max_abs_diff(&m.entropy().unwrap(), &want_h) < tol * 10.0);
+        assert!(max_abs_diff(&m.covariance().unwrap(), &cov) < tol);
+        assert!(max_abs_diff(&m.variance().unwrap(), &cov.diagonal(0, -2, -1)) < tol);
+        assert!(max_abs_diff(&m.mean().unwrap(), &loc) < tol);
+        let l = m.scale_tril().unwrap();
+        assert!(max_abs_diff(&l.matmul(&l.transpose(-1, -2)), &cov) < tol * 10.0, "{kind:?}: scale_tril");
+        assert!(max_abs_diff(&l.triu(1), &l.triu(1).zeros_like()) == 0.0);
+        assert!(max_abs_diff(&m.precision_matrix().unwrap(), &cov.inverse()) < tol * 100.0, "{kind:?}: precision");
+    }
+    let m = LowRankMultivariateNormal::new(loc.copy(), w.copy(), diag.copy()).unwrap();
+    let s = m.sample(&[100_000]).unwrap();
+    assert_eq!(s.size(), vec![100_000, k, d]);
+    check_moments(&s, &loc, &cov);
+}
+
+/// Pathwise gradients of the low-rank normal's draws: `E[x] = loc`, `E[|x|²] = tr Σ + |loc|²`, so
+/// `∂/∂W E|x|² = 2 W` and `∂/∂D E|x|² = 1`, estimated from 100 000 draws.
+#[test]
+fn low_rank_mvn_rsample_gradients_are_pathwise() {
+    use tch_distributions::distributions::LowRankMultivariateNormal;
+    let _g = seeded(102);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let p = vs.root();
+    let (d, r) = (3i64, 2i64);
+    let w0 = Tensor::randn([d, r], F64);
+    let m = LowRankMultivariateNormal::new(
+        Parameter::variable(&p, "loc", &Tensor::zeros([d], F64)).unwrap(),
+        Parameter::variable(&p, "cov_factor", &w0).unwrap(),
+        Parameter::variable(&p, "cov_diag", &Tensor::ones([d], F64)).unwrap(),
+    )
+    .unwrap();
+    let x = m.rsample(&[100_000]).unwrap();
+    x.square().sum_dim_intlist(-1, false, Kind::Double).mean(Kind::Double).backward();
+    let vars = m.trainable_variables();
+    assert_eq!(vars.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["loc", "cov_factor", "cov_diag"]);
+    let gw = vars[1].1.grad();
+    assert!(max_abs_diff(&gw, &(&w0 * 2.0)) < 0.1, "W gradient {gw} vs {}", &w0 * 2.0);
+    let gd = vars[2].1.grad();
+    assert!(max_abs_diff(&gd, &gd.ones_like()) < 0.05, "D gradient {gd}");
+}
+
+/// KL divergences with a low-rank side (the Woodbury form) against the same pairs as
+/// MultivariateNormal from the explicit covariances (the triangular form), both ways, and
+/// against MultivariateNormalDiag.
+#[test]
+fn low_rank_kl_matches_the_full_covariance_kl() {
+    use tch_distributions::distributions::LowRankMultivariateNormal;
+    use tch_distributions::kl::kl_divergence;
+    let _g = seeded(103);
+    let (k, d, r) = (2i64, 4i64, 2i64);
+    let make = || {
+        let loc = Tensor::randn([k, d], F64);
+        let w = Tensor::randn([k, d, r], F64);
+        let diag = Tensor::rand([k, d], F64) + 0.3;
+        let full = MultivariateNormal::from_covariance(loc.copy(), low_rank_covariance(&w, &diag)).unwrap();
+        (LowRankMultivariateNormal::new(loc, w, diag).unwrap(), full)
+    };
+    let ((lp, fp), (lq, fq)) = (make(), make());
+    let want = kl_divergence(&fp, &fq).unwrap();
+    assert!(want.min().double_value(&[]) > 0.0);
+    for (a, b) in [(&lp as &dyn Distribution, &lq as &dyn Distribution), (&lp, &fq), (&fp, &lq)] {
+        let got = kl_divergence(a, b).unwrap();
+        assert!(max_abs_diff(&got, &want) < 1e-10, "{} vs {}: {got} vs {want}", a.type_name(), b.type_name());
+    }
+    assert!(kl_divergence(&lp, &lp).unwrap().abs().max().double_value(&[]) < 1e-12);
+    let (loc, s) = (Tensor::randn([k, d], F64), Tensor::rand([k, d], F64) + 0.5);
+    let diag = MultivariateNormalDiag::new(loc.copy(), s.copy()).unwrap();
+    let full = MultivariateNormal::from_covariance(loc, s.square().diag_embed(0, -2, -1)).unwrap();
+    let (x, y) = (kl_divergence(&diag, &lq).unwrap(), kl_divergence(&full, &fq).unwrap());
+    assert!(max_abs_diff(&x, &y) < 1e-10, "Diag-LowRank {x} vs {y}");
+    let (x, y) = (kl_divergence(&lq, &diag).unwrap(), kl_divergence(&fq, &full).unwrap());
+    assert!(max_abs_diff(&x, &y) < 1e-10, "LowRank-Diag {x} vs {y}");
+}
+
+/// A Student's t with `d = 1` is `StudentT(df, loc, L_00)`; in two dimensions the density
+/// integrates to 1, its second moments are `ν/(ν-2) L Lᵀ` and `-∫ p log p` is the entropy
+/// (midpoint rule on a 1601² grid over ±80 scales: the mass outside is below 1e-5 at ν = 5).
+#[test]
+fn multivariate_student_t_matches_student_t_and_quadrature() {
+    use tch_distributions::distributions::{MultivariateStudentT, StudentT};
+    let df = Tensor::from_slice(&[0.7f64, 3.0, 30.0]);
+    let m = MultivariateStudentT::new(df.copy(), Tensor::from_slice(&[0.5f64]), Tensor::from_slice(&[1.7f64]).reshape([1, 1])).unwrap();
+    let t = StudentT::new(df.copy(), Tensor::from_slice(&[0.5f64]), Tensor::from_slice(&[1.7f64])).unwrap();
+    assert_eq!((m.batch_shape(), m.event_shape()), (vec![3], vec![1]));
+    let x = Tensor::from_slice(&[-40.0f64, -1.0, 0.5, 2.0, 300.0]).reshape([5, 1, 1]);
+    assert!(max_abs_diff(&m.log_prob(&x).unwrap(), &t.log_prob(&x.squeeze_dim(-1)).unwrap()) < 1e-12);
+    assert!(max_abs_diff(&m.entropy().unwrap(), &t.entropy().unwrap()) < 1e-12);
+    let (mv, tv) = (m.variance().unwrap().squeeze_dim(-1), t.variance().unwrap());
+    assert_eq!(to_vec(&mv.isnan()), to_vec(&tv.isnan()));
+    assert_eq!(to_vec(&m.mean().unwrap().squeeze_dim(-1).isnan()), vec![1.0, 0.0, 0.0]);
+    assert!(to_vec(&mv)[2] == to_vec(&tv)[2]);
+
+    let (nu, loc) = (5.0, Tensor::from_slice(&[0.3f64, -0.2]));
+    let l = Tensor::from_slice(&[1.2f64, 0.0, -0.7, 0.6]).reshape([2, 2]);
+    let m = MultivariateStudentT::new(Tensor::from_slice(&[nu]).reshape([]), loc.copy(), l.copy()).unwrap();
+    let (n, half) = (1601i64, 80.0);
+    let h = 2.0 * half / n as f64;
+    let g = Tensor::arange(n, F64) * h - half + h / 2.0;
+    let pts = Tensor::stack(&[g.unsqueeze(1).expand([n, n], false), g.unsqueeze(0).expand([n, n], false)], -1);
+    let pts = pts.reshape([n * n, 2]) + &loc;
+    let lp = m.log_prob(&pts).unwrap();
+    let p = lp.exp() * (h * h);
+    let total = p.sum(Kind::Double).double_value(&[]);
+    assert!((total - 1.0).abs() < 1e-4, "∫ p = {total}");
+    let c = &pts - &loc;
+    let second = (c.unsqueeze(-1) * c.unsqueeze(-2) * p.reshape([-1, 1, 1])).sum_dim_intlist(0, false, Kind::Double);
+    let cov = m.covariance().unwrap();
+    assert!(max_abs_diff(&cov, &(l.matmul(&l.tr()) * (nu / (nu - 2.0)))) < 1e-12);
+    // the second moment converges slowly in the tails (x² p ~ |x|^-5 in 2-D): 2 percent
+    assert!(max_abs_diff(&second, &cov) < 0.02 * cov.abs().max().double_value(&[]), "{second} vs {cov}");
+    let h_quad = -(p * lp).sum(Kind::Double).double_value(&[]);
+    let h = m.entropy().unwrap().double_value(&[]);
+    assert!((h_quad - h).abs() < 1e-3, "quadrature entropy {h_quad} vs {h}");
+}
+
+/// The multivariate t's draws: mean and covariance from 300 000 draws at ν = 12 (Gaussian
+/// standard errors widened by the t's kurtosis: `√(1 + 3/(ν-4))` for the second moments), and
+/// pathwise gradients to `df`, `loc` and the scale.
+#[test]
+fn multivariate_student_t_draws_have_its_moments() {
+    use tch_distributions::distributions::MultivariateStudentT;
+    let _g = seeded(104);
+    let nu = 12.0f64;
+    let vs = nn::VarStore::new(Device::Cpu);
+    let p = vs.root();
+    let loc = Tensor::from_slice(&[1.0f64, -2.0, 0.5]);
+    let l = Tensor::from_slice(&[1.0f64, 0.0, 0.0, 0.5, 2.0, 0.0, -1.0, 0.3, 0.7]).reshape([3, 3]);
+    let m = MultivariateStudentT::new(
+        Parameter::variable(&p, "df", &Tensor::from_slice(&[nu]).reshape([])).unwrap(),
+        Parameter::variable(&p, "loc", &loc).unwrap(),
+        Parameter::variable(&p, "scale_tril", &l).unwrap(),
+    )
+    .unwrap();
+    let n = 300_000;
+    let s = m.rsample(&[n]).unwrap();
+    assert_eq!(s.size(), vec![n, 3]);
+    let cov = m.covariance().unwrap().detach();
+    let widen = (1.0 + 3.0 / (nu - 4.0)).sqrt();
+    let sm = s.detach().mean_dim(0, false, Kind::Double);
+    let z = ((&sm - &loc).abs() / (cov.diagonal(0, -2, -1) / n as f64).sqrt()).max().double_value(&[]);
+    assert!(z < 6.0, "sample mean off by {z} standard errors");
+    let c = s.detach() - &sm;
+    let emp = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+    let var = cov.diagonal(0, -2, -1);
+    let se = ((var.unsqueeze(-1) * var.unsqueeze(-2) + cov.square()) / n as f64).sqrt() * widen;
+    let z = ((emp - &cov).abs() / se).max().double_value(&[]);
+    assert!(z < 6.0, "sample covariance off by {z} standard errors");
+    s.square().sum(Kind::Double).backward();
+    for (name, v) in m.trainable_variables() {
+        let g = v.grad();
+        assert!(g.defined() && g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Double).double_value(&[]) > 0.0, "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multinomial, RelaxedOneHotCategorical and OneHotCategoricalStraightThrough
+
+/// Every count vector of `k` categories summing to `n`.
+fn compositions(n: i64, k: usize) -> Vec<Vec<i64>> {
+    if k == 1 {
+        return vec![vec![n]];
+    }
+    (0..=n).flat_map(|first| compositions(n - first, k - 1).into_iter().map(move |mut rest| {
+        rest.insert(0, first);
+        rest
+    })).collect()
+}
+
+fn ln_factorial_i(n: i64) -> f64 {
+    (1..=n).map(|i| (i as f64).ln()).sum()
+}
+
+/// The multinomial's mass, moments and entropy against sums over its whole support (every
+/// count vector, with factorials), for a batch of total counts `[1, 4, 10]`; its draws' moments,
+/// and draws at `n = 1e6` that sum to `n`.
+#[test]
+fn multinomial_matches_sums_over_its_support() {
+    use tch_distributions::distributions::Multinomial;
+    let _g = seeded(105);
+    let probs = [0.2f64, 0.5, 0.3];
+    let counts = [1.0f64, 4.0, 10.0];
+    let logits = Tensor::from_slice(&probs).log() + 0.7;
+    let m = Multinomial::new(Tensor::from_slice(&counts), logits.unsqueeze(0).expand([3, 3], false)).unwrap();
+    assert_eq!((m.batch_shape(), m.event_shape()), (vec![3], vec![3]));
+    let (mean, var, cov, h) = (m.mean().unwrap(), m.variance().unwrap(), m.covariance().unwrap(), m.entropy().unwrap());
+    for (b, &n) in counts.iter().enumerate() {
+        let support = compositions(n as i64, 3);
+        let mut total = 0.0;
+        let mut entropy = 0.0;
+        let mut first = [0.0f64; 3];
+        let mut second = [[0.0f64; 3]; 3];
+        for x in &support {
+            let lp_want = ln_factorial_i(n as i64) + x.iter().zip(probs).map(|(&c, p)| c as f64 * p.ln() - ln_factorial_i(c)).sum::<f64>();
+            let xs: Vec<f64> = x.iter().map(|&c| c as f64).collect();
+            let mut point = vec![0.0f64; 9];
+            point[3 * b..3 * b + 3].copy_from_slice(&xs);
+            // the other batch members get their own valid counts: only member b is read here
+            let lp = m.log_prob(&Tensor::from_slice(&point).reshape([3, 3])).unwrap();
+            let got = to_vec(&lp)[b];
+            assert!((got - lp_want).abs() < 1e-12 * (1.0 + lp_want.abs()), "n={n} x={x:?}: {got} vs {lp_want}");
+            let p = lp_want.exp();
+            total += p;
+            entropy -= p * lp_want;
+            for i in 0..3 {
+                first[i] += p * xs[i];
+                for j in 0..3 {
+                    second[i][j] += p * xs[i] * xs[j];
+                }
+            }
+        }
+        assert!((total - 1.0).abs() < 1e-12, "n={n}: total mass {total}");
+        assert!((to_vec(&h)[b] - entropy).abs() < 1e-10, "n={n}: entropy {} vs {entropy}", to_vec(&h)[b]);
+        for i in 0..3 {
+            assert!((to_vec(&mean)[3 * b + i] - first[i]).abs() < 1e-12);
+            assert!((to_vec(&var)[3 * b + i] - (second[i][i] - first[i] * first[i])).abs() < 1e-10);
+            for j in 0..3 {
+                let c = to_vec(&cov)[9 * b + 3 * i + j];
+                assert!((c - (second[i][j] - first[i] * first[j])).abs() < 1e-10, "n={n}: covariance [{i}, {j}]");
+            }
+        }
+    }
+    let s = m.sample(&[100_000]).unwrap();
+    assert_eq!(s.size(), vec![100_000, 3, 3]);
+    assert!(max_abs_diff(&s.sum_dim_intlist(-1, false, Kind::Double), &Tensor::from_slice(&counts).expand([100_000, 3], false)) == 0.0);
+    // the last member (n = 10): mean and covariance within 6 standard errors (Gaussian ones)
+    check_moments(&s.select(1, 2), &mean.get(2), &(cov.get(2) + Tensor::eye(3, F64) * 1e-12));
+    let big = Multinomial::from_probs(Tensor::from_slice(&[1e6f64]), Tensor::from_slice(&probs).unsqueeze(0)).unwrap();
+    let s = big.sample(&[1000]).unwrap();
+    let sm = s.mean_dim(0, false, Kind::Double).squeeze_dim(0);
+    let want = Tensor::from_slice(&probs) * 1e6;
+    let pt = Tensor::from_slice(&probs);
+    let se = (&pt * (-&pt + 1.0) * 1e6 / 1000.0).sqrt();
+    assert!(((sm - &want) / se).abs().max().double_value(&[]) < 6.0);
+    assert!(max_abs_diff(&s.sum_dim_intlist(-1, false, Kind::Double), &Tensor::full([1000, 1], 1e6, F64)) == 0.0);
+}
+
+/// The relaxed one-hot density against the concrete density of Maddison et al. in host `f64`,
+/// `(K-1)! τ^(K-1) Π_k p_k y_k^(-τ-1) / (Σ_k p_k y_k^(-τ))^K`, with a temperature per batch
+/// member; its draws lie on the simplex, their argmax is the Gumbel-max categorical (frequencies
+/// `p` at any temperature), and gradients reach the temperature and the logits.
+#[test]
+fn relaxed_one_hot_categorical_matches_the_concrete_density() {
+    use tch_distributions::distributions::RelaxedOneHotCategorical;
+    let _g = seeded(106);
+    let probs = [0.1f64, 0.6, 0.3];
+    let temps = [0.3f64, 1.0, 2.5];
+    let vs = nn::VarStore::new(Device::Cpu);
+    let root = vs.root();
+    let m = RelaxedOneHotCategorical::new(
+        Parameter::variable(&root, "temperature", &Tensor::from_slice(&temps)).unwrap(),
+        Parameter::variable(&root, "logits", &(Tensor::from_slice(&probs).log() - 1.3)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((m.batch_shape(), m.event_shape()), (vec![3], vec![3]));
+    let y = m.sample(&[50]).unwrap();
+    assert!(max_abs_diff(&y.sum_dim_intlist(-1, false, Kind::Double), &Tensor::ones([50, 3], F64)) < 1e-12);
+    let lp = to_vec(&m.log_prob(&y).unwrap());
+    let ys = to_vec(&y);
+    for n in 0..50 {
+        for (b, &tau) in temps.iter().enumerate() {
+            let v = &ys[9 * n + 3 * b..9 * n + 3 * b + 3];
+            let denom: f64 = v.iter().zip(probs).map(|(&y, p)| p * y.powf(-tau)).sum();
+            let want = 2f64.ln() + 2.0 * tau.ln() + v.iter().zip(probs).map(|(&y, p)| p.ln() - (tau + 1.0) * y.ln()).sum::<f64>()
+                - 3.0 * denom.ln();
+            let got = lp[3 * n + b];
+            assert!((got - want).abs() < 1e-9 * (1.0 + want.abs()), "τ={tau} y={v:?}: {got} vs {want}");
+        }
+    }
+    let n = 60_000;
+    let y = m.rsample(&[n]).unwrap();
+    let freq = y.detach().argmax(-1, false).one_hot(3).to_kind(Kind::Double).mean_dim(0, false, Kind::Double);
+    let p = Tensor::from_slice(&probs).unsqueeze(0);
+    let z = ((&freq - &p) / (&p * (-&p + 1.0) / n as f64).sqrt()).abs().max().double_value(&[]);
+    assert!(z < 6.0, "argmax frequencies {freq} vs {p}: |z| {z}");
+    (y * Tensor::from_slice(&[1.0f64, -2.0, 0.5])).sum(Kind::Double).backward();
+    for (name, v) in m.trainable_variables() {
+        let g = v.grad();
+        assert!(g.defined() && g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Double).double_value(&[]) > 0.0, "{name}");
+    }
+}
+
+/// The straight-through one-hot categorical: `rsample` has the draw's value and the gradient of
+/// the probabilities (`∂/∂logits Σ w·x = ∂/∂logits Σ w·p` exactly); the plain one has no rsample.
+#[test]
+fn one_hot_straight_through_passes_the_gradient_of_the_probabilities() {
+    let _g = seeded(107);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let logits = Parameter::variable(&vs.root(), "logits", &Tensor::from_slice(&[0.3f64, -1.0, 2.0])).unwrap();
+    let d = OneHotCategorical::new(logits).unwrap().straight_through();
+    assert_eq!(d.type_name(), "OneHotCategoricalStraightThrough");
+    assert!(d.has_rsample());
+    let w = Tensor::from_slice(&[1.0f64, -2.0, 0.5]);
+    let x = d.rsample(&[5]).unwrap();
+    let hard = x.detach();
+    assert!(max_abs_diff(&hard.sum_dim_intlist(-1, false, Kind::Double), &Tensor::ones([5], F64)) < 1e-15);
+    assert!(hard.eq(0.0).logical_or(&hard.eq(1.0)).all().int64_value(&[]) == 1);
+    (&x * &w).sum(Kind::Double).backward();
+    let g = d.trainable_variables()[0].1.grad().copy();
+    let v = d.trainable_variables()[0].1.shallow_clone();
+    let _ = v.grad().zero_();
+    (d.probs().unwrap() * &w * 5.0).sum(Kind::Double).backward();
+    assert!(max_abs_diff(&g, &v.grad()) < 1e-12, "{g} vs {}", v.grad());
+    let plain = OneHotCategorical::new(Tensor::from_slice(&[0.3f64, -1.0, 2.0])).unwrap();
+    assert!(!plain.has_rsample());
+    assert!(plain.rsample(&[1]).unwrap_err().to_string().starts_with("OneHotCategorical.rsample: not implemented"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// LogisticNormal, LKJCholesky and Wishart
+
+/// Midpoint-rule integral of `f` over `(a, b)` with `n` points (float64 tensors).
+fn integrate(f: impl Fn(&Tensor) -> Tensor, a: f64, b: f64, n: i64) -> f64 {
+    let h = (b - a) / n as f64;
+    let x = Tensor::arange(n, F64) * h + a + h / 2.0;
+    (f(&x) * h).sum(Kind::Double).double_value(&[])
+}
+
+/// With two categories the logistic normal is `y_0 = sigmoid(x)`, `x ~ N(loc, scale)`: its
+/// density in `y_0` is `N(logit y_0) / (y_0 (1 - y_0))` and integrates to 1.
+#[test]
+fn logistic_normal_with_two_categories_is_a_logit_normal() {
+    use tch_distributions::distributions::LogisticNormal;
+    let d = LogisticNormal::new(Tensor::from_slice(&[0.4f64]), Tensor::from_slice(&[0.8f64])).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape(), d.name()), (vec![], vec![2], "LogisticNormal"));
+    assert_eq!(d.support(), Support::Simplex);
+    let y0 = Tensor::from_slice(&[1e-4f64, 0.2, 0.5, 0.9, 0.9999]);
+    let y = Tensor::stack(&[y0.shallow_clone(), -&y0 + 1.0], -1);
+    let logit = (&y0 / (-&y0 + 1.0)).log();
+    let z = (logit - 0.4) / 0.8;
+    let want = -z.square() * 0.5 - HALF_LOG_TWO_PI - 0.8f64.ln() - y0.log() - (-&y0 + 1.0).log();
+    assert!(max_abs_diff(&d.log_prob(&y).unwrap(), &want) < 1e-12);
+    let total = integrate(
+        |u| d.log_prob(&Tensor::stack(&[u.shallow_clone(), -u + 1.0], -1)).unwrap().exp(),
+        0.0,
+        1.0,
+        200_000,
+    );
+    assert!((total - 1.0).abs() < 1e-6, "∫ p = {total}");
+    let s = d.rsample(&[4]).unwrap();
+    assert!(max_abs_diff(&s.sum_dim_intlist(-1, false, Kind::Double), &Tensor::ones([4], F64)) < 1e-12);
+}
+
+/// LKJ in two dimensions: `L = [[1, 0], [r, √(1 - r²)]]` with density `∝ (1 - r²)^(η - 1)` in
+/// `r`, normalised (quadrature); in four dimensions every correlation `C_ij` of the draws has
+/// mean 0 and variance `1/(2η + d - 1)` (its marginal is `2 Beta(η - 1 + d/2, same) - 1`), and
+/// the draws are Cholesky factors of correlation matrices.
+#[test]
+fn lkj_cholesky_matches_its_marginals() {
+    use tch_distributions::distributions::LkjCholesky;
+    let _g = seeded(108);
+    for eta in [0.5f64, 1.0, 3.0] {
+        let d = LkjCholesky::new(2, Tensor::from_slice(&[eta]).reshape([])).unwrap();
+        let density = |r: &Tensor| {
+            let l = Tensor::stack(&[r.ones_like(), r.zeros_like(), r.shallow_clone(), (-r.square() + 1.0).sqrt()], -1);
+            d.log_prob(&l.reshape([-1, 2, 2])).unwrap().exp()
+        };
+        // the substitution r = sin θ removes the endpoint singularity at η < 1
+        let total = integrate(
+            |t| density(&t.sin()) * t.cos(),
+            -std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_2,
+            400_000,
+        );
+        assert!((total - 1.0).abs() < 1e-4, "η = {eta}: ∫ p = {total}");
+    }
+    let (eta, dim, n) = (1.5f64, 4i64, 100_000i64);
+    let d = LkjCholesky::new(dim, Tensor::from_slice(&[eta]).reshape([])).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![], vec![dim, dim]));
+    let l = d.sample(&[n]).unwrap();
+    let rows = l.square().sum_dim_intlist(-1, false, Kind::Double);
+    assert!(max_abs_diff(&rows, &rows.ones_like()) < 1e-12);
+    assert!(max_abs_diff(&l.triu(1), &l.triu(1).zeros_like()) == 0.0);
+    assert!(d.log_prob(&l.narrow(0, 0, 100)).unwrap().isfinite().all().int64_value(&[]) == 1);
+    let c = l.matmul(&l.transpose(-1, -2));
+    let var = 1.0 / (2.0 * eta + dim as f64 - 1.0);
+    for (i, j) in [(1, 0), (2, 0), (3, 1), (3, 2)] {
+        let r = c.select(-2, i).select(-1, j);
+        let m = r.mean(Kind::Double).double_value(&[]);
+        assert!(m.abs() / (var / n as f64).sqrt() < 6.0, "C[{i}, {j}] mean {m}");
+        let v = r.square().mean(Kind::Double).double_value(&[]);
+        // the variance of r²: E r⁴ - var², with E r⁴ = 3 var² (2a + 1)/(2a + 3) for the marginal
+        let a = eta - 1.0 + dim as f64 / 2.0;
+        let e4 = 3.0 * var * var * (2.0 * a + 1.0) / (2.0 * a + 3.0);
+        assert!((v - var).abs() / ((e4 - var * var) / n as f64).sqrt() < 6.0, "C[{i}, {j}] variance {v} vs {var}");
+    }
+}
+
+/// Wishart in one dimension is `Gamma(ν/2, rate 1/(2σ²))` (log_prob, entropy, mean, variance);
+/// in three, log_prob against the density with an explicit inverse and determinant, the
+/// covariance, precision and scale_tril forms agree, and the draws have the mean `ν Σ`, the
+/// variance `ν (Σ_ij² + Σ_ii Σ_jj)` and `-E log p = entropy`.
+#[test]
+fn wishart_matches_gamma_and_its_moments() {
+    use tch_distributions::distributions::{Gamma, Wishart};
+    let _g = seeded(109);
+    let (nu, s2) = (Tensor::from_slice(&[0.7f64, 3.0, 12.5]), 1.7f64);
+    let w = Wishart::from_covariance(nu.copy(), Tensor::from_slice(&[s2]).reshape([1, 1])).unwrap();
+    let g = Gamma::new(&nu * 0.5, Tensor::from_slice(&[0.5 / s2])).unwrap();
+    let x = Tensor::from_slice(&[0.01f64, 1.0, 7.0, 40.0]).reshape([4, 1, 1, 1]);
+    assert!(max_abs_diff(&w.log_prob(&x).unwrap(), &g.log_prob(&x.reshape([4, 1])).unwrap()) < 1e-12);
+    assert!(max_abs_diff(&w.entropy().unwrap(), &g.entropy().unwrap()) < 1e-12);
+    assert!(max_abs_diff(&w.mean().unwrap().reshape([3]), &g.mean().unwrap()) < 1e-12);
+    // the (0, 0) entry's variance ν (Σ² + Σ²) = 2 ν σ⁴ is the gamma's variance
+    assert!(max_abs_diff(&w.variance().unwrap().reshape([3]), &g.variance().unwrap()) < 1e-10);
+
+    let d = 3i64;
+    let l = Tensor::from_slice(&[1.0f64, 0.0, 0.0, 0.4, 0.8, 0.0, -0.3, 0.2, 1.3]).reshape([3, 3]);
+    let sigma = l.matmul(&l.tr());
+    let nu = 5.5f64;
+    let df = || Tensor::from_slice(&[nu]).reshape([]);
+    let forms = [
+        Wishart::from_scale_tril(df(), l.copy()).unwrap(),
+        Wishart::from_covariance(df(), sigma.copy()).unwrap(),
+        Wishart::from_precision(df(), sigma.inverse()).unwrap(),
+    ];
+    let x = forms[0].sample(&[8]).unwrap();
+    // the density with explicit inverse and determinant
+    let (lgamma_sum, pi) = ((0..d).map(|j| Tensor::from_slice(&[nu / 2.0 - j as f64 / 2.0]).lgamma().double_value(&[0])).sum::<f64>(), std::f64::consts::PI);
+    let log_norm = nu * d as f64 / 2.0 * 2f64.ln() + nu / 2.0 * sigma.logdet().double_value(&[]) + (d * (d - 1)) as f64 / 4.0 * pi.ln() + lgamma_sum;
+    let trace = sigma.inverse().matmul(&x).diagonal(0, -2, -1).sum_dim_intlist(-1, false, Kind::Double);
+    let want = x.logdet() * ((nu - d as f64 - 1.0) / 2.0) - trace * 0.5 - log_norm;
+    for w in &forms {
+        assert!(max_abs_diff(&w.log_prob(&x).unwrap(), &want) < 1e-10);
+        assert!(max_abs_diff(&w.scale_tril().unwrap(), &l) < 1e-12);
+    }
+    let n = 200_000;
+    let s = forms[1].rsample(&[n]).unwrap();
+    let mean = forms[1].mean().unwrap();
+    let var = forms[1].variance().unwrap();
+    assert!(max_abs_diff(&mean, &(&sigma * nu)) < 1e-12);
+    let sm = s.mean_dim(0, false, Kind::Double);
+    let z = ((&sm - &mean) / (&var / n as f64).sqrt()).abs().max().double_value(&[]);
+    assert!(z < 6.0, "sample mean off by {z} standard errors");
+    let sv = (&s - &mean).square().mean_dim(0, false, Kind::Double);
+    // the variance estimate's spread from the fourth central moments of the draws
+    let m4 = (&s - &mean).pow_tensor_scalar(4).mean_dim(0, false, Kind::Double);
+    let z = ((&sv - &var) / ((m4 - var.square()) / n as f64).sqrt()).abs().max().double_value(&[]);
+    assert!(z < 6.0, "sample variance off by {z} standard errors");
+    let lp = forms[1].log_prob(&s).unwrap();
+    let h = -lp.mean(Kind::Double).double_value(&[]);
+    let se = (lp.var(true).double_value(&[]) / n as f64).sqrt();
+    let want_h = forms[1].entropy().unwrap().double_value(&[]);
+    assert!((h - want_h).abs() < 6.0 * se, "-E log p {h} vs entropy {want_h} (se {se})");
+}

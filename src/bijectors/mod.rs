@@ -14,6 +14,7 @@
 mod abs;
 mod affine;
 mod batch_normalization;
+mod biject_to;
 mod cat;
 mod chain;
 mod cholesky_outer_product;
@@ -63,6 +64,7 @@ mod transform_diagonal;
 pub use abs::Abs;
 pub use affine::Affine;
 pub use batch_normalization::BatchNormalization;
+pub use biject_to::{biject_to, transform_to};
 pub use cat::Cat;
 pub use chain::{chain_min_event_ndims, event_ndims_after, Chain};
 pub use cholesky_outer_product::CholeskyOuterProduct;

@@ -183,6 +183,9 @@ pub struct ParamSpec {
     /// The parameter that may be given in its place (logits for probs), if any: the family
     /// then has a constructor for each, and the JSON form takes either name.
     pub alternative: Option<&'static ParamSpec>,
+    /// How many of the rightmost event dimensions have a size of their own rather than the
+    /// event size `d` (LowRankMultivariateNormal's `cov_factor` `[..., d, r]`: 1).
+    pub free_dims: usize,
 }
 
 impl ParamSpec {
@@ -193,7 +196,12 @@ impl ParamSpec {
 
     /// A parameter whose events have `event_ndims` dimensions (`loc` of a multivariate normal: 1).
     pub const fn new(name: &'static str, event_ndims: usize, constraint: Constraint) -> Self {
-        Self { name, event_ndims, constraint, alternative: None }
+        Self { name, event_ndims, constraint, alternative: None, free_dims: 0 }
+    }
+
+    /// The same parameter with its `n` rightmost event dimensions free (not the event size).
+    pub const fn free(self, n: usize) -> Self {
+        Self { free_dims: n, ..self }
     }
 
     /// The same parameter, which `alternative` may replace (`probs` or `logits`).
@@ -369,9 +377,11 @@ impl FamilyCore {
         }
         for (s, p) in params.iter().filter(|(s, _)| s.event_ndims > 0) {
             let shape = p.shape();
-            let block = &shape[shape.len() - s.event_ndims..];
+            let block = &shape[shape.len() - s.event_ndims..shape.len() - s.free_dims];
             if block.iter().any(|&n| n != event[0]) {
-                let want: Vec<String> = (0..s.event_ndims).map(|_| event[0].to_string()).collect();
+                let want: Vec<String> = (0..s.event_ndims)
+                    .map(|i| if i < s.event_ndims - s.free_dims { event[0].to_string() } else { "r".into() })
+                    .collect();
                 bail!(
                     "{op}: expected {} of shape [..., {}] to match {} {}, got {}",
                     s.name,
@@ -582,7 +592,8 @@ impl FamilyCore {
 /// accessor per parameter (doc comments given with the parameter; `as name` renames it where the
 /// family keeps the parameter's name for a method of its own), and `with_name`,
 /// `with_validate_args`, `Display` and `Debug` ([`family_builders`]). Vector families add
-/// `; event_ndims: 1` after the support and each parameter's event rank in brackets.
+/// `; event_ndims: 1` after the support and each parameter's event rank in brackets (`[2; 1]`:
+/// rank 2, the last dimension free, as [`ParamSpec::free`]).
 ///
 /// ```ignore
 /// declare_family! {
@@ -603,13 +614,13 @@ macro_rules! declare_family {
     (
         $(#[$meta:meta])*
         $name:ident, support: $support:expr $(; event_ndims: $e:literal)?,
-        $ctor:ident($($(#[$pmeta:meta])* $p:ident $([$pe:expr])? $(as $acc:ident)?: $c:expr),+ $(,)?)
+        $ctor:ident($($(#[$pmeta:meta])* $p:ident $([$pe:expr $(; $free:expr)?])? $(as $acc:ident)?: $c:expr),+ $(,)?)
     ) => {
         crate::distributions::family::declare_family!(@struct [$(#[$meta])*] $name);
 
         impl $name {
             crate::distributions::family::declare_family!(@spec $name, $support, 0 $(+ $e)?,
-                [$(crate::distributions::ParamSpec::new(stringify!($p), 0 $(+ $pe)?, $c)),+]);
+                [$(crate::distributions::ParamSpec::new(stringify!($p), 0 $(+ $pe)?, $c).free(0 $($(+ $free)?)?)),+]);
 
             #[doc = concat!("Builds `", stringify!($name), "(", stringify!($($p),+), ")`. Errors, naming `",
                 stringify!($name), "::", stringify!($ctor), "` and the parameter, when a parameter is not ",

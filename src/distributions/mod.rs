@@ -25,12 +25,15 @@ mod half_normal;
 mod independent;
 mod laplace;
 mod logistic;
+mod low_rank_multivariate_normal;
 mod log_normal;
 mod mixture;
 mod mixture_same_family;
 mod multivariate_normal;
 mod multivariate_normal_diag;
 mod multivariate_normal_tril;
+mod multivariate_student_t;
+mod multinomial;
 mod negative_binomial;
 mod normal;
 mod one_hot_categorical;
@@ -43,14 +46,18 @@ mod truncated_normal;
 mod uniform;
 mod univariate_common;
 mod weibull;
+mod wishart;
 mod inverse_gamma;
 mod kumaraswamy;
+mod lkj_cholesky;
+mod logistic_normal;
 mod fisher_snedecor;
 mod generalized_normal;
 mod generalized_pareto;
 mod von_mises;
 mod continuous_bernoulli;
 mod relaxed_bernoulli;
+mod relaxed_one_hot_categorical;
 
 pub use batch_broadcast::{expand, BatchBroadcast};
 pub use bernoulli::Bernoulli;
@@ -68,6 +75,14 @@ pub use geometric::Geometric;
 pub use gumbel::Gumbel;
 pub use half_cauchy::HalfCauchy;
 pub use half_normal::HalfNormal;
+pub use low_rank_multivariate_normal::LowRankMultivariateNormal;
+pub(crate) use low_rank_multivariate_normal::LowRankParts;
+pub use lkj_cholesky::LkjCholesky;
+pub use logistic_normal::LogisticNormal;
+pub use wishart::Wishart;
+pub use multinomial::Multinomial;
+pub use relaxed_one_hot_categorical::RelaxedOneHotCategorical;
+pub use multivariate_student_t::MultivariateStudentT;
 pub use independent::Independent;
 pub use laplace::Laplace;
 pub use logistic::Logistic;
@@ -131,10 +146,21 @@ pub enum Support {
     UnitInterval,
     /// `(low, high)` elementwise, bounds given by the distribution's parameters.
     Interval,
+    /// `(c, ∞)` for a constant `c` (torch's `greater_than`).
+    GreaterThan(f64),
+    /// `(-∞, c)` for a constant `c` (torch's `less_than`).
+    LessThan(f64),
+    /// `(a, b)` for constants `a < b` (torch's `interval`).
+    Between(f64, f64),
+    /// Strictly increasing real vectors (the cut points of an ordinal model).
+    Ordered,
     /// Vectors of positive entries summing to 1.
     Simplex,
     /// Lower-triangular matrices with a positive diagonal.
     LowerCholesky,
+    /// Cholesky factors of correlation matrices: lower-triangular, a positive diagonal, rows of
+    /// unit norm.
+    CorrelationCholesky,
     /// Symmetric positive-definite matrices.
     PositiveDefinite,
     /// Integers `0..n` (category indices), `n` the number of categories.
@@ -159,6 +185,15 @@ pub(crate) fn sample_and_batch(op: &str, sample_shape: &[i64], batch_shape: &[i6
     let mut shape = sample_shape.to_vec();
     shape.extend_from_slice(batch_shape);
     Ok(shape)
+}
+
+/// An error of a wrapped constructor (`Categorical::new`, `Normal::new`) under the name of the
+/// constructor `op` of the family that wraps it (`OneHotCategorical::new`,
+/// `Multinomial::from_probs`, `LogisticNormal::new`).
+pub(crate) fn rename(e: anyhow::Error, op: &str) -> anyhow::Error {
+    let msg = e.to_string();
+    let rest = msg.split_once(": ").map(|(_, r)| r.to_string()).unwrap_or(msg);
+    anyhow::anyhow!("{op}: {rest}")
 }
 
 /// The error of a method a family does not have.

@@ -54,8 +54,35 @@ pub struct MultivariateNormal {
     validate_args: bool,
 }
 
+/// The lower-triangular `L` with a positive diagonal and `L Lᵀ = m` (`m` a covariance) or
+/// `L Lᵀ = m⁻¹` (`precision`), for `m` of shape `[..., d, d]` (its lower triangle read); NaN for
+/// a batch element that is not positive definite. From a precision matrix: with `J` the reversal
+/// and `Lf = chol(J P J)`, `P = U Uᵀ` with `U = J Lf J` upper triangular, so `Σ = U⁻ᵀ U⁻¹ = L Lᵀ`
+/// with `L = (Uᵀ)⁻¹` lower triangular (torch's `_precision_to_scale_tril`).
+pub(crate) fn scale_tril_of(op: &str, m: &Tensor, precision: bool) -> Result<Tensor> {
+    let what = if precision { "precision" } else { "covariance" };
+    let chol = |t: &Tensor| {
+        t.f_linalg_cholesky_ex(false, false)
+            .map_err(|e| anyhow!("{op}: the Cholesky factorisation of the {what} failed: {e}"))
+    };
+    let (l, info) = if precision {
+        let (lf, info) = chol(&m.flip([-2, -1]))?;
+        let l_inv = lf.flip([-2, -1]).transpose(-2, -1);
+        let d = m.size()[m.dim() - 1];
+        let eye = Tensor::eye(d, (m.kind(), m.device()));
+        let l = l_inv
+            .f_linalg_solve_triangular(&eye, false, true, false)
+            .map_err(|e| anyhow!("{op}: the triangular solve for the scale failed: {e}"))?;
+        (l, info)
+    } else {
+        chol(m)?
+    };
+    let ok = info.eq(0).unsqueeze(-1).unsqueeze(-1);
+    Ok(l.where_self(&ok, &l.full_like(f64::NAN)))
+}
+
 /// Checks (on the host) that every matrix of `m` (`[..., d, d]`) is finite and positive definite.
-fn check_positive_definite(op: &str, what: &str, m: &Tensor) -> Result<()> {
+pub(crate) fn check_positive_definite(op: &str, what: &str, m: &Tensor) -> Result<()> {
     tch::no_grad(|| {
         if m.isfinite().all().int64_value(&[]) == 0 {
             bail!("{op}: the {what} has non-finite entries");
@@ -157,27 +184,7 @@ impl MultivariateNormal {
         if self.validate_args {
             check_positive_definite(op, self.which.word(), &m)?;
         }
-        let chol = |t: &Tensor| {
-            t.f_linalg_cholesky_ex(false, false)
-                .map_err(|e| anyhow!("{op}: the Cholesky factorisation of the {} failed: {e}", self.which.word()))
-        };
-        let (l, info) = match self.which {
-            Matrix::Covariance => chol(&m)?,
-            Matrix::Precision => {
-                // With J the reversal and Lf = chol(J P J): P = U Uᵀ with U = J Lf J upper
-                // triangular, so Σ = U⁻ᵀ U⁻¹ = L Lᵀ with L = (Uᵀ)⁻¹ lower triangular, and
-                // Uᵀ = transpose(flip(Lf)); L's diagonal is positive.
-                let (lf, info) = chol(&m.flip([-2, -1]))?;
-                let l_inv = lf.flip([-2, -1]).transpose(-2, -1);
-                let eye = Tensor::eye(self.d, (m.kind(), m.device()));
-                let l = l_inv
-                    .f_linalg_solve_triangular(&eye, false, true, false)
-                    .map_err(|e| anyhow!("{op}: the triangular solve for the scale failed: {e}"))?;
-                (l, info)
-            }
-        };
-        let ok = info.eq(0).unsqueeze(-1).unsqueeze(-1);
-        Ok(l.where_self(&ok, &l.full_like(f64::NAN)))
+        scale_tril_of(op, &m, self.which == Matrix::Precision)
     }
 
     fn event_batch(&self) -> Vec<i64> {

@@ -1,5 +1,6 @@
 //! The one-hot Categorical distribution: categories as one-hot float vectors.
 
+use super::rename;
 use super::{display_as_describe, Categorical, Distribution, Support};
 use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
@@ -15,10 +16,15 @@ use tch::{Device, Kind, Tensor};
 /// one-hot encodes a categorical draw (no gradient; there is no `rsample`). Mean `p`, variance
 /// `p (1 - p)`, covariance `diag(p) - p pᵀ`, mode the one-hot of the most probable category,
 /// entropy `-Σ p_k log p_k`.
+///
+/// [`OneHotCategorical::straight_through`] makes it torch's `OneHotCategoricalStraightThrough`:
+/// `rsample` is the draw plus `p - stop_gradient(p)` (the straight-through estimator: the
+/// value of the draw, the gradient of the mean `p`).
 pub struct OneHotCategorical {
     categorical: Categorical,
     name: String,
     validate_args: bool,
+    straight_through: bool,
 }
 
 impl OneHotCategorical {
@@ -33,7 +39,17 @@ impl OneHotCategorical {
     }
 
     fn wrap(categorical: Categorical) -> Result<Self> {
-        Ok(Self { categorical, name: "OneHotCategorical".into(), validate_args: false })
+        Ok(Self { categorical, name: "OneHotCategorical".into(), validate_args: false, straight_through: false })
+    }
+
+    /// The same distribution with torch's straight-through `rsample` (its type name becomes
+    /// `OneHotCategoricalStraightThrough`, and so does its name unless one was set).
+    pub fn straight_through(mut self) -> Self {
+        self.straight_through = true;
+        if self.name == "OneHotCategorical" {
+            self.name = "OneHotCategoricalStraightThrough".into();
+        }
+        self
     }
 
     /// Sets the name printed by `Display`.
@@ -82,19 +98,16 @@ impl OneHotCategorical {
     }
 }
 
-/// Replaces the op name of an error from the wrapped `Categorical` constructor.
-fn rename(e: anyhow::Error, op: &str) -> anyhow::Error {
-    let msg = e.to_string();
-    let rest = msg.split_once(": ").map(|(_, r)| r.to_string()).unwrap_or(msg);
-    anyhow::anyhow!("{op}: {rest}")
-}
-
 impl Distribution for OneHotCategorical {
     fn name(&self) -> &str {
         &self.name
     }
     fn type_name(&self) -> &'static str {
-        "OneHotCategorical"
+        if self.straight_through {
+            "OneHotCategoricalStraightThrough"
+        } else {
+            "OneHotCategorical"
+        }
     }
     fn batch_shape(&self) -> Vec<i64> {
         self.categorical.batch_shape()
@@ -128,8 +141,28 @@ impl Distribution for OneHotCategorical {
     }
 
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
-        let idx = self.categorical.sample(sample_shape).map_err(|e| rename(e, "OneHotCategorical.sample"))?;
+        let idx =
+            self.categorical.sample(sample_shape).map_err(|e| rename(e, &format!("{}.sample", self.type_name())))?;
         Ok(tch::no_grad(|| self.one_hot(&idx)))
+    }
+
+    /// Straight-through only: the one-hot draw `x` plus `p - stop_gradient(p)` (the value of
+    /// `x`, the gradient of `p`); an error otherwise.
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        if !self.straight_through {
+            return super::not_implemented(
+                self,
+                "rsample",
+                " (no reparameterized sampler; straight_through() adds one)",
+            );
+        }
+        let x = self.sample(sample_shape)?;
+        let p = self.probs()?;
+        Ok(x + (&p - p.detach()))
+    }
+
+    fn has_rsample(&self) -> bool {
+        self.straight_through
     }
 
     /// `p`.

@@ -9,6 +9,7 @@ use super::{
 use super::{FisherSnedecor, GeneralizedPareto, InverseGamma, Kumaraswamy};
 use super::{ContinuousBernoulli, RelaxedBernoulli, VonMises};
 use super::{GeneralizedNormal, Logistic, TruncatedNormal};
+use super::{LowRankMultivariateNormal, MultivariateStudentT};
 use crate::{Parameter, TransformedVariable};
 use anyhow::{anyhow, bail, Result};
 use tch::{nn, Kind, Tensor};
@@ -92,8 +93,10 @@ pub const FAMILIES: &[FamilyEntry] = &[
     entry!(Laplace::new(loc, scale)),
     entry!(LogNormal::new(loc, scale)),
     entry!(Logistic::new(loc, scale)),
+    entry!(LowRankMultivariateNormal::new(loc, cov_factor, cov_diag)),
     entry!(MultivariateNormalDiag::new(loc, scale_diag)),
     entry!(MultivariateNormalTriL::new(loc, scale_tril)),
+    entry!(MultivariateStudentT::new(df, loc, scale_tril)),
     entry!(NegativeBinomial::from_probs(total_count, probs) | from_logits),
     entry!(Normal::new(loc, scale)),
     entry!(Pareto::new(scale, alpha)),
@@ -174,6 +177,9 @@ pub(crate) fn make_trainable_named(
     }
     let mut params = Vec::with_capacity(entry.spec.params.len());
     for p in entry.spec.params {
+        if p.free_dims > 0 {
+            bail!("{op}: {family_name}'s parameter {:?} has a size event_shape does not give (its last dimension)", p.name);
+        }
         let bijector = p.constraint.default_bijector().ok_or_else(|| {
             anyhow!(
                 "{op}: {family_name}'s parameter {:?} ({}) has no default constraining bijector",

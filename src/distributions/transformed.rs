@@ -26,7 +26,8 @@ use tch::Tensor;
 /// * `mean` and the other moments have no general closed form: errors (wrappers such as
 ///   [`super::LogNormal`] provide them).
 /// * `support`: [`Support::Positive`] for a real-valued base through a bijector named `"exp"` or
-///   `"softplus"`, the base's support through `"identity"`, otherwise [`Support::Other`].
+///   `"softplus"`, [`Support::Simplex`] through `"stick_breaking"`, the base's support through
+///   `"identity"`, otherwise [`Support::Other`].
 pub struct TransformedDistribution {
     base: Box<dyn Distribution>,
     bijector: Arc<dyn Bijector>,
@@ -122,6 +123,7 @@ impl Distribution for TransformedDistribution {
         match (self.bijector.name().as_str(), self.base.support()) {
             ("identity", s) => s,
             ("exp" | "softplus", Support::Real) => Support::Positive,
+            ("stick_breaking", Support::Real) => Support::Simplex,
             (b, s) => Support::Other(format!("image of {s:?} under {b}")),
         }
     }

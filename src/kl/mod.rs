@@ -163,8 +163,8 @@ const RULES: &[Rule] = &[
     },
     // A broadcast batch on either side: the bases' KL, broadcast to the pair's batch shape.
     Rule { p: &["BatchBroadcast"], q: &["BatchBroadcast"], kl: kl_batch_broadcast },
-    // Every ordered pair of the Gaussian families, through their lower-triangular factors.
-    rule!(Gaussian, Gaussian, gaussian::tril_tril),
+    // Every ordered pair of the Gaussian families (low-rank ones through their capacitance).
+    rule!(Gaussian, Gaussian, gaussian::gaussian_gaussian),
     rule!(Cauchy, Cauchy, same::cauchy_cauchy),
     rule!(Exponential, Exponential, same::exponential_exponential),
     rule!(Geometric, Geometric, same::geometric_geometric),
