@@ -1429,17 +1429,6 @@ NEW_FAMILIES_CONT2 = ["VonMises", "ContinuousBernoulli", "RelaxedBernoulli"]
 TFP_FAMILIES = ["Logistic", "GeneralizedNormal", "TruncatedNormal"]
 
 
-def tfp_family_cases(rng):
-    cases = []
-    for dtype in ("float32", "float64"):
-        for rep in range(6 * len(TFP_FAMILIES)):
-            family = TFP_FAMILIES[rep % len(TFP_FAMILIES)]
-            spec = more_spec(rng, family, random_shape(rng, 2), dtype)
-            cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
-                          "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": 1_000_000 + len(cases)})
-    return cases
-
-
 # The structured families of issue 15 (torch's LowRankMultivariateNormal; MultivariateStudentT,
 # whose reference is Pyro's and, in float64, SciPy's multivariate_t), from a generator of their
 # own appended after the TFP families.
@@ -1453,26 +1442,16 @@ CATEGORICAL_FAMILIES = ["Multinomial", "OneHotCategoricalStraightThrough", "Rela
 MATRIX_FAMILIES = ["LogisticNormal", "LKJCholesky", "Wishart"]
 
 
-def family_cases(rng, families, seed):
-    """6 cases per family and dtype, appended with their own generator and seeds."""
+def family_cases(rng, families, seed, per=6):
+    """`per` cases per family and dtype, from a generator of their own (appended after the
+    others, so that those keep their draws), seeded from `seed` on."""
     cases = []
     for dtype in ("float32", "float64"):
-        for rep in range(6 * len(families)):
+        for rep in range(per * len(families)):
             family = families[rep % len(families)]
             spec = more_spec(rng, family, random_shape(rng, 2), dtype)
             cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
                           "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": seed + len(cases)})
-    return cases
-
-
-def structured_family_cases(rng):
-    cases = []
-    for dtype in ("float32", "float64"):
-        for rep in range(8 * len(STRUCTURED_FAMILIES)):
-            family = STRUCTURED_FAMILIES[rep % len(STRUCTURED_FAMILIES)]
-            spec = more_spec(rng, family, random_shape(rng, 2), dtype)
-            cases.append({"kind": "distribution", "dtype": dtype, "distribution": spec, "label": family,
-                          "x_lead": random_shape(rng, 2), "sample_shape": [4000], "seed": 2_000_000 + len(cases)})
     return cases
 
 
@@ -3160,8 +3139,8 @@ def main():
              + count_family_cases(np.random.default_rng([args.seed, 5])) + kl_cases(rng) + new_kl_cases(kl_rng)
              + count_kl_cases(np.random.default_rng([args.seed, 6])) + cb_kl_cases(np.random.default_rng([args.seed, 7]))
              + bijector_cases(np.random.default_rng([args.seed, 8]), more_bijector_specs)
-             + map_cases(np.random.default_rng([args.seed, 9])) + tfp_family_cases(np.random.default_rng([args.seed, 10]))
-             + structured_family_cases(np.random.default_rng([args.seed, 11]))
+             + map_cases(np.random.default_rng([args.seed, 9])) + family_cases(np.random.default_rng([args.seed, 10]), TFP_FAMILIES, 1_000_000)
+             + family_cases(np.random.default_rng([args.seed, 11]), STRUCTURED_FAMILIES, 2_000_000, per=8)
              + structured_kl_cases(np.random.default_rng([args.seed, 12]))
              + family_cases(np.random.default_rng([args.seed, 13]), CATEGORICAL_FAMILIES, 3_000_000)
              + family_cases(np.random.default_rng([args.seed, 14]), MATRIX_FAMILIES, 4_000_000))

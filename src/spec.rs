@@ -27,9 +27,9 @@ use crate::bijectors::{
     StickBreaking, Tanh, TransformDiagonal,
 };
 use crate::distributions::{
-    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, LkjCholesky, LogisticNormal,
-    Mixture, MixtureSameFamily, Multinomial, MultivariateNormal, OneHotCategorical, RelaxedOneHotCategorical,
-    TransformedDistribution, Wishart,
+    family, make_trainable_named, BatchBroadcast, Categorical, Distribution, Independent, JointDistribution,
+    LkjCholesky, LogisticNormal, Mixture, MixtureSameFamily, Multinomial, MultivariateNormal, OneHotCategorical, Part,
+    RelaxedOneHotCategorical, TransformedDistribution, Wishart,
 };
 use crate::networks::{AutoregressiveNetwork, MadeConfig, Mlp, MlpConfig};
 use crate::shape::kind_name;
@@ -633,4 +633,43 @@ pub fn build_categorical(path: &nn::Path, v: &Value, kind: Kind) -> Result<Categ
         _ => bail!("spec: a Categorical needs exactly one of \"logits\" and \"probs\""),
     };
     Ok(named(c, obj.get("name").and_then(Value::as_str), Categorical::with_name))
+}
+
+/// A joint distribution of fixed parts from JSON (`docs/json.md`): `{"type":
+/// "JointDistributionNamed", "parts": {"name": distribution, ...}}` (the parts in the order of
+/// their names, each part's variables under `path / name`; fixed parts do not depend on each
+/// other) or `{"type":
+/// "JointDistributionSequential", "parts": [distribution, ...]}` (under `path / "0"`, ...). Parts
+/// built from earlier values are closures, which JSON cannot hold: build those in Rust
+/// ([`JointDistribution::with_fn`]).
+pub fn build_joint(path: &nn::Path, v: &Value, kind: Kind) -> Result<JointDistribution> {
+    let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
+    let parts = v.get("parts").ok_or_else(|| anyhow!("spec: a {ty} needs \"parts\""))?;
+    match (ty, parts) {
+        ("JointDistributionNamed", Value::Object(map)) => {
+            let mut joint = JointDistribution::named();
+            for (name, spec) in map {
+                let d = build_distribution(&sub_path(path, name, "JointDistributionNamed part")?, spec, kind)?;
+                joint = joint.with_boxed(name, d)?;
+            }
+            Ok(joint)
+        }
+        ("JointDistributionSequential", Value::Array(list)) => {
+            let parts = list
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| Ok(Part::Fixed(build_distribution(&(path / i.to_string()), spec, kind)?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(JointDistribution::sequential(parts))
+        }
+        ("JointDistributionNamed", _) => {
+            bail!("spec: JointDistributionNamed: \"parts\" must be an object of distributions")
+        }
+        ("JointDistributionSequential", _) => {
+            bail!("spec: JointDistributionSequential: \"parts\" must be a list of distributions")
+        }
+        (other, _) => {
+            bail!("spec: expected \"type\" JointDistributionNamed or JointDistributionSequential, got {other:?}")
+        }
+    }
 }

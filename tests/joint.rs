@@ -130,3 +130,47 @@ fn eight_schools_map_matches_the_profile_search() {
     let gap = eight_schools::profile(rmu, rt) - eight_schools::profile(mu, t);
     assert!((-1e-9..1e-6).contains(&gap), "profile gap {gap}");
 }
+
+/// The JSON form of fixed parts (`spec::build_joint`): the named and sequential forms give the
+/// log_prob of the same model built in Rust, variables live under each part's name, and
+/// malformed forms are errors naming the type.
+#[test]
+fn joint_json_form_of_fixed_parts() {
+    use serde_json::json;
+    use tch_distributions::spec::build_joint;
+    let vs = nn::VarStore::new(Device::Cpu);
+    let j = json!({"type": "JointDistributionNamed", "parts": {
+        "scale": {"type": "HalfNormal", "scale": {"variable": {"shape": [], "data": [2.0]}}},
+        "weights": {"type": "Dirichlet", "concentration": [1.0, 2.0, 3.0]},
+    }});
+    let m = build_joint(&(vs.root() / "model"), &j, Kind::Double).unwrap();
+    assert_eq!(m.names(), vec!["scale", "weights"]);
+    let names: Vec<String> = m.trainable_variables().unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["model.scale.scale".to_string()]);
+    let v = m.sample(&[4]).unwrap();
+    let want = tch_distributions::distributions::HalfNormal::new(Tensor::from(2.0f64))
+        .unwrap()
+        .log_prob(v.get("scale").unwrap())
+        .unwrap()
+        + tch_distributions::distributions::Dirichlet::new(Tensor::from_slice(&[1.0f64, 2.0, 3.0]))
+            .unwrap()
+            .log_prob(v.get("weights").unwrap())
+            .unwrap();
+    assert!((m.log_prob(&v).unwrap() - want).abs().max().double_value(&[]) < 1e-12);
+    let seq = json!({"type": "JointDistributionSequential", "parts": [
+        {"type": "Normal", "loc": 0.0, "scale": 1.0}, {"type": "Exponential", "rate": 3.0}]});
+    let s = build_joint(&vs.root(), &seq, Kind::Double).unwrap();
+    assert_eq!(s.names(), vec!["0", "1"]);
+    assert_eq!(s.sample(&[2, 3]).unwrap().at(1).unwrap().size(), vec![2, 3]);
+    for (bad, msg) in [
+        (json!({"type": "JointDistributionNamed", "parts": []}), "\"parts\" must be an object"),
+        (json!({"type": "JointDistributionSequential"}), "needs \"parts\""),
+        (
+            json!({"type": "Joint", "parts": []}),
+            "expected \"type\" JointDistributionNamed or JointDistributionSequential",
+        ),
+    ] {
+        let e = build_joint(&vs.root(), &bad, Kind::Double).err().expect("an error").to_string();
+        assert!(e.contains(msg), "{e}");
+    }
+}

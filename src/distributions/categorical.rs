@@ -71,6 +71,28 @@ impl Categorical {
         Ok(if self.from_probs { v.log() } else { v })
     }
 
+    /// For a family wrapping this categorical with one more parameter `p` named `what`
+    /// (Multinomial's `total_count`, RelaxedOneHotCategorical's `temperature`): checks that `p`
+    /// has the probabilities' dtype and device and returns the broadcast of `p`'s shape with the
+    /// batch shape, errors naming `op`.
+    pub(crate) fn batch_with(&self, op: &str, what: &str, p: &Parameter) -> Result<Vec<i64>> {
+        if p.kind() != self.param_dtype() || p.device() != self.device() {
+            bail!(
+                "{op}: expected {what} of the probabilities' dtype and device ({:?} on {:?}), got {:?} on {:?}",
+                self.param_dtype(),
+                self.device(),
+                p.kind(),
+                p.device()
+            );
+        }
+        crate::shape::broadcast_shapes(op, &p.shape(), &self.batch_shape)
+    }
+
+    /// The parameter as given (logits, or probabilities for `from_probs`).
+    pub(crate) fn parameter(&self) -> &Parameter {
+        &self.logits
+    }
+
     /// The logits parameter, `None` for a distribution built from probabilities.
     pub(crate) fn logits_parameter(&self) -> Option<&Parameter> {
         (!self.from_probs).then_some(&self.logits)

@@ -106,6 +106,11 @@ impl JointDistribution {
         self.push(name, Part::Fixed(Box::new(d)))
     }
 
+    /// As [`JointDistribution::with`], for a boxed distribution.
+    pub fn with_boxed(self, name: &str, d: Box<dyn Distribution>) -> Result<Self> {
+        self.push(name, Part::Fixed(d))
+    }
+
     /// Adds the part `name` built by `f` from the values of the parts before it.
     pub fn with_fn(
         self,

@@ -1,13 +1,13 @@
 //! The LKJ distribution over Cholesky factors of correlation matrices.
 
-use super::{display_as_describe, Beta, Distribution, Support};
+use super::{handwritten_builders, Beta, Distribution, Support};
 use crate::bijectors::{Bijector, CorrelationCholesky};
 use crate::shape::{check_value, check_value_shape};
 use crate::special::mvlgamma;
 use crate::Parameter;
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 const LOG_PI: f64 = 1.144_729_885_849_400_2;
 
@@ -37,6 +37,8 @@ pub struct LkjCholesky {
     dim: i64,
     concentration: Parameter,
     name: String,
+    batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
     validate_args: bool,
 }
 
@@ -50,21 +52,8 @@ impl LkjCholesky {
             bail!("{op}: expected dim >= 2, got {dim}");
         }
         crate::variable::check_kinds(op, &[("concentration", &concentration)])?;
-        Ok(Self { dim, concentration, name: "LKJCholesky".into(), validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, every method checks (on the host) that the concentration is positive, and
-    /// `log_prob` that its value is a correlation Cholesky factor (within `1e-4` in float32,
-    /// `1e-8` in float64).
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
+        let (batch_shape, event_shape) = (concentration.shape(), vec![dim, dim]);
+        Ok(Self { dim, concentration, name: "LKJCholesky".into(), batch_shape, event_shape, validate_args: false })
     }
 
     /// The matrix size.
@@ -94,29 +83,12 @@ impl LkjCholesky {
 }
 
 impl Distribution for LkjCholesky {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "LKJCholesky"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.concentration.shape()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![self.dim, self.dim]
-    }
-    fn dtype(&self) -> Kind {
-        self.concentration.kind()
-    }
-    fn device(&self) -> Device {
-        self.concentration.device()
-    }
+    super::wrapper_methods!("LKJCholesky", parameter | s | s.concentration);
 
     fn log_prob(&self, l: &Tensor) -> Result<Tensor> {
         let op = "LKJCholesky.log_prob";
         check_value(op, l, self.dtype(), self.device())?;
-        check_value_shape(op, l, &self.batch_shape(), &[self.dim, self.dim])?;
+        check_value_shape(op, l, &self.batch_shape, &[self.dim, self.dim])?;
         let eta = self.eta("log_prob")?;
         if self.validate_args {
             let tol = if self.dtype() == Kind::Float { 1e-4 } else { 1e-8 };
@@ -140,7 +112,7 @@ impl Distribution for LkjCholesky {
     /// The onion method (torch's `LKJCholesky.sample`).
     fn sample(&self, sample_shape: &[i64]) -> Result<Tensor> {
         let op = "LKJCholesky.sample";
-        let mut shape = super::sample_and_batch(op, sample_shape, &self.batch_shape())?;
+        let mut shape = super::sample_and_batch(op, sample_shape, &self.batch_shape)?;
         tch::no_grad(|| {
             let eta = self.eta("sample")?;
             let d = self.dim;
@@ -179,4 +151,4 @@ impl Distribution for LkjCholesky {
     }
 }
 
-display_as_describe!(LkjCholesky);
+handwritten_builders!(LkjCholesky);

@@ -211,6 +211,21 @@ impl Distribution for MixtureSameFamily {
         Ok(picked.squeeze_dim(kdim as i64))
     }
 
+    /// The draw of [`Distribution::sample`] with pathwise gradients to the mixture weights and
+    /// the components' parameters by implicit reparameterization through the conditional cdfs
+    /// (TFP's `reparameterize=True`; see `mixture_rsample.rs`): for scalar components with a
+    /// cdf, an `Independent` of them over one dimension, and the Gaussian families
+    /// (MultivariateNormalTriL, MultivariateNormal, MultivariateNormalDiag,
+    /// LowRankMultivariateNormal), which TFP refuses. Costs `d` extra backward passes for the
+    /// triangular Jacobian of the transform.
+    fn rsample(&self, sample_shape: &[i64]) -> Result<Tensor> {
+        super::mixture_rsample::rsample(self, sample_shape)
+    }
+
+    fn has_rsample(&self) -> bool {
+        super::mixture_rsample::supported(self.components.as_ref())
+    }
+
     fn mean(&self) -> Result<Tensor> {
         let mut probs = self.mixture.probs()?; // B + [K]
         for _ in 0..self.event_shape.len() {

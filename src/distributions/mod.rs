@@ -30,6 +30,7 @@ mod low_rank_multivariate_normal;
 mod log_normal;
 mod mixture;
 mod mixture_same_family;
+mod mixture_rsample;
 mod multivariate_normal;
 mod multivariate_normal_diag;
 mod multivariate_normal_tril;
@@ -342,6 +343,13 @@ pub fn describe(d: &dyn Distribution) -> String {
 /// (an expression on `self`, e.g. `self.base`).
 macro_rules! wrapper_methods {
     ($type_name:literal, |$s:ident| $inner:expr) => {
+        crate::distributions::wrapper_methods!(@methods $type_name, |$s| $inner.dtype(), $inner.device());
+    };
+    // The dtype and device of a parameter (`Parameter::kind`).
+    ($type_name:literal, parameter |$s:ident| $inner:expr) => {
+        crate::distributions::wrapper_methods!(@methods $type_name, |$s| $inner.kind(), $inner.device());
+    };
+    (@methods $type_name:literal, |$s:ident| $dtype:expr, $device:expr) => {
         fn name(&self) -> &str {
             &self.name
         }
@@ -356,15 +364,39 @@ macro_rules! wrapper_methods {
         }
         fn dtype(&self) -> tch::Kind {
             let $s = self;
-            $inner.dtype()
+            $dtype
         }
         fn device(&self) -> tch::Device {
             let $s = self;
-            $inner.device()
+            $device
         }
     };
 }
 pub(crate) use wrapper_methods;
+
+/// For a hand-written family with the fields `name: String` and `validate_args: bool`: the
+/// inherent `with_name` and `with_validate_args`, and `Display`/`Debug` as [`describe`].
+macro_rules! handwritten_builders {
+    ($t:ty) => {
+        impl $t {
+            /// Sets the name printed by `Display`.
+            pub fn with_name(mut self, name: &str) -> Self {
+                self.name = name.into();
+                self
+            }
+
+            /// When on, methods check their parameters (and `log_prob` its value) on the host,
+            /// at the cost of a device synchronisation, as the type's documentation lists. Off
+            /// by default.
+            pub fn with_validate_args(mut self, on: bool) -> Self {
+                self.validate_args = on;
+                self
+            }
+        }
+        crate::distributions::display_as_describe!($t);
+    };
+}
+pub(crate) use handwritten_builders;
 
 /// Implements `Display` and `Debug` as [`describe`] for a distribution type.
 macro_rules! display_as_describe {

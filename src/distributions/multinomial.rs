@@ -1,12 +1,12 @@
 //! The multinomial distribution: counts of `n` categorical draws.
 
 use super::rename;
-use super::{display_as_describe, Categorical, Distribution, Support};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape};
+use super::{handwritten_builders, Categorical, Distribution, Support};
+use crate::shape::{check_value, check_value_shape};
 use crate::special::log_binomial_coefficient;
 use crate::Parameter;
-use anyhow::{anyhow, bail, Result};
-use tch::{Device, Kind, Tensor};
+use anyhow::{anyhow, Result};
+use tch::{Kind, Tensor};
 
 /// `Multinomial(total_count, logits)` (or `from_probs`): the counts `x` (`Σ_k x_k = n`) of
 /// `n = total_count` independent draws from `Categorical(logits)` over `K` categories; mass
@@ -32,6 +32,7 @@ pub struct Multinomial {
     categorical: Categorical,
     name: String,
     batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
     validate_args: bool,
 }
 
@@ -49,30 +50,16 @@ impl Multinomial {
     }
 
     fn build(op: &str, total_count: Parameter, categorical: Categorical) -> Result<Self> {
-        if total_count.kind() != categorical.param_dtype() || total_count.device() != categorical.device() {
-            bail!(
-                "{op}: expected total_count of the probabilities' dtype and device ({:?} on {:?}), got {:?} on {:?}",
-                categorical.param_dtype(),
-                categorical.device(),
-                total_count.kind(),
-                total_count.device()
-            );
-        }
-        let batch_shape = broadcast_shapes(op, &total_count.shape(), &categorical.batch_shape())?;
-        Ok(Self { total_count, categorical, name: "Multinomial".into(), batch_shape, validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, every method checks (on the host) that `total_count` holds non-negative
-    /// integers, and `log_prob` that its value holds non-negative integers summing to it.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
+        let batch_shape = categorical.batch_with(op, "total_count", &total_count)?;
+        let event_shape = vec![categorical.num_categories()];
+        Ok(Self {
+            total_count,
+            categorical,
+            name: "Multinomial".into(),
+            batch_shape,
+            event_shape,
+            validate_args: false,
+        })
     }
 
     /// The number of draws `n`.
@@ -122,24 +109,7 @@ fn suffix_sums(t: &Tensor) -> Tensor {
 }
 
 impl Distribution for Multinomial {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Multinomial"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![self.k()]
-    }
-    fn dtype(&self) -> Kind {
-        self.categorical.param_dtype()
-    }
-    fn device(&self) -> Device {
-        self.categorical.device()
-    }
+    super::wrapper_methods!("Multinomial", parameter | s | s.categorical.parameter());
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Multinomial.log_prob";
@@ -252,4 +222,4 @@ impl Distribution for Multinomial {
     }
 }
 
-display_as_describe!(Multinomial);
+handwritten_builders!(Multinomial);

@@ -1,6 +1,6 @@
 //! The multivariate Normal distribution parameterised by a covariance or a precision matrix.
 
-use super::{display_as_describe, sample_and_batch, Distribution, Support};
+use super::{sample_and_batch, Distribution, Support};
 use crate::bijectors::{Bijector, Identity};
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use crate::Parameter;
@@ -148,20 +148,6 @@ impl MultivariateNormal {
         Ok(Self { loc, matrix, which, name: "MultivariateNormal".into(), batch_shape, d, validate_args: false })
     }
 
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, every read of the matrix checks (on the host, at the cost of a device
-    /// synchronisation) that it is finite and positive definite, with the error of the
-    /// constructor. Off by default (a non-positive-definite value then gives NaN).
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
-    }
-
     /// The location parameter.
     pub fn loc(&self) -> &Parameter {
         &self.loc
@@ -306,4 +292,4 @@ impl Distribution for MultivariateNormal {
     }
 }
 
-display_as_describe!(MultivariateNormal);
+super::handwritten_builders!(MultivariateNormal);

@@ -1,7 +1,7 @@
 //! The one-hot Categorical distribution: categories as one-hot float vectors.
 
 use super::rename;
-use super::{display_as_describe, Categorical, Distribution, Support};
+use super::{Categorical, Distribution, Support};
 use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
 use anyhow::{bail, Result};
@@ -16,6 +16,8 @@ use tch::{Device, Kind, Tensor};
 /// one-hot encodes a categorical draw (no gradient; there is no `rsample`). Mean `p`, variance
 /// `p (1 - p)`, covariance `diag(p) - p pᵀ`, mode the one-hot of the most probable category,
 /// entropy `-Σ p_k log p_k`.
+///
+/// With validation on, `log_prob` checks that its value is one-hot.
 ///
 /// [`OneHotCategorical::straight_through`] makes it torch's `OneHotCategoricalStraightThrough`:
 /// `rsample` is the draw plus `p - stop_gradient(p)` (the straight-through estimator: the
@@ -49,19 +51,6 @@ impl OneHotCategorical {
         if self.name == "OneHotCategorical" {
             self.name = "OneHotCategoricalStraightThrough".into();
         }
-        self
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, `log_prob` checks (on the host, at the cost of a device synchronisation) that
-    /// its value is one-hot. Off by default.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
         self
     }
 
@@ -202,4 +191,4 @@ impl Distribution for OneHotCategorical {
     }
 }
 
-display_as_describe!(OneHotCategorical);
+super::handwritten_builders!(OneHotCategorical);

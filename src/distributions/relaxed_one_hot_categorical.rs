@@ -1,13 +1,13 @@
 //! The relaxed one-hot categorical (Gumbel-softmax, concrete) distribution on the simplex.
 
 use super::rename;
-use super::{display_as_describe, Categorical, Distribution, Support};
+use super::{handwritten_builders, Categorical, Distribution, Support};
 use crate::bijectors::{Bijector, SoftmaxCentered};
-use crate::shape::{broadcast_shapes, check_value, check_value_shape};
+use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// `RelaxedOneHotCategorical(temperature, logits)` (or `from_probs`; torch's and TFP's, the
 /// Gumbel-softmax / concrete distribution of Maddison et al. and Jang et al.):
@@ -31,6 +31,7 @@ pub struct RelaxedOneHotCategorical {
     categorical: Categorical,
     name: String,
     batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
     validate_args: bool,
 }
 
@@ -48,36 +49,16 @@ impl RelaxedOneHotCategorical {
     }
 
     fn build(op: &str, temperature: Parameter, categorical: Categorical) -> Result<Self> {
-        if temperature.kind() != categorical.param_dtype() || temperature.device() != categorical.device() {
-            bail!(
-                "{op}: expected temperature of the probabilities' dtype and device ({:?} on {:?}), got {:?} on {:?}",
-                categorical.param_dtype(),
-                categorical.device(),
-                temperature.kind(),
-                temperature.device()
-            );
-        }
-        let batch_shape = broadcast_shapes(op, &temperature.shape(), &categorical.batch_shape())?;
+        let batch_shape = categorical.batch_with(op, "temperature", &temperature)?;
+        let event_shape = vec![categorical.num_categories()];
         Ok(Self {
             temperature,
             categorical,
             name: "RelaxedOneHotCategorical".into(),
             batch_shape,
+            event_shape,
             validate_args: false,
         })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, every method checks (on the host) that the temperature is positive, and
-    /// `log_prob` that its value is on the simplex.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
     }
 
     /// The temperature `τ`.
@@ -117,24 +98,7 @@ impl RelaxedOneHotCategorical {
 }
 
 impl Distribution for RelaxedOneHotCategorical {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "RelaxedOneHotCategorical"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![self.k()]
-    }
-    fn dtype(&self) -> Kind {
-        self.categorical.param_dtype()
-    }
-    fn device(&self) -> Device {
-        self.categorical.device()
-    }
+    super::wrapper_methods!("RelaxedOneHotCategorical", parameter | s | s.categorical.parameter());
 
     fn log_prob(&self, y: &Tensor) -> Result<Tensor> {
         let op = "RelaxedOneHotCategorical.log_prob";
@@ -199,4 +163,4 @@ fn log_factorial_below(k: f64) -> f64 {
     (1..k as i64).map(|i| (i as f64).ln()).sum()
 }
 
-display_as_describe!(RelaxedOneHotCategorical);
+handwritten_builders!(RelaxedOneHotCategorical);

@@ -1,14 +1,14 @@
 //! The Wishart distribution over symmetric positive-definite matrices.
 
 use super::multivariate_normal::{check_positive_definite, scale_tril_of};
-use super::{display_as_describe, Distribution, Support};
+use super::{handwritten_builders, Distribution, Support};
 use crate::bijectors::{Bijector, Chain, CholeskyOuterProduct, FillScaleTriL};
 use crate::shape::{broadcast_shapes, check_value, check_value_shape, fmt_shape};
 use crate::special::mvlgamma;
 use crate::Parameter;
 use anyhow::{bail, Result};
 use std::sync::Arc;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
@@ -52,6 +52,7 @@ pub struct Wishart {
     which: Scale,
     name: String,
     batch_shape: Vec<i64>,
+    event_shape: Vec<i64>,
     d: i64,
     validate_args: bool,
 }
@@ -97,20 +98,8 @@ impl Wishart {
             Scale::Covariance => check_positive_definite(op, "covariance", &m)?,
             Scale::Precision => check_positive_definite(op, "precision", &m)?,
         }
-        Ok(Self { df, matrix, which, name: "Wishart".into(), batch_shape, d, validate_args: false })
-    }
-
-    /// Sets the name printed by `Display`.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// When on, every method checks (on the host) that `df > d - 1` and that the matrix is
-    /// valid, and `log_prob` that its value is positive definite.
-    pub fn with_validate_args(mut self, on: bool) -> Self {
-        self.validate_args = on;
-        self
+        let event_shape = vec![d, d];
+        Ok(Self { df, matrix, which, name: "Wishart".into(), batch_shape, event_shape, d, validate_args: false })
     }
 
     /// The degrees of freedom `ν`.
@@ -191,24 +180,7 @@ impl Wishart {
 }
 
 impl Distribution for Wishart {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn type_name(&self) -> &'static str {
-        "Wishart"
-    }
-    fn batch_shape(&self) -> Vec<i64> {
-        self.batch_shape.clone()
-    }
-    fn event_shape(&self) -> Vec<i64> {
-        vec![self.d, self.d]
-    }
-    fn dtype(&self) -> Kind {
-        self.df.kind()
-    }
-    fn device(&self) -> Device {
-        self.df.device()
-    }
+    super::wrapper_methods!("Wishart", parameter | s | s.df);
 
     fn log_prob(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Wishart.log_prob";
@@ -295,4 +267,4 @@ impl Distribution for Wishart {
     }
 }
 
-display_as_describe!(Wishart);
+handwritten_builders!(Wishart);
