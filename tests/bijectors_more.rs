@@ -880,3 +880,39 @@ fn abs_and_softmax_are_forward_maps() {
         assert!(e.starts_with(start), "{e}");
     }
 }
+
+/// TFP's Split: the blocks are the slices `narrow` takes (sizes given or equal, on the last and
+/// on an inner axis), the inverse concatenates them back, the log-det is zero of the batch
+/// shape, and sizes that do not fit are errors naming the operation.
+#[test]
+fn split_blocks_and_back() {
+    use tch_distributions::bijectors::Split;
+    let x = Tensor::randn([4, 6, 5], (Kind::Double, Device::Cpu));
+    for (split, dim, sizes) in [
+        (Split::new(vec![2, 0, 3], -1).unwrap(), 2, vec![2, 0, 3]),
+        (Split::equal(3, -2).unwrap(), 1, vec![2, 2, 2]),
+    ] {
+        let parts = split.forward(&x).unwrap();
+        assert_eq!(parts.len(), sizes.len());
+        let mut start = 0;
+        for (p, &s) in parts.iter().zip(&sizes) {
+            assert!(p.equal(&x.narrow(dim, start, s)), "block at {start} of size {s}");
+            start += s;
+        }
+        assert!(split.inverse(&parts).unwrap().equal(&x));
+        let ldj = split.forward_log_det_jacobian(&x).unwrap();
+        assert_eq!(ldj.size(), x.size()[..dim as usize].to_vec());
+        assert!(ldj.abs().max().double_value(&[]) == 0.0);
+        let shapes = split.forward_event_shape(&x.size()[dim as usize..]).unwrap();
+        assert_eq!(shapes, parts.iter().map(|p| p.size()[dim as usize..].to_vec()).collect::<Vec<_>>());
+    }
+    let named = Split::new(vec![1, 4], -1).unwrap().forward_named(&x, &["a", "b"]).unwrap();
+    assert_eq!(named.get("b").unwrap().size(), vec![4, 6, 4]);
+    let err = |r: anyhow::Result<Vec<Tensor>>| r.err().expect("an error").to_string();
+    assert!(err(Split::new(vec![2, 2], -1).unwrap().forward(&x)).starts_with("Split.forward: expected an axis of size 4"));
+    assert!(err(Split::equal(4, -2).unwrap().forward(&x)).contains("does not split into 4 equal blocks"));
+    assert!(Split::new(vec![2], 0).unwrap_err().to_string().contains("negative axis"));
+    let parts = Split::new(vec![2, 3], -1).unwrap().forward(&x).unwrap();
+    let e = Split::new(vec![3, 2], -1).unwrap().inverse(&parts).unwrap_err().to_string();
+    assert!(e.starts_with("Split.inverse: expected blocks of sizes [3, 2]"), "{e}");
+}
