@@ -2292,6 +2292,10 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
     def sub(key, pre=prefix):
         return torch_distribution(spec[key], leaves, dtype, pre)
 
+    def prob():
+        """The probability parameter as torch's keyword: probs= or logits=."""
+        return {"probs": param("probs")} if "probs" in spec else {"logits": param("logits")}
+
     t, v = spec["type"], dict(validate_args=False)
     if t == "Normal":
         return td.Normal(param("loc"), param("scale"), **v)
@@ -2300,9 +2304,7 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
     if t in ("Categorical", "OneHotCategorical", "Bernoulli", "OneHotCategoricalStraightThrough"):
         cls = {"Categorical": td.Categorical, "OneHotCategorical": td.OneHotCategorical, "Bernoulli": td.Bernoulli,
                "OneHotCategoricalStraightThrough": td.OneHotCategoricalStraightThrough}[t]
-        if "probs" in spec:
-            return cls(probs=param("probs"), **v)
-        return cls(logits=param("logits"), **v)
+        return cls(**prob(), **v)
     if t == "MultivariateNormalTriL":
         return td.MultivariateNormal(param("loc"), scale_tril=param("scale_tril").tril(), **v)
     if t == "MultivariateNormalDiag":
@@ -2316,11 +2318,9 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
     if t == "Multinomial":
         # torch's total_count is one int (the cases give a scalar)
         n = int(param("total_count"))
-        return MultinomialRef(n, probs=param("probs"), **v) if "probs" in spec else MultinomialRef(n, logits=param("logits"), **v)
+        return MultinomialRef(n, **prob(), **v)
     if t == "RelaxedOneHotCategorical":
-        if "probs" in spec:
-            return td.RelaxedOneHotCategorical(param("temperature"), probs=param("probs"), **v)
-        return td.RelaxedOneHotCategorical(param("temperature"), logits=param("logits"), **v)
+        return td.RelaxedOneHotCategorical(param("temperature"), **prob(), **v)
     if t == "LogisticNormal":
         return td.LogisticNormal(param("loc"), param("scale"), **v)
     if t == "LKJCholesky":
@@ -2360,12 +2360,9 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
     if t == "Pareto":
         return td.Pareto(param("scale"), param("alpha"), **v)
     if t == "Geometric":
-        return td.Geometric(probs=param("probs"), **v) if "probs" in spec else td.Geometric(logits=param("logits"), **v)
+        return td.Geometric(**prob(), **v)
     if t in ("Binomial", "NegativeBinomial"):
-        cls = getattr(td, t)
-        if "probs" in spec:
-            return cls(param("total_count"), probs=param("probs"), **v)
-        return cls(param("total_count"), logits=param("logits"), **v)
+        return getattr(td, t)(param("total_count"), **prob(), **v)
     if t == "InverseGamma":
         return td.InverseGamma(param("concentration"), param("rate"), **v)
     if t == "Logistic":
@@ -2383,13 +2380,9 @@ def torch_distribution(spec, leaves, dtype, prefix=""):
     if t == "VonMises":
         return VonMisesRef(param("loc"), param("concentration"), **v)
     if t == "ContinuousBernoulli":
-        if "probs" in spec:
-            return ContinuousBernoulliRef(probs=param("probs"), **v)
-        return ContinuousBernoulliRef(logits=param("logits"), **v)
+        return ContinuousBernoulliRef(**prob(), **v)
     if t == "RelaxedBernoulli":
-        if "probs" in spec:
-            return RelaxedBernoulliRef(param("temperature"), probs=param("probs"), **v)
-        return RelaxedBernoulliRef(param("temperature"), logits=param("logits"), **v)
+        return RelaxedBernoulliRef(param("temperature"), **prob(), **v)
     if t == "TransformedDistribution":
         return td.TransformedDistribution(sub("distribution"), [torch_transform(spec["bijector"], dtype)], **v)
     if t == "BatchBroadcast":

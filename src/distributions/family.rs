@@ -132,6 +132,15 @@ impl Constraint {
         }
     }
 
+    /// Host check (a device synchronisation) that `t`, named `what` (`"temperature"`,
+    /// `"value"`), satisfies a constraint that names no other parameter, with the declared
+    /// families' error: `"{op}: expected {expectation}, got {what} with minimum ... and maximum
+    /// ..."`. For the hand-written families' `validate_args`.
+    pub(crate) fn require(&self, op: &str, what: &str, t: &Tensor) -> Result<()> {
+        let ok = self.holds(t, &|other| Err(anyhow!("{op}: the constraint {self:?} needs the parameter {other:?}")))?;
+        require(op, what, t, &ok, &self.expectation(what))
+    }
+
     /// Where `t` satisfies the constraint (a boolean tensor); `lookup` gives the values of the
     /// other parameters the constraint names.
     fn holds(&self, t: &Tensor, lookup: &dyn Fn(&str) -> Result<Tensor>) -> Result<Tensor> {

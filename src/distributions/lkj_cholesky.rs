@@ -1,6 +1,6 @@
 //! The LKJ distribution over Cholesky factors of correlation matrices.
 
-use super::{handwritten_builders, Beta, Distribution, Support};
+use super::{handwritten_builders, Beta, Constraint, Distribution, Support};
 use crate::bijectors::{Bijector, CorrelationCholesky};
 use crate::shape::{check_value, check_value_shape};
 use crate::special::mvlgamma;
@@ -69,8 +69,7 @@ impl LkjCholesky {
     fn eta(&self, method: &str) -> Result<Tensor> {
         let c = self.concentration.value()?;
         if self.validate_args {
-            let op = format!("LKJCholesky.{method}");
-            super::univariate_common::require(&op, "concentration", &c, &c.gt(0.0), "concentration > 0")?;
+            Constraint::Positive.require(&format!("LKJCholesky.{method}"), "concentration", &c)?;
         }
         Ok(c)
     }

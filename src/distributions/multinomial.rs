@@ -1,7 +1,7 @@
 //! The multinomial distribution: counts of `n` categorical draws.
 
 use super::rename;
-use super::{handwritten_builders, Categorical, Distribution, Support};
+use super::{handwritten_builders, Categorical, Constraint, Distribution, Support};
 use crate::shape::{check_value, check_value_shape};
 use crate::special::log_binomial_coefficient;
 use crate::Parameter;
@@ -76,14 +76,7 @@ impl Multinomial {
     fn n(&self, method: &str) -> Result<Tensor> {
         let n = self.total_count.value()?;
         if self.validate_args {
-            let ok = n.ge(0.0).logical_and(&n.eq_tensor(&n.floor()));
-            super::univariate_common::require(
-                &format!("Multinomial.{method}"),
-                "total_count",
-                &n,
-                &ok,
-                "total_count that is a non-negative integer",
-            )?;
+            Constraint::NonNegativeInteger.require(&format!("Multinomial.{method}"), "total_count", &n)?;
         }
         Ok(n)
     }

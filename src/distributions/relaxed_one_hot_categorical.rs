@@ -1,7 +1,7 @@
 //! The relaxed one-hot categorical (Gumbel-softmax, concrete) distribution on the simplex.
 
 use super::rename;
-use super::{handwritten_builders, Categorical, Distribution, Support};
+use super::{handwritten_builders, Categorical, Constraint, Distribution, Support};
 use crate::bijectors::{Bijector, SoftmaxCentered};
 use crate::shape::{check_value, check_value_shape};
 use crate::Parameter;
@@ -75,8 +75,7 @@ impl RelaxedOneHotCategorical {
     fn tau(&self, method: &str) -> Result<Tensor> {
         let t = self.temperature.value()?;
         if self.validate_args {
-            let op = format!("RelaxedOneHotCategorical.{method}");
-            super::univariate_common::require(&op, "temperature", &t, &t.gt(0.0), "temperature > 0")?;
+            Constraint::Positive.require(&format!("RelaxedOneHotCategorical.{method}"), "temperature", &t)?;
         }
         Ok(t.unsqueeze(-1))
     }
@@ -106,16 +105,7 @@ impl Distribution for RelaxedOneHotCategorical {
         check_value_shape(op, y, &self.batch_shape, &[self.k()])?;
         let tau = self.tau("log_prob")?;
         if self.validate_args {
-            let tol = if self.dtype() == Kind::Float { 1e-4 } else { 1e-8 };
-            let sum = y.sum_dim_intlist(-1, true, None::<Kind>);
-            let ok = y.ge(0.0).logical_and(&(sum - 1.0).abs().le(tol));
-            super::univariate_common::require(
-                op,
-                "value",
-                y,
-                &ok,
-                "a value on the simplex (non-negative, summing to 1)",
-            )?;
+            Constraint::Simplex.require(op, "value", y)?;
         }
         let k = self.k() as f64;
         let log_y = y.log();

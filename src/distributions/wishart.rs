@@ -23,6 +23,28 @@ enum Scale {
     Precision,
 }
 
+impl Scale {
+    /// Host check of the matrix `m` as given: a positive diagonal for `scale_tril`, finite and
+    /// positive definite for a covariance or precision matrix (the constructors' check, and
+    /// every read's with validation on).
+    fn check(self, op: &str, m: &Tensor) -> Result<()> {
+        match self {
+            Scale::Tril => {
+                let diag = m.diagonal(0, -2, -1);
+                super::univariate_common::require(
+                    op,
+                    "scale_tril",
+                    &diag,
+                    &diag.gt(0.0),
+                    "scale_tril with a positive diagonal",
+                )
+            }
+            Scale::Covariance => check_positive_definite(op, "covariance", m),
+            Scale::Precision => check_positive_definite(op, "precision", m),
+        }
+    }
+}
+
 /// `Wishart(df, Σ)` (torch's `Wishart`, TFP's `WishartTriL`): the distribution of
 /// `X = Σ_{k=1..ν} z_k z_kᵀ`, `z_k ~ N(0, Σ)`, over symmetric positive-definite `d × d`
 /// matrices, for real `df = ν > d - 1`; the scale `Σ = L Lᵀ` is given as `scale_tril` `L`, a
@@ -87,17 +109,7 @@ impl Wishart {
         }
         let d = ms[ms.len() - 1];
         let batch_shape = broadcast_shapes(op, &df.shape(), &ms[..ms.len() - 2])?;
-        let m = matrix.value()?;
-        match which {
-            Scale::Tril => {
-                let diag = m.diagonal(0, -2, -1);
-                if tch::no_grad(|| diag.le(0.0).logical_or(&diag.isnan()).any().int64_value(&[])) != 0 {
-                    bail!("{op}: expected scale_tril with a positive diagonal");
-                }
-            }
-            Scale::Covariance => check_positive_definite(op, "covariance", &m)?,
-            Scale::Precision => check_positive_definite(op, "precision", &m)?,
-        }
+        which.check(op, &matrix.value()?)?;
         let event_shape = vec![d, d];
         Ok(Self { df, matrix, which, name: "Wishart".into(), batch_shape, event_shape, d, validate_args: false })
     }
@@ -121,20 +133,7 @@ impl Wishart {
         if self.validate_args {
             let ok = df.gt(self.d as f64 - 1.0);
             super::univariate_common::require(&op, "df", &df, &ok, &format!("df > {} (d - 1)", self.d - 1))?;
-            match self.which {
-                Scale::Tril => {
-                    let diag = m.diagonal(0, -2, -1);
-                    super::univariate_common::require(
-                        &op,
-                        "scale_tril",
-                        &diag,
-                        &diag.gt(0.0),
-                        "scale_tril with a positive diagonal",
-                    )?;
-                }
-                Scale::Covariance => check_positive_definite(&op, "covariance", &m)?,
-                Scale::Precision => check_positive_definite(&op, "precision", &m)?,
-            }
+            self.which.check(&op, &m)?;
         }
         let l = match self.which {
             Scale::Tril => m.tril(0),

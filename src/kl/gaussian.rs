@@ -64,8 +64,8 @@ impl Covariance {
     }
 
     /// A factor `B` (`[..., d, k]`) with `Σ = B Bᵀ`: `L`, or `[W, diag(√D)]`.
-    fn factor(&self) -> Tensor {
-        match self {
+    fn factor(&self) -> Result<Tensor> {
+        Ok(match self {
             Covariance::Tril(l) => l.shallow_clone(),
             Covariance::LowRank(p) => {
                 let (w, root) = (&p.w, p.diag.sqrt().diag_embed(0, -2, -1));
@@ -73,8 +73,7 @@ impl Covariance {
                     "kl_divergence",
                     &w.size()[..w.dim() - 2],
                     &root.size()[..root.dim() - 2],
-                )
-                .expect("checked by the constructor");
+                )?;
                 let expand = |t: &Tensor| {
                     let mut shape = batch.clone();
                     shape.extend_from_slice(&t.size()[t.dim() - 2..]);
@@ -82,7 +81,7 @@ impl Covariance {
                 };
                 Tensor::cat(&[expand(w), expand(&root)], -1)
             }
-        }
+        })
     }
 
     /// `tr(Mᵀ Σ⁻¹ M)` for `M` of shape `[..., d, k]`: `|L⁻¹ M|²_F`, or (Woodbury)
@@ -107,7 +106,7 @@ impl Covariance {
 pub(super) fn gaussian_gaussian(p: &dyn Distribution, q: &dyn Distribution) -> Result<Tensor> {
     let d = p.event_shape()[0];
     let ((mp, cp), (mq, cq)) = (Covariance::of(p)?, Covariance::of(q)?);
-    let trace = cq.inverse_quadratic(&cp.factor());
+    let trace = cq.inverse_quadratic(&cp.factor()?);
     let maha = cq.inverse_quadratic(&(mq - mp).unsqueeze(-1));
     Ok(cq.half_log_det() - cp.half_log_det() + (trace + maha - d as f64) * 0.5)
 }
